@@ -1,0 +1,42 @@
+# The two commands a user needs: `make run` (the main job on the embedded default) and
+# `make test`. Both create .venv and install pinned dependencies first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEED ?= 42
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export SEMANTIC_HOME ?= $(CURDIR)
+export SEMANTIC_DB ?= $(CURDIR)/data/semantic_assets.duckdb
+export SEMANTIC_LANCE_DIR ?= $(CURDIR)/data/lance
+
+.PHONY: run test install demo-data build summary lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	@start=$$(date +%s); \
+	$(BIN)/semantic demo-data --seed $(SEED) && \
+	$(BIN)/dbt build --project-dir $(CURDIR) && \
+	$(BIN)/semantic summary && \
+	echo "make run took $$(( $$(date +%s) - start )) s"
+
+test: $(STAMP)
+	$(BIN)/ruff check semantic tests python_models benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf data target logs seeds/demo_*.csv

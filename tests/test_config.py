@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from semantic.config import SemanticConfig, default_model_dir
+from semantic.errors import SemanticConfigError
+
+
+def test_unknown_plugin_key_is_rejected_with_the_accepted_keys():
+    with pytest.raises(SemanticConfigError) as err:
+        SemanticConfig.from_plugin({"lance_dri": "x"})
+    assert "lance_dri" in str(err.value)
+    assert "lance_dir" in str(err.value)
+
+
+def test_environment_overrides_defaults_and_relative_paths_resolve_against_the_project(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEMANTIC_HOME", str(tmp_path))
+    monkeypatch.setenv("SEMANTIC_LANCE_DIR", "vectors")
+    monkeypatch.delenv("SEMANTIC_DB", raising=False)
+    monkeypatch.chdir("/")
+    config = SemanticConfig.from_plugin({})
+    assert config.lance_dir == tmp_path / "vectors"
+    assert config.db_path == tmp_path / "data" / "semantic_assets.duckdb"
+    assert config.model_dir == default_model_dir()
+
+
+def test_plugin_config_wins_over_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMANTIC_LANCE_DIR", str(tmp_path / "env"))
+    config = SemanticConfig.from_plugin({"lance_dir": str(tmp_path / "profile")})
+    assert config.lance_dir == tmp_path / "profile"
+
+
+def test_empty_model_dir_means_the_packaged_encoder(monkeypatch):
+    monkeypatch.delenv("SEMANTIC_MODEL_DIR", raising=False)
+    assert SemanticConfig.from_plugin({"model_dir": ""}).model_dir == default_model_dir()
+
+
+@pytest.mark.parametrize("bad", [0, -3, "many"])
+def test_batch_size_must_be_a_positive_integer(bad):
+    with pytest.raises(SemanticConfigError, match="batch_size"):
+        SemanticConfig.from_plugin({"batch_size": bad})
+
+
+def test_config_is_frozen():
+    config = SemanticConfig.from_plugin({})
+    with pytest.raises(AttributeError):
+        config.batch_size = 3  # type: ignore[misc]
+    assert isinstance(config.with_overrides(batch_size=8).db_path, Path)

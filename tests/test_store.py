@@ -1,0 +1,124 @@
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import FakeEncoder
+
+from semantic.errors import SemanticDataError, SemanticModelVersionError
+from semantic.store import VectorStore, cosine_from_distance
+
+
+def rows(texts: dict[str, str | None], brand: str = "acme") -> pa.Table:
+    ids = list(texts)
+    values = [texts[i] for i in ids]
+    return pa.table(
+        {
+            "asset_id": ids,
+            "brand": [brand] * len(ids),
+            "text": values,
+            "content_hash": [hashlib.md5(t.encode()).hexdigest() if t else None for t in values],
+        }
+    )
+
+
+BASE = {f"a{i}": f"asset number {i} about warm jackets and coffee {i}" for i in range(20)}
+
+
+def test_first_sync_embeds_everything_and_a_second_embeds_nothing(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    first = store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    assert (first.embedded, first.unchanged, first.total) == (20, 0, 20)
+    second = store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    assert (second.embedded, second.unchanged, second.deleted) == (0, 20, 0)
+
+
+def test_only_changed_rows_are_embedded_and_deleted_rows_leave(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    edited = dict(BASE)
+    for i in range(3):
+        edited[f"a{i}"] = f"rewritten copy {i} for tea"
+    del edited["a19"]
+    edited["new"] = "a brand new asset"
+    result = store.sync("assets", rows(edited), fake_encoder, id_column="asset_id")
+    assert (result.embedded, result.deleted, result.total) == (4, 1, 20)
+    stored = store.read("assets").to_pydict()
+    assert "a19" not in stored["asset_id"]
+    # the stored vector of an edited row is the vector of its new text
+    i = stored["asset_id"].index("a0")
+    np.testing.assert_allclose(stored["vector"][i], fake_encoder.encode(["rewritten copy 0 for tea"])[0], rtol=1e-6)
+
+
+def test_a_new_model_version_re_embeds_every_row(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    result = store.sync("assets", rows(BASE), FakeEncoder(version="fake-v2"), id_column="asset_id")
+    assert result.embedded == 20
+    assert set(store.read("assets")["model_version"].to_pylist()) == {"fake-v2"}
+
+
+def test_empty_text_gets_no_vector(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    result = store.sync("assets", rows({"x": "hello", "y": None, "z": "   "}), fake_encoder, id_column="asset_id")
+    assert (result.total, result.skipped_empty) == (1, 2)
+
+
+def test_duplicate_ids_are_named_and_nothing_is_written(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    before = store.read("assets")
+    bad = pa.concat_tables([rows(BASE), rows({"a3": "dup", "a7": "dup"})])
+    with pytest.raises(SemanticDataError, match=r"a3, a7"):
+        store.sync("assets", bad, fake_encoder, id_column="asset_id")
+    assert store.read("assets").equals(before)
+
+
+def test_a_failed_embedding_run_leaves_the_previous_version_intact(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    before = store.read("assets")
+    changed = {k: v + " changed" for k, v in BASE.items()}
+    with pytest.raises(RuntimeError, match="simulated"):
+        store.sync("assets", rows(changed), FakeEncoder(fail_after=5), id_column="asset_id")
+    assert store.read("assets").equals(before)
+
+
+def test_search_similarity_is_cosine_and_filters_apply_before_ranking(tmp_path):
+    # vectors at known angles: similarity to the query is cos(angle)
+    angles = np.deg2rad([0, 10, 30, 60, 90, 120])
+    vectors = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1).astype(np.float32)
+    table = pa.table(
+        {
+            "asset_id": [f"v{i}" for i in range(6)],
+            "brand": ["a", "b", "a", "b", "a", "b"],
+            "content_hash": ["h"] * 6,
+            "model_version": ["m1"] * 6,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 3),
+        }
+    )
+    store = VectorStore(tmp_path)
+    import lancedb
+
+    lancedb.connect(str(tmp_path)).create_table("assets", table)
+    hits = store.search("assets", np.array([1, 0, 0], dtype=np.float32), "m1", k=3)
+    assert hits["asset_id"].to_pylist() == ["v0", "v1", "v2"]
+    np.testing.assert_allclose(hits["similarity"].to_numpy(), np.cos(angles[:3]), atol=1e-5)
+    assert hits["rank"].to_pylist() == [1, 2, 3]
+    filtered = store.search("assets", np.array([1, 0, 0], dtype=np.float32), "m1", k=3, where="brand = 'b'")
+    assert filtered["asset_id"].to_pylist() == ["v1", "v3", "v5"]
+
+
+def test_search_refuses_vectors_of_another_model_version(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")
+    query = FakeEncoder(version="fake-v2").encode(["warm jackets"])[0]
+    with pytest.raises(SemanticModelVersionError) as err:
+        store.search("assets", query, "fake-v2", k=3)
+    assert "fake-v1" in str(err.value) and "fake-v2" in str(err.value)
+
+
+def test_cosine_from_distance_matches_both_metrics():
+    cos = np.array([1.0, 0.5, 0.0, -1.0])
+    np.testing.assert_allclose(cosine_from_distance(2 - 2 * cos, "l2"), cos)
+    np.testing.assert_allclose(cosine_from_distance(1 - cos, "cosine"), cos)
