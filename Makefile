@@ -29,6 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	@start=$$(date +%s); \
 	$(BIN)/semantic demo-data --seed $(SEED) && \
+	$(BIN)/semantic check-seeds && \
 	$(BIN)/dbt build --project-dir $(CURDIR) && \
 	$(BIN)/semantic summary && \
 	echo "make run took $$(( $$(date +%s) - start )) s"

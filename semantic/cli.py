@@ -52,6 +52,49 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_seeds(args: argparse.Namespace) -> int:
+    from semantic.config import project_root
+    from semantic.validation import check_seed_encoding
+
+    folder = Path(args.folder) if args.folder else project_root() / "seeds"
+    files = sorted(folder.glob("*.csv"))
+    check_seed_encoding(files)
+    print(f"{len(files)} seed file(s) in {folder} are valid UTF-8")
+    return 0
+
+
+def _fix_encoding(args: argparse.Namespace) -> int:
+    from semantic.validation import repair_utf8
+
+    for name in args.files:
+        n = repair_utf8(Path(name))
+        print(f"{name}: replaced {n} invalid byte sequence(s)" + (f"; original kept as {name}.bak" if n else ""))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import csv
+
+    from semantic.config import active, project_root
+    from semantic.encoder import load_encoder
+    from semantic.evaluation import encoder_scorer, evaluate_demo, format_results, tfidf_scorer
+
+    seeds = Path(args.seeds) if args.seeds else project_root() / "seeds"
+    if not (seeds / "demo_labelled_pairs.csv").is_file():
+        raise SemanticError(f"no demo labels in {seeds}; run `semantic demo-data` first or pass --seeds")
+    config = active()
+    encoder = load_encoder(config.model_dir, config.batch_size)
+    corpus: list[str] = []
+    for name, column in (("demo_assets.csv", "text"), ("demo_briefs.csv", "text"),
+                         ("demo_compliance_references.csv", "claim_text")):
+        with open(seeds / name, newline="", encoding="utf-8") as fh:
+            corpus += [row[column] for row in csv.DictReader(fh)]
+    scorers = {"tfidf": tfidf_scorer(corpus), encoder.version: encoder_scorer(encoder)}
+    print(f"demo labels in {seeds}, split {args.split}")
+    print(format_results(evaluate_demo(seeds, scorers, split=args.split)))
+    return 0
+
+
 def _functions(args: argparse.Namespace) -> int:
     from semantic.functions import describe
 
@@ -83,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--lance-dir", help="LanceDB folder")
     p.set_defaults(func=_search)
+
+    p = sub.add_parser("evaluate", help="score the demo labels: TF-IDF floor against the active encoder")
+    p.add_argument("--seeds", help="folder with the demo CSVs (default: the project's seeds/)")
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")
+    p.add_argument("folder", nargs="?", help="seed folder (default: the project's seeds/)")
+    p.set_defaults(func=_check_seeds)
+
+    p = sub.add_parser("fix-encoding", help="replace invalid UTF-8 bytes in CSV files, keeping a .bak copy")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=_fix_encoding)
 
     p = sub.add_parser("functions", help="list the SQL functions the plugin registers")
     p.set_defaults(func=_functions)

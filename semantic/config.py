@@ -27,7 +27,10 @@ LANCE_DIR_NAME = "lance"
 _PLUGIN_KEYS = {
     "db_path": "path of the DuckDB file (default: $SEMANTIC_DB or <project>/data/semantic_assets.duckdb)",
     "lance_dir": "LanceDB folder (default: $SEMANTIC_LANCE_DIR or <project>/data/lance)",
-    "model_dir": "sentence-transformers model directory (default: $SEMANTIC_MODEL_DIR or the packaged all-MiniLM-L6-v2)",
+    "model_dir": (
+        "sentence-transformers model directory "
+        "(default: $SEMANTIC_MODEL_DIR or the packaged all-MiniLM-L6-v2)"
+    ),
     "batch_size": "texts per encoder batch, a positive integer (default 64)",
 }
 

@@ -1,0 +1,190 @@
+"""End to end: a real `dbt build` with the real encoder on a small demo slice, in a temp project."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from semantic.demo import generate
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+N_ASSETS = 300
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("project")
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(ROOT / name, path / name)
+    for folder in ("models", "python_models", "macros"):
+        shutil.copytree(ROOT / folder, path / folder)
+    generate(path / "seeds", seed=7, n_assets=N_ASSETS)
+    return path
+
+
+def env_for(project: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        DBT_PROFILES_DIR=str(project),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        SEMANTIC_HOME=str(project),
+        SEMANTIC_DB=str(project / "data" / "semantic_assets.duckdb"),
+        SEMANTIC_LANCE_DIR=str(project / "data" / "lance"),
+    )
+    env.pop("SEMANTIC_MODEL_DIR", None)
+    return env
+
+
+def dbt_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "dbt"), "build", "--project-dir", str(project), *args],
+        cwd=project, env=env_for(project), capture_output=True, text=True, timeout=900,
+    )
+
+
+def query(project: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def first_build(project):
+    result = dbt_build(project)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def test_first_build_embeds_every_asset(project, first_build):
+    n = len(read_csv(project / "seeds" / "demo_assets.csv"))
+    assert f"assets: embedding {n} of {n} rows" in first_build.stdout
+    assert query(project, "select count(*) from int_assets_embedded")[0][0] == n
+
+
+def test_planted_briefs_find_their_known_assets(project, first_build):
+    top1 = query(project, "select avg(is_known_match::int) from fct_brief_asset_matches where rank = 1")[0][0]
+    top5 = query(
+        project,
+        "select avg(hit) from (select bool_or(is_known_match)::int as hit "
+        "from fct_brief_asset_matches where rank <= 5 group by brief_id)",
+    )[0][0]
+    assert top1 >= 0.6, f"only {top1:.0%} of briefs rank a known asset first"
+    assert top5 >= 0.9
+
+
+def test_planted_duplicates_are_found_and_hard_negatives_mostly_not(project, first_build):
+    found = {
+        (a, b) for a, b in query(project, "select asset_id_a, asset_id_b from fct_asset_near_duplicates")
+    }
+    pairs = [p for p in read_csv(project / "seeds" / "demo_labelled_pairs.csv") if p["task"] == "duplicate"]
+
+    def hit(p):
+        return tuple(sorted((p["left_id"], p["right_id"]))) in found
+
+    positives = [p for p in pairs if p["label"] == "1"]
+    recall = sum(map(hit, positives)) / len(positives)
+    assert recall >= 0.6, f"only {recall:.0%} of planted duplicates reach the threshold"
+
+
+def test_planted_lookalikes_are_flagged_and_benign_copy_is_not(project, first_build):
+    flagged = {a for (a,) in query(project, "select asset_id from fct_compliance_lookalikes where is_flagged")}
+    pairs = [p for p in read_csv(project / "seeds" / "demo_labelled_pairs.csv") if p["task"] == "lookalike"]
+    lookalikes = [p["left_id"] for p in pairs if p["label"] == "1"]
+    benign = [p["left_id"] for p in pairs if p["label"] == "0"]
+    assert sum(a in flagged for a in lookalikes) / len(lookalikes) >= 0.7
+    assert sum(a in flagged for a in benign) / len(benign) <= 0.3
+
+
+def test_second_build_embeds_nothing(project, first_build):
+    result = dbt_build(project, "--select", "+int_assets_embedded")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "assets: embedding 0 of" in result.stdout
+
+
+def test_editing_ten_assets_embeds_exactly_those_ten(project, first_build):
+    seed = project / "seeds" / "demo_assets.csv"
+    rows = read_csv(seed)
+    for row in rows[:10]:
+        row["text"] = row["text"] + " Now with a limited edition colourway."
+    removed = rows.pop()  # and one asset leaves the source
+    write_csv(seed, rows)
+    result = dbt_build(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"assets: embedding 10 of {len(rows)} rows" in result.stdout
+    assert "embedded 10 rows" in result.stdout and "deleted 1" in result.stdout
+    assert query(project, "select count(*) from int_assets_embedded where asset_id = ?", [removed["asset_id"]]) == [
+        (0,)
+    ]
+
+
+def test_bi_macros_work_from_a_process_that_only_has_duckdb(project, first_build, tmp_path):
+    # a site-packages holding duckdb alone, and an isolated interpreter that sees nothing else
+    only = tmp_path / "only_duckdb"
+    only.mkdir()
+    site = Path(duckdb.__file__).parent.parent
+    for entry in site.iterdir():
+        if entry.name == "duckdb" or entry.name.startswith(("_duckdb", "duckdb-")):
+            (only / entry.name).symlink_to(entry)
+    asset_id = query(project, "select min(asset_id) from int_assets_embedded")[0][0]
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(only)!r})
+        import duckdb
+        try:
+            import semantic  # noqa: F401
+            raise SystemExit("semantic must not be importable here")
+        except ImportError:
+            pass
+        con = duckdb.connect({str(project / 'data' / 'semantic_assets.duckdb')!r}, read_only=True)
+        rows = con.execute("select asset_id, similarity, rank from similar_assets('{asset_id}', 5)").fetchall()
+        assert [r[2] for r in rows] == [1, 2, 3, 4, 5], rows
+        assert all(r[0] != '{asset_id}' for r in rows)
+        sim = con.execute("select asset_similarity('{asset_id}', ?)", [rows[0][0]]).fetchone()[0]
+        assert abs(sim - rows[0][1]) < 1e-6
+        print("ok", len(rows))
+        """
+    )
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok 5"
+
+
+def test_duplicate_ids_fail_the_build_naming_them_and_keep_the_previous_tables(project, first_build):
+    seed = project / "seeds" / "demo_assets.csv"
+    original = seed.read_text(encoding="utf-8")
+    before = query(project, "select count(*) from int_assets_embedded")
+    rows = read_csv(seed)
+    dup_a, dup_b = dict(rows[3]), dict(rows[5])
+    write_csv(seed, rows + [dup_a, dup_b])
+    try:
+        result = dbt_build(project)
+        assert result.returncode != 0
+        assert f"duplicate id(s): {min(dup_a['asset_id'], dup_b['asset_id'])}" in result.stdout
+        assert dup_b["asset_id"] in result.stdout
+        assert query(project, "select count(*) from int_assets_embedded") == before
+    finally:
+        seed.write_text(original, encoding="utf-8")

@@ -1,0 +1,233 @@
+"""Tests of the deterministic demo-data generator (``semantic.demo``)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from semantic.demo import DUPLICATE_KINDS, DemoSummary, generate
+
+FILES = (
+    "demo_assets.csv", "demo_briefs.csv", "demo_brief_matches.csv", "demo_compliance_references.csv",
+    "demo_labelled_pairs.csv",
+)
+HEADERS = {
+    "demo_assets.csv": [
+        "asset_id", "campaign_id", "brand", "product", "channel", "market", "asset_type", "created_at", "text",
+    ],
+    "demo_briefs.csv": ["brief_id", "campaign_id", "brand", "market", "product", "text"],
+    "demo_brief_matches.csv": ["brief_id", "asset_id"],
+    "demo_compliance_references.csv": [
+        "reference_id", "rule_id", "regulation", "severity", "market", "claim_text", "rationale", "active",
+        "added_at",
+    ],
+    "demo_labelled_pairs.csv": ["left_id", "right_id", "task", "kind", "label", "split", "group_id"],
+}
+SMALL = 300
+
+
+def _read(folder: Path, name: str) -> list[dict[str, str]]:
+    with (folder / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _jaccard(a: str, b: str) -> float:
+    left, right = _words(a), _words(b)
+    return len(left & right) / len(left | right)
+
+
+class Demo:
+    """The five tables of one generated data set, indexed for lookups."""
+
+    def __init__(self, folder: Path, summary: DemoSummary) -> None:
+        self.folder = folder
+        self.summary = summary
+        self.assets = _read(folder, "demo_assets.csv")
+        self.briefs = _read(folder, "demo_briefs.csv")
+        self.matches = _read(folder, "demo_brief_matches.csv")
+        self.references = _read(folder, "demo_compliance_references.csv")
+        self.pairs = _read(folder, "demo_labelled_pairs.csv")
+        self.asset = {row["asset_id"]: row for row in self.assets}
+        self.brief = {row["brief_id"]: row for row in self.briefs}
+        self.reference = {row["reference_id"]: row for row in self.references}
+
+    def pairs_of(self, task: str, kind: str | None = None) -> list[dict[str, str]]:
+        return [p for p in self.pairs if p["task"] == task and (kind is None or p["kind"] == kind)]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    folder = tmp_path_factory.mktemp("demo_small")
+    return Demo(folder, generate(folder, seed=7, n_assets=SMALL))
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    folder = tmp_path_factory.mktemp("demo_default")
+    return Demo(folder, generate(folder))
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(first, seed=3, n_assets=SMALL)
+    generate(second, seed=3, n_assets=SMALL)
+    generate(other, seed=4, n_assets=SMALL)
+    for name in FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert (first / "demo_assets.csv").read_bytes() != (other / "demo_assets.csv").read_bytes()
+    assert (first / "demo_labelled_pairs.csv").read_bytes() != (other / "demo_labelled_pairs.csv").read_bytes()
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_headers_are_exactly_as_specified(small: Demo, name: str) -> None:
+    with (small.folder / name).open(encoding="utf-8", newline="") as handle:
+        assert next(csv.reader(handle)) == HEADERS[name]
+
+
+def test_summary_matches_the_files(small: Demo) -> None:
+    summary = small.summary
+    assert summary.n_assets == len(small.assets) == SMALL
+    assert summary.n_briefs == len(small.briefs)
+    assert summary.n_brief_matches == len(small.matches)
+    assert summary.n_references == len(small.references)
+    assert summary.n_labelled_pairs == len(small.pairs)
+    assert summary.n_duplicate_pairs == sum(p["label"] == "1" for p in small.pairs_of("duplicate"))
+    assert summary.n_hard_negative_pairs == len(small.pairs_of("duplicate", "hard_negative"))
+    assert summary.n_lookalike_assets == len(small.pairs_of("lookalike", "restatement"))
+    assert summary.n_benign_assets == len(small.pairs_of("lookalike", "benign"))
+    assert sum(summary.duplicate_kinds.values()) == summary.n_duplicate_pairs
+
+
+def test_ids_are_unique_and_well_formed(small: Demo) -> None:
+    for rows, column, pattern in (
+        (small.assets, "asset_id", r"A\d{6}"),
+        (small.briefs, "brief_id", r"B\d{4}"),
+        (small.references, "reference_id", r"R\d{3}"),
+    ):
+        ids = [row[column] for row in rows]
+        assert len(ids) == len(set(ids)), column
+        assert all(re.fullmatch(pattern, i) for i in ids), column
+    assert len({b["campaign_id"] for b in small.briefs}) == len(small.briefs)
+    assert all(re.fullmatch(r"C\d{4}", a["campaign_id"]) for a in small.assets)
+    assert all(re.fullmatch(r"[A-Z]+-\d{2}", r["rule_id"]) for r in small.references)
+
+
+def test_every_foreign_key_resolves(small: Demo) -> None:
+    campaigns = {b["campaign_id"] for b in small.briefs}
+    assert {a["campaign_id"] for a in small.assets} <= campaigns
+    for match in small.matches:
+        assert small.asset[match["asset_id"]]["campaign_id"] == small.brief[match["brief_id"]]["campaign_id"]
+    for pair in small.pairs:
+        left, right = pair["left_id"], pair["right_id"]
+        if pair["task"] == "duplicate":
+            assert small.asset[left]["campaign_id"] == small.asset[right]["campaign_id"] == pair["group_id"]
+        elif pair["task"] == "brief_match":
+            brief, asset = small.brief[left], small.asset[right]
+            assert brief["campaign_id"] == pair["group_id"]
+            assert (asset["brand"], asset["market"]) == (brief["brand"], brief["market"])
+            same_campaign = asset["campaign_id"] == brief["campaign_id"]
+            assert same_campaign == (pair["kind"] == "match")
+            if same_campaign:
+                assert {"brief_id": left, "asset_id": right} in small.matches
+        else:
+            assert pair["task"] == "lookalike"
+            asset, reference = small.asset[left], small.reference[right]
+            assert asset["campaign_id"] == pair["group_id"]
+            assert reference["market"] in ("ALL", asset["market"])
+            assert reference["active"] == "true"
+
+
+def test_labels_follow_their_kind(small: Demo) -> None:
+    expected = {kind: "1" for kind in (*DUPLICATE_KINDS, "match", "restatement")}
+    expected.update(hard_negative="0", nonmatch="0", benign="0")
+    for pair in small.pairs:
+        assert pair["label"] == expected[pair["kind"]], pair
+
+
+def test_all_kinds_are_present_at_small_size(small: Demo) -> None:
+    for kind in DUPLICATE_KINDS:
+        assert len(small.pairs_of("duplicate", kind)) >= 3, kind
+    for task, kind in (("duplicate", "hard_negative"), ("brief_match", "match"), ("brief_match", "nonmatch"),
+                       ("lookalike", "restatement"), ("lookalike", "benign")):
+        assert len(small.pairs_of(task, kind)) >= 3, kind
+
+
+def test_splits_are_grouped_by_campaign(small: Demo) -> None:
+    split_of: dict[str, set[str]] = defaultdict(set)
+    for pair in small.pairs:
+        split_of[pair["group_id"]].add(pair["split"])
+        for side in (pair["left_id"], pair["right_id"]):
+            if side in small.asset:
+                split_of[small.asset[side]["campaign_id"]].add(pair["split"])
+    assert all(len(splits) == 1 for splits in split_of.values()), split_of
+    assert {s for splits in split_of.values() for s in splits} == {"train", "valid", "test"}
+
+
+def test_near_duplicates_are_not_exact_copies(small: Demo) -> None:
+    for pair in small.pairs_of("duplicate"):
+        assert small.asset[pair["left_id"]]["text"] != small.asset[pair["right_id"]]["text"]
+
+
+def test_word_overlap_does_not_give_the_labels_away(default: Demo) -> None:
+    def mean_overlap(pairs: list[dict[str, str]], right_text: str) -> float:
+        scores = []
+        for pair in pairs:
+            right = pair["right_id"]
+            small_text = (default.reference[right]["claim_text"] if right_text == "claim"
+                          else default.asset[right]["text"])
+            scores.append(_jaccard(default.asset[pair["left_id"]]["text"], small_text))
+        return sum(scores) / len(scores)
+
+    paraphrase = mean_overlap(default.pairs_of("duplicate", "paraphrase"), "text")
+    hard_negative = mean_overlap(default.pairs_of("duplicate", "hard_negative"), "text")
+    assert paraphrase < hard_negative
+    restated = mean_overlap(default.pairs_of("lookalike", "restatement"), "claim")
+    benign = mean_overlap(default.pairs_of("lookalike", "benign"), "claim")
+    assert restated < benign
+
+
+def test_default_size_meets_the_content_minimums(default: Demo) -> None:
+    summary = default.summary
+    assert summary.n_assets >= 3000
+    assert summary.n_briefs >= 150
+    assert summary.n_duplicate_pairs >= 300
+    assert summary.n_hard_negative_pairs >= 150
+    assert summary.n_references >= 60
+    assert summary.n_lookalike_assets >= 100
+    assert summary.n_benign_assets >= 100
+    assert len({a["brand"] for a in default.assets}) >= 6
+    assert len({a["channel"] for a in default.assets}) >= 5
+    assert len({a["market"] for a in default.assets}) >= 4
+    assert len({a["asset_type"] for a in default.assets}) >= 6
+    assert {r["severity"] for r in default.references} <= {"low", "medium", "high", "critical"}
+    assert {r["active"] for r in default.references} == {"true", "false"}
+    assert "ALL" in {r["market"] for r in default.references}
+    assert all(a["created_at"].startswith("2026-") for a in default.assets)
+
+
+def test_lengths_range_from_headlines_to_long_copy(default: Demo) -> None:
+    lengths = [len(a["text"].split()) for a in default.assets]
+    assert sum(n <= 12 for n in lengths) >= 300
+    assert sum(n >= 100 for n in lengths) >= 100
+    assert max(lengths) <= 220
+
+
+def test_copy_has_no_template_leftovers(small: Demo) -> None:
+    texts = [a["text"] for a in small.assets] + [b["text"] for b in small.briefs]
+    for text in texts:
+        assert "{" not in text.replace("{first_name}", ""), text
+        assert "lorem" not in text.lower()
+        assert text == text.strip() and text
+
+
+def test_too_small_a_size_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        generate(tmp_path, n_assets=10)

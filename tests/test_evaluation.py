@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+from semantic.evaluation import pair_metrics, ranking_metrics, tfidf_scorer
+
+
+def test_pair_metrics_on_hand_built_scores():
+    labels = np.array([0, 0, 1, 1])
+    assert pair_metrics(np.array([0.1, 0.2, 0.8, 0.9]), labels)["auroc"] == 1.0
+    assert pair_metrics(np.array([0.9, 0.8, 0.2, 0.1]), labels)["auroc"] == 0.0
+    # one positive below one negative: 3 of 4 positive-negative pairs ordered correctly
+    assert pair_metrics(np.array([0.1, 0.5, 0.4, 0.9]), labels)["auroc"] == pytest.approx(0.75)
+
+
+def test_ranking_metrics_top1_and_recall():
+    scores = np.array([0.9, 0.8, 0.7, 0.1])
+    assert ranking_metrics(scores, np.array([0, 1, 0, 1.0]), k=2) == {"top1": 0.0, "recall@2": 0.5}
+    assert ranking_metrics(scores, np.array([1, 0, 0, 0.0]), k=2) == {"top1": 1.0, "recall@2": 1.0}
+
+
+def test_tfidf_scores_word_overlap_not_meaning():
+    score = tfidf_scorer(["warm jacket", "insulated parka", "warm coffee"])
+    same_words, synonyms = score(["warm jacket", "warm jacket"], ["warm jacket", "insulated parka"])
+    assert same_words == pytest.approx(1.0)
+    assert synonyms == pytest.approx(0.0)
