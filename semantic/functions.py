@@ -104,6 +104,19 @@ def _make_check_version(encoder: Encoder, config: SemanticConfig) -> Callable[..
     return semantic_check_model_version
 
 
+def _make_lance_uri(encoder: "Encoder", config: "SemanticConfig") -> Callable[..., str]:
+    from semantic.store import VectorStore
+
+    store = VectorStore(config.lance_dir)
+
+    def semantic_lance_uri(table: str) -> str:
+        # DuckDB's lance extension caches an opened dataset per connection, keyed by its URI;
+        # naming the current version in the URI makes every search read the latest commit.
+        return store.versioned_uri(table)
+
+    return semantic_lance_uri
+
+
 FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_embed", ("VARCHAR",), "FLOAT[{dim}]", _make_embed,
@@ -120,6 +133,10 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_check_model_version", ("VARCHAR",), "BOOLEAN", _make_check_version,
         "True when a stored vector's model version is the active one; raises otherwise.",
+    ),
+    SqlFunction(
+        "semantic_lance_uri", ("VARCHAR",), "VARCHAR", _make_lance_uri,
+        "URI of the latest version of a LanceDB table (what semantic_search reads).",
     ),
 )
 
@@ -149,7 +166,7 @@ SEARCH_MACRO = """
 create or replace temp macro semantic_search(query, k := 10) as table
 with hits as (
     select * from lance_vector_search(
-        {path},
+        semantic_lance_uri('{table}'),
         'vector',
         coalesce(
             cast(semantic_embed(cast(query as varchar)) as float[]),
@@ -194,7 +211,7 @@ def register(
             conn.remove_function(fn.name)
         except Exception:  # noqa: BLE001 - not registered yet on this connection
             pass
-        vectorised = bool(fn.params)
+        vectorised = bool(fn.params) and fn.name != "semantic_lance_uri"
         conn.create_function(
             fn.name,
             fn.make(encoder, config),
@@ -202,11 +219,10 @@ def register(
             fn.returns.format(dim=encoder.dim),
             type=PythonUDFType.ARROW if vectorised else PythonUDFType.NATIVE,
             null_handling=FunctionNullHandling.SPECIAL,
-            side_effects=fn.name == "semantic_check_model_version",
+            side_effects=fn.name in ("semantic_check_model_version", "semantic_lance_uri"),
         )
     load_lance(conn)
-    path = Path(config.lance_dir) / f"{ASSETS_TABLE}.lance"
-    conn.execute(SEARCH_MACRO.format(path="'" + str(path).replace("'", "''") + "'"))
+    conn.execute(SEARCH_MACRO.format(table=ASSETS_TABLE))
 
 
 def describe() -> list[tuple[str, str, str]]:

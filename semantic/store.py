@@ -123,6 +123,17 @@ class VectorStore:
         """Return the ``.lance`` dataset path of a table (what DuckDB's lance extension reads)."""
         return self.lance_dir / f"{table}.lance"
 
+    def versioned_uri(self, table: str) -> str:
+        """A ``file://`` URI of the table that names its latest version (for DuckDB's lance extension).
+
+        A table that does not exist yet gets its plain URI: DuckDB binds the URI when a macro that
+        uses it is created, before the first build has written anything.
+        """
+        uri = self.table_path(table).resolve().as_uri()
+        if not self.exists(table):
+            return uri
+        return f"{uri}?version={self._db().open_table(table).version}"
+
     def exists(self, table: str) -> bool:
         """Whether the table has been written."""
         return self.table_path(table).exists()

@@ -191,6 +191,31 @@ def test_duplicate_ids_fail_the_build_naming_them_and_keep_the_previous_tables(p
         seed.write_text(original, encoding="utf-8")
 
 
+def test_bad_text_rows_build_cleanly(project, first_build):
+    seed = project / "seeds" / "demo_assets.csv"
+    rows = read_csv(seed)
+    template = dict(rows[0])
+    bad = {
+        "BAD_EMPTY": "",
+        "BAD_BLANK": "   \t  ",
+        "BAD_HTML_ONLY": "<p><br/></p>&nbsp;",
+        "BAD_EMOJI": "🔥🔥 Soldes d'hiver ☃️ — 冬のセール ¡Ahora! 🚲",
+        "BAD_LONG": "Free shipping on every order, every day. " * 2500,  # 100,000 characters
+        "BAD_HTML": "<h1>Spring&nbsp;sale</h1><p>Save <b>20%</b> &amp; more</p>",
+    }
+    write_csv(seed, rows + [{**template, "asset_id": k, "text": v} for k, v in bad.items()])
+    result = dbt_build(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "truncated 1 of 3 texts" in result.stdout  # the three non-blank new rows
+    embedded = {a for (a,) in query(project, "select asset_id from int_assets_embedded where asset_id like 'BAD_%'")}
+    assert embedded == {"BAD_EMOJI", "BAD_LONG", "BAD_HTML"}
+    assert query(project, "select text from stg_demo__assets where asset_id = 'BAD_HTML'") == [
+        ("Spring sale Save 20% & more",)
+    ]
+    n_null = query(project, "select count(*) from stg_demo__assets where asset_id like 'BAD_%' and text is null")
+    assert n_null == [(3,)]
+
+
 def test_a_new_model_version_is_refused_by_search_then_re_embeds_everything(project, first_build, tmp_path):
     from semantic.config import SemanticConfig, default_model_dir
 

@@ -100,3 +100,36 @@ def test_connect_opens_a_file_with_the_functions(tmp_path, store_dir, real_encod
     vec = np.array(conn.execute("select semantic_embed('coffee')").fetchone()[0])
     assert vec.shape == (384,)
     assert (tmp_path / "x.duckdb").exists()
+
+
+def test_search_on_a_long_lived_connection_sees_later_writes(tmp_path):
+    encoder = FakeEncoder(dim=384)
+    store = VectorStore(tmp_path)
+
+    def table(texts):
+        return pa.table(
+            {
+                "asset_id": list(texts),
+                "brand": ["b"] * len(texts),
+                "channel": ["email"] * len(texts),
+                "market": ["UK"] * len(texts),
+                "asset_type": ["headline"] * len(texts),
+                "text": list(texts.values()),
+                "content_hash": list(texts.values()),
+            }
+        )
+
+    store.sync("assets", table({"old": "spring sale on garden chairs"}), encoder, id_column="asset_id")
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=encoder)
+    search = "select asset_id from semantic_search('winter coat sale', k := 5)"
+    assert conn.execute(search).fetchall() == [("old",)]
+    store.sync("assets", table({"new": "winter coat sale"}), encoder, id_column="asset_id")  # "old" leaves
+    assert conn.execute(search).fetchall() == [("new",)]
+
+
+def test_search_before_any_build_names_the_missing_table(tmp_path):
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=FakeEncoder(dim=384))
+    with pytest.raises(duckdb.Error, match="assets.lance"):
+        conn.execute("select * from semantic_search('anything')").fetchall()
