@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def tfidf_scorer(corpus: Sequence[str]) -> Scorer:
     return score
 
 
-def encoder_scorer(encoder: "Encoder") -> Scorer:
+def encoder_scorer(encoder: Encoder) -> Scorer:
     """A cosine scorer over the encoder's unit vectors (each distinct text embedded once)."""
 
     def score(a: Sequence[str], b: Sequence[str]) -> np.ndarray:

@@ -104,7 +104,7 @@ def _make_check_version(encoder: Encoder, config: SemanticConfig) -> Callable[..
     return semantic_check_model_version
 
 
-def _make_lance_uri(encoder: "Encoder", config: "SemanticConfig") -> Callable[..., str]:
+def _make_lance_uri(encoder: Encoder, config: SemanticConfig) -> Callable[..., str]:
     from semantic.store import VectorStore
 
     store = VectorStore(config.lance_dir)

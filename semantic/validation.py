@@ -7,9 +7,9 @@ file nor the row; this module finds the file, line and byte, and can repair the 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from semantic.errors import SemanticDataError
 
