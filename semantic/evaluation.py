@@ -53,13 +53,14 @@ def tfidf_scorer(corpus: Sequence[str]) -> Scorer:
 
 
 def encoder_scorer(encoder: Encoder) -> Scorer:
-    """A cosine scorer over the encoder's unit vectors (each distinct text embedded once)."""
+    """A cosine scorer over the encoder's unit vectors; each distinct text is embedded once."""
+    cache: dict[str, np.ndarray] = {}
 
     def score(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-        unique = sorted(set(a) | set(b))
-        index = {t: i for i, t in enumerate(unique)}
-        vectors = encoder.encode(unique)
-        return np.array([float(vectors[index[x]] @ vectors[index[y]]) for x, y in zip(a, b)])
+        missing = sorted((set(a) | set(b)) - set(cache))
+        if missing:
+            cache.update(zip(missing, encoder.encode(missing)))
+        return np.array([float(cache[x] @ cache[y]) for x, y in zip(a, b)])
 
     return score
 
@@ -74,13 +75,20 @@ def pair_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def ranking_metrics(score_matrix: np.ndarray, relevant: np.ndarray, k: int = 5) -> dict[str, float]:
-    """Top-1 accuracy and recall@k for one query: rows of candidates, ``relevant`` a 0/1 mask."""
-    order = np.argsort(-score_matrix, kind="stable")
-    hits = relevant[order]
+def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, k: int = 5) -> dict[str, float]:
+    """Top-1 accuracy, precision@k and reciprocal rank of the first relevant candidate for one query.
+
+    Args:
+        scores: One similarity per candidate.
+        relevant: A 0/1 mask of the relevant candidates.
+        k: The cut-off of precision@k.
+    """
+    hits = relevant[np.argsort(-scores, kind="stable")]
+    first = np.flatnonzero(hits)
     return {
         "top1": float(hits[0]),
-        f"recall@{k}": float(hits[:k].sum() / max(relevant.sum(), 1)),
+        f"precision@{k}": float(hits[:k].mean()),
+        "mrr": float(1.0 / (first[0] + 1)) if len(first) else 0.0,
     }
 
 
