@@ -1,13 +1,20 @@
-"""One row per compliance reference claim: its vector from LanceDB, synced incrementally."""
+"""One row per compliance reference claim: its vector from LanceDB, synced incrementally.
+
+Incremental: LanceDB holds the vectors; this model upserts into DuckDB only the rows that are new
+or changed there, and its post-hook (in _embeddings.yml) deletes rows that left the source.
+"""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     from semantic.store import sync_embeddings
 
+    mirrored = None
+    if dbt.is_incremental:
+        mirrored = session.sql(f"select reference_id, content_hash, model_version from {dbt.this}").to_arrow_table()
     return sync_embeddings(
         dbt.ref("stg_demo__compliance_references").to_arrow_table(),
         table="compliance_references",
         id_column="reference_id",
         output_columns=["rule_id", "severity", "market", "is_active"],
+        mirrored=mirrored,
     )

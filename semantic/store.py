@@ -330,8 +330,9 @@ def sync_embeddings(
     id_column: str,
     text_column: str = TEXT,
     output_columns: Sequence[str] | None = None,
+    mirrored: pa.Table | None = None,
 ) -> pa.Table:
-    """Sync one entity's vectors in LanceDB and return the full vector table for DuckDB.
+    """Sync one entity's vectors in LanceDB and return the rows the DuckDB mirror must upsert.
 
     This is what a dbt Python model calls: the active config (set by the dbt plugin) says where
     LanceDB lives and which encoder to use.
@@ -342,6 +343,9 @@ def sync_embeddings(
         id_column: The key column.
         text_column: The column to embed.
         output_columns: Columns to return besides the id, hash, model version, time and vector.
+        mirrored: On an incremental run, the (id, content_hash, model_version) rows the DuckDB
+            table already holds; only LanceDB rows missing from it or different are returned.
+            ``None`` returns every row (first run or full refresh).
     """
     from semantic.config import active
     from semantic.encoder import load_encoder
@@ -350,6 +354,21 @@ def sync_embeddings(
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(config.model_dir, config.batch_size)
     store.sync(table, rows, encoder, id_column=id_column, text_column=text_column)
-    extra = [c for c in (output_columns or []) if c not in (id_column,)]
-    cols = [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR]
-    return store.read(table, cols).sort_by(id_column)
+    extra = [c for c in (output_columns or []) if c != id_column]
+    data = store.read(table, [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR])
+    if mirrored is not None:
+        have = set(
+            zip(
+                mirrored.column(id_column).to_pylist(),
+                mirrored.column(CONTENT_HASH).to_pylist(),
+                mirrored.column(MODEL_VERSION).to_pylist(),
+            )
+        )
+        keys = zip(
+            data.column(id_column).to_pylist(),
+            data.column(CONTENT_HASH).to_pylist(),
+            data.column(MODEL_VERSION).to_pylist(),
+        )
+        data = data.filter(pa.array([k not in have for k in keys], type=pa.bool_()))
+        logger.info("%s: %d row(s) to upsert into the DuckDB mirror", table, len(data))
+    return data.sort_by(id_column)
