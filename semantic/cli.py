@@ -13,9 +13,10 @@ from semantic.errors import SemanticError
 
 
 def _demo_data(args: argparse.Namespace) -> int:
+    from semantic.config import project_root
     from semantic.demo import generate
 
-    out = Path(args.out) if args.out else Path(__file__).resolve().parent.parent / "seeds"
+    out = Path(args.out) if args.out else project_root() / "seeds"
     summary = generate(out, seed=args.seed, n_assets=args.n_assets)
     print(f"wrote demo data (seed {args.seed}) to {out}:")
     for key, value in asdict(summary).items():

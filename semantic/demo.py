@@ -796,6 +796,8 @@ def _duplicate_plan(n_dup: int) -> list[str]:
     counts = {k: max(3, math.floor(n_dup * w / total)) for k, w in DUPLICATE_WEIGHTS.items()}
     while sum(counts.values()) < n_dup:
         counts["paraphrase"] += 1
+    while sum(counts.values()) > n_dup and counts["paraphrase"] > 3:  # the minimum of 3 overshot
+        counts["paraphrase"] -= 1
     return [kind for kind in DUPLICATE_KINDS for _ in range(counts[kind])]
 
 

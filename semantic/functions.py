@@ -8,7 +8,6 @@ extension. Everything here works on a bare ``duckdb.connect()``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,5 +230,3 @@ def describe() -> list[tuple[str, str, str]]:
         (f"{fn.name}({', '.join(fn.params)})", fn.returns, fn.doc) for fn in FUNCTIONS
     ] + [("semantic_search(query VARCHAR, k := 10)", "TABLE", "Top-k assets for a free-text query.")]
 
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
