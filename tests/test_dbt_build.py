@@ -166,6 +166,11 @@ def test_bi_macros_work_from_a_process_that_only_has_duckdb(project, first_build
         assert all(r[0] != '{asset_id}' for r in rows)
         sim = con.execute("select asset_similarity('{asset_id}', ?)", [rows[0][0]]).fetchone()[0]
         assert abs(sim - rows[0][1]) < 1e-6
+        # a BI tool that attaches the file under another alias must USE it (documented)
+        other = duckdb.connect()
+        other.execute("attach '{str(project / 'data' / 'semantic_assets.duckdb')}' as bi (read_only)")
+        other.execute("use bi")
+        assert len(other.execute("select * from similar_assets('{asset_id}', 3)").fetchall()) == 3
         print("ok", len(rows))
         """
     )
