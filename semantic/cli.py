@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from semantic.errors import SemanticError
 
@@ -74,25 +75,75 @@ def _fix_encoding(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from semantic.config import default_model_dir
+    from semantic.encoder import load_encoder
+
+    models = {"base": load_encoder(default_model_dir())}
+    for path in args.model or []:
+        encoder = load_encoder(path, allow_collapsed=True)
+        models[Path(path).name if Path(path).name not in models else encoder.version] = encoder
+    if args.data:
+        return _evaluate_benchmark(args, models)
+    return _evaluate_demo(args, models)
+
+
+def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
+    from semantic.benchmark import run, to_json, to_markdown
+
+    rows = run(Path(args.data), dict(models))
+    table = to_markdown(rows)
+    print(table)
+    if args.json:
+        Path(args.json).write_text(to_json(rows))
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    return 0
+
+
+def _evaluate_demo(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
     import csv
 
-    from semantic.config import active, project_root
-    from semantic.encoder import load_encoder
+    from semantic.config import project_root
     from semantic.evaluation import encoder_scorer, evaluate_demo, format_results, tfidf_scorer
 
     seeds = Path(args.seeds) if args.seeds else project_root() / "seeds"
     if not (seeds / "demo_labelled_pairs.csv").is_file():
         raise SemanticError(f"no demo labels in {seeds}; run `semantic demo-data` first or pass --seeds")
-    config = active()
-    encoder = load_encoder(config.model_dir, config.batch_size)
     corpus: list[str] = []
     for name, column in (("demo_assets.csv", "text"), ("demo_briefs.csv", "text"),
                          ("demo_compliance_references.csv", "claim_text")):
         with open(seeds / name, newline="", encoding="utf-8") as fh:
             corpus += [row[column] for row in csv.DictReader(fh)]
-    scorers = {"tfidf": tfidf_scorer(corpus), encoder.version: encoder_scorer(encoder)}
+    scorers = {"tfidf": tfidf_scorer(corpus)}
+    scorers.update({name: encoder_scorer(enc) for name, enc in models.items()})
     print(f"demo labels in {seeds}, split {args.split}")
     print(format_results(evaluate_demo(seeds, scorers, split=args.split)))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from semantic.config import default_model_dir
+    from semantic.training import TrainingConfig, load_task, train
+
+    tasks = [load_task(path) for path in args.data]
+    config = TrainingConfig(
+        loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, max_seq_length=args.max_seq_length,
+    )
+    for task in tasks:
+        print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
+              + (f", {len(task.valid)} valid pairs" if task.valid else ""))
+    result = train(tasks, args.out, args.base or default_model_dir(), config)
+    if result.mining:
+        m = result.mining
+        print(f"hard negatives: {m.labelled} labelled, {m.mined} mined; the false-negative guard dropped "
+              f"{m.dropped_known_positive + m.dropped_by_margin} of {m.candidates} candidates")
+    guard = result.guard
+    print(f"collapse guard: passed (mean random cosine {guard['mean_random_cosine']:.3f}, "
+          f"effective rank {guard['effective_rank']:.1f})")
+    for name, value in sorted(result.valid.items()):
+        print(f"{name}: {value:.4f}")
+    print(f"tuned model written to {result.out_dir} in {result.seconds:.0f} s")
     return 0
 
 
@@ -128,10 +179,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lance-dir", help="LanceDB folder")
     p.set_defaults(func=_search)
 
-    p = sub.add_parser("evaluate", help="score the demo labels: TF-IDF floor against the active encoder")
-    p.add_argument("--seeds", help="folder with the demo CSVs (default: the project's seeds/)")
+    p = sub.add_parser(
+        "evaluate", help="score models side by side on task folders (--data) or on the demo labels"
+    )
+    p.add_argument("--model", action="append", help="a tuned model directory (repeatable); base is always scored")
+    p.add_argument("--data", help="a task folder, or a root with pairs/, retrieval/, dedup/, lookalike/")
+    p.add_argument("--json", help="also write the rows as JSON to this file")
+    p.add_argument("--markdown", help="also write the table as Markdown to this file")
+    p.add_argument("--seeds", help="without --data: folder with the demo CSVs (default: the project's seeds/)")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders")
+    p.add_argument("--data", action="append", required=True, help="a pairs/<name> or retrieval/<name> folder")
+    p.add_argument("--out", required=True, help="directory to write the tuned model to")
+    p.add_argument("--base", help="model directory to start from (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--loss", default="mnrl", choices=["mnrl", "contrastive", "triplet"])
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=2e-5)
+    p.add_argument("--max-seq-length", type=int, default=128)
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")
     p.add_argument("folder", nargs="?", help="seed folder (default: the project's seeds/)")

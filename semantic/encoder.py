@@ -210,6 +210,18 @@ class Encoder:
         return n
 
 
+def _refuse_collapsed(path: Path) -> None:
+    metrics = path / "semantic_metrics.json"
+    if not metrics.is_file():
+        return
+    guard = json.loads(metrics.read_text()).get("guard") or {}
+    if guard.get("passed") is False:
+        raise SemanticModelError(
+            f"the model in {path} failed the collapse guard ({guard.get('reason')}) and cannot be used "
+            "to embed; retrain it (see `semantic train --help`) or point model_dir at another version"
+        )
+
+
 def _clean(text: str) -> str:
     """Cap pathological lengths and drop unpaired surrogates that the tokenizer rejects."""
     text = text[:MAX_CHARS]
@@ -220,13 +232,23 @@ _ENCODERS: dict[tuple[str, int], Encoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def load_encoder(model_dir: Path | str, batch_size: int = 64) -> Encoder:
+def load_encoder(model_dir: Path | str, batch_size: int = 64, allow_collapsed: bool = False) -> Encoder:
     """Return the process-wide encoder for a model directory (one load per process).
 
     The cache key includes the directory's version, so rewriting a model directory in place
     yields a new encoder rather than a stale one.
+
+    Args:
+        model_dir: A sentence-transformers model directory.
+        batch_size: Texts per forward pass.
+        allow_collapsed: Load a model whose collapse guard failed (only to evaluate it).
+
+    Raises:
+        SemanticModelError: The directory is not a model, or its collapse guard failed.
     """
     info = model_info(model_dir)
+    if not allow_collapsed:
+        _refuse_collapsed(info.path)
     key = (info.version, batch_size)
     with _ENCODERS_LOCK:
         enc = _ENCODERS.get(key)

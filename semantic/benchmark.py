@@ -1,0 +1,276 @@
+"""Scoring models on task folders in the ``../shared/data`` layout, side by side.
+
+Every model (and a ``lexical`` TF-IDF character 3-5-gram floor) is reduced to an ``embed``
+function whose rows have unit length, so cosine similarity is a dot product; metrics come from
+scikit-learn (AP, AUROC) or are the standard IR definitions (recall@k, MRR@10, nDCG@10 with
+binary relevance). Pair thresholds are chosen on ``valid`` and applied to ``test``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semantic.errors import SemanticDataError
+
+Embed = Callable[[Sequence[str]], Any]  # dense ndarray or scipy sparse matrix, unit rows
+
+
+@dataclass(frozen=True)
+class Row:
+    """One task scored with one model."""
+
+    task: str
+    kind: str
+    model: str
+    metrics: dict[str, float]
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _dense(m: Any) -> np.ndarray:
+    return m.toarray() if hasattr(m, "toarray") else np.asarray(m)
+
+
+def similarities(embed: Embed, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Cosine similarity of aligned pairs (a[i], b[i])."""
+    ea, eb = embed(a), embed(b)
+    if hasattr(ea, "multiply"):
+        return np.asarray(ea.multiply(eb).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", ea, eb)
+
+
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The threshold with the highest F1 (predict match when score >= threshold), and that F1."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
+    best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
+    return (float(thresholds[best]) if len(thresholds) else 0.5), float(f1[best])
+
+
+def f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 of ``score >= threshold``."""
+    predicted = scores >= threshold
+    tp = float((predicted & (labels == 1)).sum())
+    precision = tp / max(float(predicted.sum()), 1.0)
+    recall = tp / max(float((labels == 1).sum()), 1.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
+    """AP on test and F1 on test at the F1-best threshold of valid."""
+    from sklearn.metrics import average_precision_score
+
+    def split(name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = _read(path / f"{name}.csv")
+        labels = np.array([int(r["label"]) for r in rows])
+        return similarities(embed, [r["text_a"] for r in rows], [r["text_b"] for r in rows]), labels
+
+    valid_scores, valid_labels = split("valid")
+    threshold, valid_f1 = best_f1_threshold(valid_scores, valid_labels)
+    test_scores, test_labels = split("test")
+    out = {"ap": float(average_precision_score(test_labels, test_scores)), "threshold": threshold,
+           "valid_f1": valid_f1}
+    out.update(f1_at(test_scores, test_labels, threshold))
+    return out
+
+
+def ranking(sims: np.ndarray, relevant: list[set[int]], ks: Sequence[int] = (1, 10)) -> dict[str, float]:
+    """recall@k, MRR@10 and nDCG@10 (binary relevance) of each query's row of similarities."""
+    top = np.argsort(-sims, axis=1, kind="stable")[:, : max(max(ks), 10)]
+    totals: dict[str, float] = defaultdict(float)
+    for row, rel in zip(top, relevant):
+        hits = [int(j) in rel for j in row]
+        for k in ks:
+            totals[f"recall@{k}"] += sum(hits[:k]) / max(len(rel), 1)
+        first = next((i for i, h in enumerate(hits[:10]) if h), None)
+        totals["mrr@10"] += 1.0 / (first + 1) if first is not None else 0.0
+        dcg = sum(1.0 / math.log2(i + 2) for i, h in enumerate(hits[:10]) if h)
+        ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(rel), 10)))
+        totals["ndcg@10"] += dcg / ideal if ideal else 0.0
+    return {k: v / max(len(relevant), 1) for k, v in totals.items()}
+
+
+def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
+    """Exact search of every query over the corpus."""
+    queries = _read(path / "queries.csv")
+    corpus = _read(path / "corpus.csv")
+    index = {r["id"]: i for i, r in enumerate(corpus)}
+    qrels: dict[str, set[int]] = defaultdict(set)
+    for r in _read(path / "qrels.csv"):
+        if float(r["relevance"] or 0) > 0 and r["doc_id"] in index:
+            qrels[r["query_id"]].add(index[r["doc_id"]])
+    queries = [q for q in queries if q["id"] in qrels]
+    eq = embed([q["text"] for q in queries])
+    ec = embed([c["text"] for c in corpus])
+    out: dict[str, float] = defaultdict(float)
+    for start in range(0, len(queries), 256):
+        sims = _dense(eq[start : start + 256] @ ec.T)
+        part = ranking(sims, [qrels[q["id"]] for q in queries[start : start + 256]])
+        for k, v in part.items():
+            out[k] += v * len(sims)
+    return {k: v / len(queries) for k, v in out.items()}
+
+
+def lookalike_task(path: Path, embed: Embed) -> dict[str, float]:
+    """AUROC and AP of each probe's maximum similarity to the reference bank."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    refs = _read(path / "references.csv")
+    probes = _read(path / "probes.csv")
+    er = embed([r["text"] for r in refs])
+    ep = embed([p["text"] for p in probes])
+    scores = np.concatenate(
+        [_dense(ep[s : s + 1024] @ er.T).max(axis=1) for s in range(0, len(probes), 1024)]
+    )
+    labels = np.array([int(p["label"]) for p in probes])
+    return {"auroc": float(roc_auc_score(labels, scores)), "ap": float(average_precision_score(labels, scores))}
+
+
+def dedup_task(path: Path, embed: Embed, k: int = 10) -> dict[str, float]:
+    """Candidate recall of each record's top-k neighbours, and the best pairwise F1 over them."""
+    records = _read(path / "records.csv")
+    index = {r["id"]: i for i, r in enumerate(records)}
+    gold = {tuple(sorted((index[g["id_a"]], index[g["id_b"]]))) for g in _read(path / "gold_pairs.csv")
+            if g["id_a"] in index and g["id_b"] in index}
+    e = embed([r["text"] for r in records])
+    candidates: dict[tuple[int, int], float] = {}
+    for start in range(0, len(records), 512):
+        sims = _dense(e[start : start + 512] @ e.T)
+        for row in range(len(sims)):
+            sims[row, start + row] = -np.inf
+        top = np.argsort(-sims, axis=1)[:, :k]
+        for row, cols in enumerate(top):
+            for j in cols:
+                pair = (min(start + row, int(j)), max(start + row, int(j)))
+                candidates[pair] = float(sims[row, j])
+    pairs = list(candidates)
+    scores = np.array([candidates[p] for p in pairs])
+    labels = np.array([p in gold for p in pairs], dtype=int)
+    found = int(labels.sum())
+    order = np.argsort(-scores)
+    tp = np.cumsum(labels[order])
+    precision = tp / np.arange(1, len(order) + 1)
+    recall = tp / max(len(gold), 1)
+    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
+    return {f"candidate_recall@{k}": found / max(len(gold), 1), "best_pair_f1": float(f1.max()) if len(f1) else 0.0}
+
+
+TASKS: dict[str, Callable[[Path, Embed], dict[str, float]]] = {
+    "pairs": pairs_task,
+    "retrieval": retrieval_task,
+    "lookalike": lookalike_task,
+    "dedup": dedup_task,
+}
+
+
+def task_kind(path: Path) -> str | None:
+    """Which task a folder holds, from the files in it."""
+    if (path / "train.csv").is_file() and (path / "test.csv").is_file() and (path / "valid.csv").is_file():
+        return "pairs"
+    if (path / "qrels.csv").is_file():
+        return "retrieval"
+    if (path / "references.csv").is_file() and (path / "probes.csv").is_file():
+        return "lookalike"
+    if (path / "records.csv").is_file() and (path / "gold_pairs.csv").is_file():
+        return "dedup"
+    return None
+
+
+def find_tasks(root: Path) -> list[tuple[str, str, Path]]:
+    """(name, kind, folder) of a task folder, or of every task folder under a data root."""
+    root = Path(root)
+    kind = task_kind(root)
+    if kind:
+        return [(root.name, kind, root)]
+    found = []
+    for group in ("pairs", "retrieval", "dedup", "lookalike"):
+        for folder in sorted((root / group).glob("*")) if (root / group).is_dir() else []:
+            if folder.is_dir() and task_kind(folder):
+                found.append((f"{group}/{folder.name}", str(task_kind(folder)), folder))
+    if not found:
+        raise SemanticDataError(
+            f"no task folder at or under {root}: expected pairs/, retrieval/, dedup/ or lookalike/ folders "
+            "in the ../shared/data layout (see its README)"
+        )
+    return found
+
+
+def _all_texts(path: Path, kind: str) -> list[str]:
+    names = {"pairs": ["train", "valid", "test"], "retrieval": ["queries", "corpus"],
+             "lookalike": ["references", "probes"], "dedup": ["records"]}[kind]
+    texts: list[str] = []
+    for name in names:
+        for row in _read(path / f"{name}.csv"):
+            texts += [row[c] for c in ("text", "text_a", "text_b") if c in row]
+    return texts
+
+
+def lexical_embed(texts: Sequence[str]) -> Embed:
+    """The lexical floor: TF-IDF on character 3-5-grams (within word boundaries), fitted on ``texts``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
+    vectorizer.fit(texts)
+    return lambda batch: vectorizer.transform(list(batch))
+
+
+def encoder_embed(encoder: Any) -> Embed:
+    """A caching embed function over an encoder (each distinct text is embedded once)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        missing = sorted(set(texts) - set(cache))
+        if missing:
+            cache.update(zip(missing, encoder.encode(missing)))
+        return np.stack([np.nan_to_num(cache[t]) for t in texts]) if texts else np.zeros((0, encoder.dim))
+
+    return embed
+
+
+def run(root: Path, models: dict[str, Any], lexical: bool = True) -> list[Row]:
+    """Score every task under ``root`` with the lexical floor and every model, side by side."""
+    rows = []
+    for name, kind, path in find_tasks(root):
+        scorers: dict[str, Embed] = {}
+        if lexical:
+            scorers["lexical"] = lexical_embed(_all_texts(path, kind))
+        scorers.update({label: encoder_embed(enc) for label, enc in models.items()})
+        for label, embed in scorers.items():
+            rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
+    return rows
+
+
+def to_markdown(rows: Sequence[Row]) -> str:
+    """A Markdown table per task kind."""
+    out = []
+    for kind in TASKS:
+        these = [r for r in rows if r.kind == kind]
+        if not these:
+            continue
+        keys = list(these[0].metrics)
+        out.append(f"| {kind} task | model | " + " | ".join(keys) + " |")
+        out.append("|---|---|" + "---|" * len(keys))
+        for r in these:
+            out.append(f"| {r.task} | {r.model} | " + " | ".join(f"{r.metrics[k]:.3f}" for k in keys) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def to_json(rows: Sequence[Row]) -> str:
+    """The rows as JSON (a list of objects)."""
+    return json.dumps([asdict(r) for r in rows], indent=2)

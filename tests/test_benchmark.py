@@ -1,0 +1,80 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from semantic.benchmark import (
+    best_f1_threshold,
+    f1_at,
+    find_tasks,
+    lexical_embed,
+    ranking,
+    run,
+    to_json,
+    to_markdown,
+)
+from semantic.errors import SemanticDataError
+
+
+def test_ranking_metrics_on_a_hand_built_similarity_matrix():
+    sims = np.array([[0.9, 0.8, 0.1], [0.2, 0.3, 0.9]])
+    got = ranking(sims, [{1}, {2}], ks=(1, 2))
+    assert got["recall@1"] == pytest.approx(0.5)  # query 0 ranks its doc second, query 1 first
+    assert got["recall@2"] == pytest.approx(1.0)
+    assert got["mrr@10"] == pytest.approx((0.5 + 1.0) / 2)
+    assert got["ndcg@10"] == pytest.approx((1 / np.log2(3) + 1.0) / 2)
+
+
+def test_best_threshold_matches_a_brute_force_search():
+    rng = np.random.default_rng(1)
+    scores = rng.random(60)
+    labels = (scores + rng.normal(0, 0.3, 60) > 0.6).astype(int)
+    threshold, f1 = best_f1_threshold(scores, labels)
+    brute = max(f1_at(scores, labels, t)["f1"] for t in scores)
+    assert f1 == pytest.approx(brute)
+    assert f1_at(scores, labels, threshold)["f1"] == pytest.approx(brute)
+
+
+def write(path, header, rows):
+    path.write_text("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n")
+
+
+def test_run_scores_every_task_in_a_data_root_with_the_lexical_floor(tmp_path):
+    pairs = tmp_path / "pairs" / "shop"
+    pairs.mkdir(parents=True)
+    items = ["acme kettle k100", "acme kettle k200", "zeta toaster t9", "zeta toaster t7",
+             "nova lamp l1", "nova lamp l2"]
+    rows = [(a, a.upper(), 1) for a in items] + [(a, b, 0) for a, b in itertools.combinations(items, 2)]
+    for name in ("train", "valid", "test"):
+        write(pairs / f"{name}.csv", ["text_a", "text_b", "label"], rows)
+    retrieval = tmp_path / "retrieval" / "briefs"
+    retrieval.mkdir(parents=True)
+    write(retrieval / "queries.csv", ["id", "text"], [("q1", "kettle k100"), ("q2", "lamp l2")])
+    write(retrieval / "corpus.csv", ["id", "text"], [(f"d{i}", t) for i, t in enumerate(items)])
+    write(retrieval / "qrels.csv", ["query_id", "doc_id", "relevance"], [("q1", "d0", 1), ("q2", "d5", 1)])
+    result = run(tmp_path, models={})
+    by_task = {r.task: r for r in result}
+    assert set(by_task) == {"pairs/shop", "retrieval/briefs"}
+    assert by_task["retrieval/briefs"].metrics["recall@1"] == 1.0
+    assert by_task["pairs/shop"].metrics["f1"] == 1.0  # exact restatements: the lexical floor solves it
+    assert "| pairs/shop | lexical |" in to_markdown(result)
+    assert '"model": "lexical"' in to_json(result)
+
+
+def test_find_tasks_names_the_expected_layout(tmp_path):
+    with pytest.raises(SemanticDataError, match="pairs/, retrieval/"):
+        find_tasks(tmp_path)
+
+
+def test_lexical_embed_rows_are_unit_length():
+    embed = lexical_embed(["model k100 kettle", "toaster"])
+    m = embed(["kettle k100", "toaster t9"])
+    np.testing.assert_allclose(np.sqrt(m.multiply(m).sum(axis=1)).A.ravel(), 1.0)
+
+
+@pytest.mark.eval
+def test_shared_lookalike_set_base_encoder_beats_chance(eval_data, real_encoder):
+    from semantic.benchmark import encoder_embed, lookalike_task
+
+    metrics = lookalike_task(eval_data / "lookalike" / "sms_spam", encoder_embed(real_encoder))
+    assert metrics["auroc"] > 0.9

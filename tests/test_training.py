@@ -1,0 +1,128 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
+from semantic.training import PairSet, TrainingConfig, data_hash, load_task, mine_hard_negatives
+
+
+def write_pairs(folder, rows, name="train.csv"):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / name, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text_a", "text_b", "label"])
+        writer.writerows(rows)
+    return folder
+
+
+def test_load_pairs_and_retrieval_folders(tmp_path):
+    pairs = write_pairs(tmp_path / "p", [("a", "b", 1), ("a", "c", 0)])
+    write_pairs(pairs, [("x", "y", 1)], "valid.csv")
+    task = load_task(pairs)
+    assert (task.kind, len(task.train), task.train.n_positive, len(task.valid)) == ("pairs", 2, 1, 1)
+
+    r = tmp_path / "r"
+    r.mkdir()
+    (r / "queries.csv").write_text("id,text\nq1,brief one\n")
+    (r / "corpus.csv").write_text("id,text\nd1,headline one\nd2,other\n")
+    (r / "qrels.csv").write_text("query_id,doc_id,relevance\nq1,d1,1\n")
+    task = load_task(r)
+    assert task.kind == "retrieval" and task.train.texts_a == ["brief one"] and task.train.texts_b == ["headline one"]
+
+
+def test_bad_task_folders_are_named_with_the_fix(tmp_path):
+    (tmp_path / "cols").mkdir()
+    (tmp_path / "cols" / "train.csv").write_text("left,right,label\na,b,1\n")
+    with pytest.raises(SemanticDataError, match=r"no column\(s\) \['text_a', 'text_b'\]"):
+        load_task(tmp_path / "cols")
+    write_pairs(tmp_path / "lab", [("a", "b", 1), ("c", "d", "yes")])
+    with pytest.raises(SemanticDataError, match="line 3: label must be 0 or 1"):
+        load_task(tmp_path / "lab")
+    write_pairs(tmp_path / "neg", [("a", "b", 0)])
+    with pytest.raises(SemanticDataError, match="no positive pairs"):
+        load_task(tmp_path / "neg")
+    with pytest.raises(SemanticDataError, match="not a task folder"):
+        load_task(tmp_path)
+
+
+def test_training_config_rejects_bad_values():
+    with pytest.raises(SemanticConfigError, match="unknown loss"):
+        TrainingConfig(loss="arcface")
+    with pytest.raises(SemanticConfigError, match="epochs"):
+        TrainingConfig(epochs=0)
+
+
+def test_data_hash_changes_with_the_labels(tmp_path):
+    a = load_task(write_pairs(tmp_path / "a", [("x", "y", 1), ("x", "z", 0)]))
+    b = load_task(write_pairs(tmp_path / "b", [("x", "y", 1), ("x", "z", 1)]))
+    assert data_hash([a]) != data_hash([b]) and data_hash([a]) == data_hash([a])
+
+
+def test_miner_prefers_labelled_negatives_and_its_guard_drops_false_negatives():
+    # hand-built geometry: the anchor "q" has positive "p" at cos 0.8; "twin" (same cluster as p via
+    # another labelled pair) and "close" (cos 0.79, within the 0.05 margin) must not be negatives;
+    # "far" (cos 0.2) is the mined negative.
+    angle = {"q": 0.0, "p": 36.87, "close": -37.8, "far": 78.46, "twin": 30.0, "r": 90.0, "s": 95.0}
+    vec = {t: np.array([np.cos(np.deg2rad(d)), np.sin(np.deg2rad(d))]) for t, d in angle.items()}
+
+    def embed(texts):
+        return np.stack([vec[t] for t in texts])
+
+    pairs = PairSet(
+        texts_a=["q", "twin", "q2", "q2", "x"],
+        texts_b=["p", "twin", "r", "s", "far"],
+        labels=[1, 1, 1, 0, 0],
+    )
+    # make "twin" a cluster member of p: (p, twin) positive
+    pairs = PairSet(pairs.texts_a + ["p"], pairs.texts_b + ["twin"], pairs.labels + [1])
+    vec["q2"], vec["x"] = vec["r"], vec["far"]
+    pairs = PairSet(pairs.texts_a + ["y"], pairs.texts_b + ["close"], pairs.labels + [0])
+    triplets, report = mine_hard_negatives(pairs, embed, top_k=10, margin=0.05)
+    as_dict = {a: n for a, _, n in triplets}
+    assert as_dict["q2"] == "s"  # the labelled negative wins
+    assert as_dict["q"] == "far"  # mined past the guard
+    assert report.labelled >= 1 and report.mined >= 1
+    assert report.dropped_by_margin >= 1  # "close" scores within the margin of the positive
+    assert report.dropped_known_positive >= 2  # "p" itself and its cluster twin
+
+
+@pytest.mark.slow
+def test_the_collapse_guard_fires_on_an_all_positive_run_with_a_huge_learning_rate(tmp_path):
+    from semantic.config import default_model_dir
+    from semantic.encoder import load_encoder
+    from semantic.training import train
+
+    words = ["coffee", "jacket", "loan", "solar", "kibble", "bike", "serum", "tent", "savings", "heat pump"]
+    partners = words[3:] + words[:3]
+    rows = [(f"{a} offer {i}", f"{b} deal {i}", 1) for i, (a, b) in enumerate(zip(words * 4, partners * 4))]
+    task = load_task(write_pairs(tmp_path / "allpos", rows))
+    config = TrainingConfig(loss="contrastive", epochs=3, batch_size=8, learning_rate=0.05, max_seq_length=16)
+    with pytest.raises(SemanticModelError, match="collapsed"):
+        train([task], tmp_path / "collapsed", default_model_dir(), config)
+    metrics = json.loads((tmp_path / "collapsed" / "semantic_metrics.json").read_text())
+    assert metrics["guard"]["passed"] is False
+    with pytest.raises(SemanticModelError, match="collapse guard"):
+        load_encoder(tmp_path / "collapsed")
+
+
+@pytest.mark.slow
+def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path):
+    from semantic.config import default_model_dir
+    from semantic.encoder import load_encoder, model_info
+    from semantic.training import train
+
+    products = ["down jacket", "espresso beans", "savings account", "solar panel", "cat food", "e-bike",
+                "face serum", "tent", "heat pump", "dog kibble", "rain shell", "travel card"]
+    rows = [(f"{p} for sale", f"buy a {p} today", 1) for p in products] + [
+        (f"{p} for sale", f"buy a {q} today", 0) for p, q in zip(products, products[1:])
+    ]
+    task = load_task(write_pairs(tmp_path / "ok", rows))
+    result = train([task], tmp_path / "tuned", default_model_dir(), TrainingConfig(epochs=1, batch_size=4, seed=1))
+    assert result.guard["passed"]
+    meta = json.loads((tmp_path / "tuned" / "semantic_training.json").read_text())
+    assert meta["data_hash"] == data_hash([task]) and meta["config"]["seed"] == 1
+    assert meta["mining"]["labelled"] == 11
+    assert model_info(tmp_path / "tuned").version.startswith("tuned-")
+    assert load_encoder(tmp_path / "tuned").encode(["tent"]).shape == (1, 384)
