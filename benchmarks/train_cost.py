@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--loss", default="contrastive", choices=["mnrl", "contrastive", "triplet"])
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--out", help="keep the tuned model in this directory (default: a temporary one)")
     args = parser.parse_args()
 
     task = load_task(args.data)
@@ -34,8 +35,9 @@ def main() -> None:
     embed_s = time.perf_counter() - start
 
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out) if args.out else Path(tmp) / "model"
         start = time.perf_counter()
-        train([task], Path(tmp) / "model", default_model_dir(), TrainingConfig(loss=args.loss, epochs=args.epochs))
+        train([task], out, default_model_dir(), TrainingConfig(loss=args.loss, epochs=args.epochs))
         train_s = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"task {task.name}: {len(task.train)} pairs ({len(texts)} distinct texts), loss {args.loss}, "

@@ -8,6 +8,7 @@ or changed there, and its post-hook (in _embeddings.yml) deletes rows that left 
 def model(dbt, session):
     from semantic.store import sync_embeddings
 
+    dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
     mirrored = None
     if dbt.is_incremental:
         mirrored = session.sql(f"select reference_id, content_hash, model_version from {dbt.this}").to_arrow_table()

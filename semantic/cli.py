@@ -40,7 +40,7 @@ def _search(args: argparse.Namespace) -> int:
     from semantic.store import VectorStore
 
     config = active().with_overrides(lance_dir=args.lance_dir)
-    encoder = load_encoder(config.model_dir, config.batch_size)
+    encoder = load_encoder(config.encoder_dir(), config.batch_size)
     vector = encoder.encode([args.query])[0]
     if vector[0] != vector[0]:  # NaN: blank query
         raise SemanticError("the query is empty; pass some text, e.g. semantic search \"warm jacket\"")
@@ -147,6 +147,38 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry() -> Any:
+    from semantic.config import active
+    from semantic.registry import Registry
+
+    return Registry(active().models_dir)
+
+
+def _versions(args: argparse.Namespace) -> int:
+    registry = _registry()
+    active_name = registry.active_name()
+    print(f"{'*' if active_name == 'base' else ' '} base (packaged all-MiniLM-L6-v2)")
+    for v in registry.versions():
+        guard = v.metrics.get("guard") or {}
+        ap = (v.metrics.get("valid") or {}).get("valid_cosine_ap")
+        print(f"{'*' if v.name == active_name else ' '} {v.name}  guard {'passed' if v.guard_passed else 'FAILED'}"
+              f"  mean random cosine {guard.get('mean_random_cosine', float('nan')):.3f}"
+              + (f"  valid AP {ap:.3f}" if ap is not None else ""))
+    return 0
+
+
+def _activate(args: argparse.Namespace) -> int:
+    _registry().activate(args.version, reason="semantic activate")
+    print(f"activated {args.version}; the next `dbt build` (or `make run`) re-embeds with it")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    name = _registry().rollback()
+    print(f"rolled back to {name}; the next `dbt build` (or `make run`) re-embeds with it")
+    return 0
+
+
 def _functions(args: argparse.Namespace) -> int:
     from semantic.functions import describe
 
@@ -201,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=2e-5)
     p.add_argument("--max-seq-length", type=int, default=128)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("versions", help="list tuned encoder versions; * marks the active one")
+    p.set_defaults(func=_versions)
+    p = sub.add_parser("activate", help="make a version (or 'base') the active encoder")
+    p.add_argument("version")
+    p.set_defaults(func=_activate)
+    p = sub.add_parser("rollback", help="re-activate the version that was active before the current one")
+    p.set_defaults(func=_rollback)
 
     p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")
     p.add_argument("folder", nargs="?", help="seed folder (default: the project's seeds/)")

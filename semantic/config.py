@@ -20,6 +20,7 @@ ENV_HOME = "SEMANTIC_HOME"
 ENV_DB = "SEMANTIC_DB"
 ENV_LANCE_DIR = "SEMANTIC_LANCE_DIR"
 ENV_MODEL_DIR = "SEMANTIC_MODEL_DIR"
+ENV_MODELS_DIR = "SEMANTIC_MODELS_DIR"
 
 DB_FILE_NAME = "semantic_assets.duckdb"
 LANCE_DIR_NAME = "lance"
@@ -31,6 +32,7 @@ _PLUGIN_KEYS = {
         "sentence-transformers model directory "
         "(default: $SEMANTIC_MODEL_DIR or the packaged all-MiniLM-L6-v2)"
     ),
+    "models_dir": "registry of tuned models (default: $SEMANTIC_MODELS_DIR or <project>/data/models)",
     "batch_size": "texts per encoder batch, a positive integer (default 64)",
 }
 
@@ -79,13 +81,16 @@ class SemanticConfig:
     Attributes:
         db_path: The DuckDB database file.
         lance_dir: The LanceDB folder holding one table per embedded entity.
-        model_dir: The sentence-transformers model directory; its file hash is the model version.
+        model_dir: A fixed sentence-transformers model directory, or None to use the registry's
+            active version (the packaged all-MiniLM-L6-v2 when none is active).
+        models_dir: The registry of tuned models (``data/models``).
         batch_size: Texts per encoder batch.
     """
 
     db_path: Path
     lance_dir: Path
-    model_dir: Path
+    model_dir: Path | None
+    models_dir: Path
     batch_size: int = 64
 
     def __post_init__(self) -> None:
@@ -120,6 +125,7 @@ class SemanticConfig:
 
         data = root / "data"
         model_dir = pick("model_dir", ENV_MODEL_DIR, Path())
+        models_dir = pick("models_dir", ENV_MODELS_DIR, data / "models")
         batch = plugin_config.get("batch_size", 64)
         try:
             batch = int(batch)
@@ -130,14 +136,26 @@ class SemanticConfig:
         return cls(
             db_path=pick("db_path", ENV_DB, data / DB_FILE_NAME),
             lance_dir=pick("lance_dir", ENV_LANCE_DIR, data / LANCE_DIR_NAME),
-            model_dir=model_dir if model_dir != Path() else default_model_dir(),
+            model_dir=model_dir if model_dir != Path() else None,
+            models_dir=models_dir,
             batch_size=batch,
         )
+
+    def encoder_dir(self) -> Path:
+        """The model directory to embed with now: the fixed one, else the registry's active version, else base.
+
+        Read on every call, so a version activated during a dbt run is used by the models after it.
+        """
+        if self.model_dir is not None:
+            return self.model_dir
+        from semantic.registry import Registry
+
+        return Registry(self.models_dir).active_dir() or default_model_dir()
 
     def with_overrides(self, **changes: Any) -> SemanticConfig:
         """Return a copy with some fields replaced (paths are resolved against the project)."""
         root = project_root()
-        for key in ("db_path", "lance_dir", "model_dir"):
+        for key in ("db_path", "lance_dir", "model_dir", "models_dir"):
             if changes.get(key) is not None:
                 changes[key] = _resolve(changes[key], root)
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -76,7 +76,7 @@ def pair_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, k: int = 5) -> dict[str, float]:
-    """Top-1 accuracy, precision@k and reciprocal rank of the first relevant candidate for one query.
+    """Top-1 accuracy, precision@k, recall@k and reciprocal rank of the first relevant candidate.
 
     Args:
         scores: One similarity per candidate.
@@ -88,6 +88,7 @@ def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, k: int = 5) -> dic
     return {
         "top1": float(hits[0]),
         f"precision@{k}": float(hits[:k].mean()),
+        f"recall@{k}": float(hits[:k].sum() / max(relevant.sum(), 1)),
         "mrr": float(1.0 / (first[0] + 1)) if len(first) else 0.0,
     }
 
@@ -111,7 +112,9 @@ def evaluate_demo(
     assets = {r["asset_id"]: r for r in _read(seeds_dir / "demo_assets.csv")}
     briefs = {r["brief_id"]: r for r in _read(seeds_dir / "demo_briefs.csv")}
     refs = {r["reference_id"]: r for r in _read(seeds_dir / "demo_compliance_references.csv")}
-    pairs = [p for p in _read(seeds_dir / "demo_labelled_pairs.csv") if p["split"] == split]
+    all_pairs = _read(seeds_dir / "demo_labelled_pairs.csv")
+    pairs = [p for p in all_pairs if p["split"] == split]
+    valid_pairs = [p for p in all_pairs if p["split"] == "valid"]
     text_of = {
         "duplicate": (lambda i: assets[i]["text"], lambda i: assets[i]["text"]),
         "lookalike": (lambda i: assets[i]["text"], lambda i: refs[i]["claim_text"]),
@@ -124,8 +127,16 @@ def evaluate_demo(
         a = [left(p["left_id"]) for p in rows]
         b = [right(p["right_id"]) for p in rows]
         labels = np.array([int(p["label"]) for p in rows])
+        valid = [p for p in valid_pairs if p["task"] == task]
         for name, scorer in scorers.items():
-            results.append(TaskResult(task, name, len(rows), pair_metrics(scorer(a, b), labels)))
+            metrics = pair_metrics(scorer(a, b), labels)
+            if valid:
+                from semantic.benchmark import best_f1_threshold, f1_at
+
+                valid_scores = scorer([left(p["left_id"]) for p in valid], [right(p["right_id"]) for p in valid])
+                threshold, _ = best_f1_threshold(valid_scores, np.array([int(p["label"]) for p in valid]))
+                metrics[f"f1@valid_threshold({threshold:.2f})"] = f1_at(scorer(a, b), labels, threshold)["f1"]
+            results.append(TaskResult(task, name, len(rows), metrics))
 
     matches: dict[str, set[str]] = defaultdict(set)
     for m in _read(seeds_dir / "demo_brief_matches.csv"):

@@ -204,7 +204,7 @@ def register(
 
     from semantic.encoder import load_encoder
 
-    encoder = encoder or load_encoder(config.model_dir, config.batch_size)
+    encoder = encoder or load_encoder(config.encoder_dir(), config.batch_size)
     for fn in FUNCTIONS:
         try:
             conn.remove_function(fn.name)

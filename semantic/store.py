@@ -352,7 +352,7 @@ def sync_embeddings(
 
     config = active()
     store = VectorStore(config.lance_dir)
-    encoder = load_encoder(config.model_dir, config.batch_size)
+    encoder = load_encoder(config.encoder_dir(), config.batch_size)
     store.sync(table, rows, encoder, id_column=id_column, text_column=text_column)
     extra = [c for c in (output_columns or []) if c != id_column]
     data = store.read(table, [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR])

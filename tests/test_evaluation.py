@@ -14,9 +14,12 @@ def test_pair_metrics_on_hand_built_scores():
 
 def test_ranking_metrics_top1_precision_and_mrr():
     scores = np.array([0.9, 0.8, 0.7, 0.1])
-    assert ranking_metrics(scores, np.array([0, 1, 0, 1.0]), k=2) == {"top1": 0.0, "precision@2": 0.5, "mrr": 0.5}
-    assert ranking_metrics(scores, np.array([0, 0, 0, 1.0]), k=2) == {"top1": 0.0, "precision@2": 0.0, "mrr": 0.25}
-    assert ranking_metrics(scores, np.array([1, 0, 0, 0.0]), k=2) == {"top1": 1.0, "precision@2": 0.5, "mrr": 1.0}
+    got = ranking_metrics(scores, np.array([0, 1, 0, 1.0]), k=2)
+    assert got == {"top1": 0.0, "precision@2": 0.5, "recall@2": 0.5, "mrr": 0.5}
+    got = ranking_metrics(scores, np.array([0, 0, 0, 1.0]), k=2)
+    assert got == {"top1": 0.0, "precision@2": 0.0, "recall@2": 0.0, "mrr": 0.25}
+    got = ranking_metrics(scores, np.array([1, 0, 0, 0.0]), k=2)
+    assert got == {"top1": 1.0, "precision@2": 0.5, "recall@2": 1.0, "mrr": 1.0}
 
 
 def test_tfidf_scores_word_overlap_not_meaning():

@@ -1,0 +1,23 @@
+"""One row per encoder version (base and tuned); trains a new version only when the labels or the
+training config changed since the last one, and activates it (see semantic.registry)."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from semantic.config import active
+    from semantic.registry import Registry, train_from_warehouse
+    from semantic.training import TrainingConfig
+
+    config = TrainingConfig(
+        loss=dbt.config.get("training_loss"),
+        epochs=int(dbt.config.get("training_epochs")),
+        learning_rate=float(dbt.config.get("training_learning_rate")),
+        seed=int(dbt.config.get("training_seed")),
+    )
+    enabled = str(dbt.config.get("train_encoder")).lower() == "true"
+    return train_from_warehouse(
+        dbt.ref("int_training_pairs_labelled").to_arrow_table(),
+        enabled=enabled,
+        config=config,
+        registry=Registry(active().models_dir),
+    )
