@@ -242,23 +242,41 @@ def encoder_embed(encoder: Any) -> Embed:
     return embed
 
 
-def run(root: Path, models: dict[str, Any], lexical: bool = True) -> list[Row]:
-    """Score every task under ``root`` with the lexical floor and every model, side by side."""
+def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: int = 512) -> list[Row]:
+    """Score every task under ``root`` with the lexical floor and every model, side by side.
+
+    Each model also gets a ``collapse`` row: the collapse guard's figures on a fixed sample of the
+    tasks' texts (see :mod:`semantic.collapse`).
+    """
+    import random
+
+    from semantic.collapse import check_collapse
+
     rows = []
+    sample: set[str] = set()
     for name, kind, path in find_tasks(root):
+        texts = _all_texts(path, kind)
+        sample.update(random.Random(0).sample(sorted(set(texts)), min(sample_size, len(set(texts)))))
         scorers: dict[str, Embed] = {}
         if lexical:
-            scorers["lexical"] = lexical_embed(_all_texts(path, kind))
+            scorers["lexical"] = lexical_embed(texts)
         scorers.update({label: encoder_embed(enc) for label, enc in models.items()})
         for label, embed in scorers.items():
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
+    fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
+    for label, enc in models.items():
+        report = check_collapse(np.nan_to_num(enc.encode(fixed)))
+        rows.append(Row("sample of the task texts", "collapse", label, {
+            "mean_random_cosine": report.mean_random_cosine, "effective_rank": report.effective_rank,
+            "uniformity": report.uniformity, "guard_passed": float(report.passed),
+        }))
     return rows
 
 
 def to_markdown(rows: Sequence[Row]) -> str:
     """A Markdown table per task kind."""
     out = []
-    for kind in TASKS:
+    for kind in (*TASKS, "collapse"):
         these = [r for r in rows if r.kind == kind]
         if not these:
             continue

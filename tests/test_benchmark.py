@@ -52,7 +52,12 @@ def test_run_scores_every_task_in_a_data_root_with_the_lexical_floor(tmp_path):
     write(retrieval / "queries.csv", ["id", "text"], [("q1", "kettle k100"), ("q2", "lamp l2")])
     write(retrieval / "corpus.csv", ["id", "text"], [(f"d{i}", t) for i, t in enumerate(items)])
     write(retrieval / "qrels.csv", ["query_id", "doc_id", "relevance"], [("q1", "d0", 1), ("q2", "d5", 1)])
-    result = run(tmp_path, models={})
+    from conftest import FakeEncoder
+
+    result = run(tmp_path, models={"fake": FakeEncoder()})
+    collapse = [r for r in result if r.kind == "collapse"]
+    assert len(collapse) == 1 and collapse[0].model == "fake" and collapse[0].metrics["guard_passed"] == 1.0
+    result = [r for r in result if r.model == "lexical"]
     by_task = {r.task: r for r in result}
     assert set(by_task) == {"pairs/shop", "retrieval/briefs"}
     assert by_task["retrieval/briefs"].metrics["recall@1"] == 1.0
