@@ -100,6 +100,8 @@ def check_collapse(
     """
     mean_cos = mean_random_cosine(sample)
     rank = effective_rank(sample)
+    # n vectors span at most n - 1 centred directions: on a small sample, ask for a quarter of that
+    min_effective_rank = min(min_effective_rank, (len(sample) - 1) / 4)
     align = alignment(positives_a, positives_b) if positives_a is not None and positives_b is not None else float("nan")
     problems = []
     if mean_cos > max_mean_cosine:
