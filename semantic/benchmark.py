@@ -89,6 +89,33 @@ def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
     return out
 
 
+def pair_decision_task(path: Path, embed: Embed, lexical: Embed) -> dict[str, float]:
+    """The pair decision that combines the model's cosine with lexical similarity.
+
+    A logistic regression on (model cosine, lexical cosine) is learned on ``train``, its probability
+    threshold is chosen on ``valid`` (F1-best) and it is scored on ``test``: model numbers and
+    specifications, which embeddings blur, come through the lexical feature.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    def features(name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = _read(path / f"{name}.csv")
+        a, b = [r["text_a"] for r in rows], [r["text_b"] for r in rows]
+        x = np.stack([similarities(embed, a, b), similarities(lexical, a, b)], axis=1)
+        return x, np.array([int(r["label"]) for r in rows])
+
+    x_train, y_train = features("train")
+    model = LogisticRegression().fit(x_train, y_train)
+    x_valid, y_valid = features("valid")
+    threshold, valid_f1 = best_f1_threshold(model.predict_proba(x_valid)[:, 1], y_valid)
+    x_test, y_test = features("test")
+    p_test = model.predict_proba(x_test)[:, 1]
+    out = {"ap": float(average_precision_score(y_test, p_test)), "threshold": threshold, "valid_f1": valid_f1}
+    out.update(f1_at(p_test, y_test, threshold))
+    return out
+
+
 def ranking(sims: np.ndarray, relevant: list[set[int]], ks: Sequence[int] = (1, 10)) -> dict[str, float]:
     """recall@k, MRR@10 and nDCG@10 (binary relevance) of each query's row of similarities."""
     top = np.argsort(-sims, axis=1, kind="stable")[:, : max(max(ks), 10)]
@@ -263,6 +290,8 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
         scorers.update({label: encoder_embed(enc) for label, enc in models.items()})
         for label, embed in scorers.items():
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
+            if kind == "pairs" and lexical and label != "lexical":
+                rows.append(Row(name, kind, f"{label}+lexical", pair_decision_task(path, embed, scorers["lexical"])))
     fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
     for label, enc in models.items():
         report = check_collapse(np.nan_to_num(enc.encode(fixed)))
