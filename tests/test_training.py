@@ -126,3 +126,17 @@ def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path):
     assert meta["mining"]["labelled"] == 11
     assert model_info(tmp_path / "tuned").version.startswith("tuned-")
     assert load_encoder(tmp_path / "tuned").encode(["tent"]).shape == (1, 384)
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_weights(tmp_path):
+    from semantic.config import default_model_dir
+    from semantic.training import train
+
+    rows = [(f"{p} on sale", f"buy {p} now", 1) for p in ("tents", "coffee", "loans", "bikes", "serum", "kibble")]
+    rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]
+    task = load_task(write_pairs(tmp_path / "d", rows))
+    config = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16)
+    train([task], tmp_path / "a", default_model_dir(), config)
+    train([task], tmp_path / "b", default_model_dir(), config)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
