@@ -223,6 +223,12 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
     name = f"{data_hash(tasks)[:10]}-{config_hash}"
     if (registry.root / name / "semantic_training.json").is_file():
+        if not registry.get(name).guard_passed:
+            raise SemanticModelError(
+                f"model version {name} was trained on these labels and config but failed its collapse guard; "
+                "change the training vars (e.g. a lower semantic_train_learning_rate) to train a new version, "
+                "or set semantic_train: false to keep the active encoder"
+            )
         log.info("training data and config unchanged: reusing model version %s (active: %s)",
                  name, registry.active_name())
         return versions_table(registry)
