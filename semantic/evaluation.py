@@ -54,15 +54,10 @@ def tfidf_scorer(corpus: Sequence[str]) -> Scorer:
 
 def encoder_scorer(encoder: Encoder) -> Scorer:
     """A cosine scorer over the encoder's unit vectors; each distinct text is embedded once."""
-    cache: dict[str, np.ndarray] = {}
+    from semantic.benchmark import encoder_embed, similarities
 
-    def score(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-        missing = sorted((set(a) | set(b)) - set(cache))
-        if missing:
-            cache.update(zip(missing, encoder.encode(missing)))
-        return np.array([float(cache[x] @ cache[y]) for x, y in zip(a, b)])
-
-    return score
+    embed = encoder_embed(encoder)
+    return lambda a, b: similarities(embed, a, b)
 
 
 def pair_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -27,3 +27,19 @@ def test_tfidf_scores_word_overlap_not_meaning():
     same_words, synonyms = score(["warm jacket", "warm jacket"], ["warm jacket", "insulated parka"])
     assert same_words == pytest.approx(1.0)
     assert synonyms == pytest.approx(0.0)
+
+
+def test_evaluate_demo_scores_every_task_for_every_scorer(tmp_path):
+    from conftest import FakeEncoder
+
+    from semantic.demo import generate
+    from semantic.evaluation import encoder_scorer, evaluate_demo
+
+    generate(tmp_path, seed=5, n_assets=150)
+    scorers = {"tfidf": tfidf_scorer(["warm jacket", "coffee"]), "fake": encoder_scorer(FakeEncoder())}
+    results = evaluate_demo(tmp_path, scorers)
+    assert {(r.task, r.scorer) for r in results} == {
+        (task, scorer) for task in ("duplicate", "lookalike", "brief_match") for scorer in ("tfidf", "fake")
+    }
+    brief = next(r for r in results if r.task == "brief_match" and r.scorer == "fake")
+    assert 0 <= brief.metrics["top1"] <= 1 and "recall@5" in brief.metrics
