@@ -150,7 +150,41 @@ def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
         part = ranking(sims, [qrels[q["id"]] for q in queries[start : start + 256]])
         for k, v in part.items():
             out[k] += v * len(sims)
-    return {k: v / len(queries) for k, v in out.items()}
+    metrics = {k: v / len(queries) for k, v in out.items()}
+    if not hasattr(ec, "multiply"):  # dense vectors: also search through a LanceDB ANN index
+        ann = ann_recall_at_10(np.asarray(eq), np.asarray(ec), [qrels[q["id"]] for q in queries])
+        if ann is not None:
+            metrics["ann_recall@10"] = ann
+            metrics["recall@10_lost_to_ann"] = metrics["recall@10"] - ann
+    return metrics
+
+
+def ann_recall_at_10(queries: np.ndarray, corpus: np.ndarray, relevant: list[set[int]]) -> float | None:
+    """recall@10 when the corpus is searched through a LanceDB IVF_HNSW_SQ cosine index.
+
+    Returns None for a corpus too small to train an index on (under 1,000 vectors).
+    """
+    import tempfile
+
+    import lancedb
+    import pyarrow as pa
+
+    if len(corpus) < 1000:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        table = lancedb.connect(tmp).create_table("corpus", pa.table({
+            "row": pa.array(np.arange(len(corpus)), type=pa.int64()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(corpus.astype(np.float32).ravel()), corpus.shape[1]),
+        }))
+        table.create_index(metric="cosine", index_type="IVF_HNSW_SQ",
+                           num_partitions=max(1, int(np.sqrt(len(corpus)) / 4)))
+        total = 0.0
+        for vector, rel in zip(queries, relevant):
+            query = table.search(vector.astype(np.float32))
+            hits = query.distance_type("cosine").limit(10).to_arrow()  # type: ignore[attr-defined]
+            found = set(hits.column("row").to_pylist())
+            total += len(found & rel) / max(len(rel), 1)
+    return total / max(len(relevant), 1)
 
 
 def lookalike_task(path: Path, embed: Embed) -> dict[str, float]:

@@ -83,3 +83,15 @@ def test_shared_lookalike_set_base_encoder_beats_chance(eval_data, real_encoder)
 
     metrics = lookalike_task(eval_data / "lookalike" / "sms_spam", encoder_embed(real_encoder))
     assert metrics["auroc"] > 0.9
+
+
+def test_ann_recall_through_a_lancedb_index_on_known_neighbours():
+    from semantic.benchmark import ann_recall_at_10
+
+    rng = np.random.default_rng(0)
+    corpus = rng.normal(size=(3000, 32)).astype(np.float32)
+    corpus /= np.linalg.norm(corpus, axis=1, keepdims=True)
+    queries = corpus[:50] + 0.01 * rng.normal(size=(50, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    assert ann_recall_at_10(queries, corpus, [{i} for i in range(50)]) >= 0.9  # each query's own row
+    assert ann_recall_at_10(queries, corpus[:500], [{i} for i in range(50)]) is None  # too small to index
