@@ -343,11 +343,12 @@ def to_markdown(rows: Sequence[Row]) -> str:
         these = [r for r in rows if r.kind == kind]
         if not these:
             continue
-        keys = list(these[0].metrics)
+        keys = list(dict.fromkeys(k for r in these for k in r.metrics))  # every metric any row has
         out.append(f"| {kind} task | model | " + " | ".join(keys) + " |")
         out.append("|---|---|" + "---|" * len(keys))
         for r in these:
-            out.append(f"| {r.task} | {r.model} | " + " | ".join(f"{r.metrics[k]:.3f}" for k in keys) + " |")
+            cells = (f"{r.metrics[k]:.3f}" if k in r.metrics else "" for k in keys)
+            out.append(f"| {r.task} | {r.model} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
 

@@ -95,3 +95,11 @@ def test_ann_recall_through_a_lancedb_index_on_known_neighbours():
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     assert ann_recall_at_10(queries, corpus, [{i} for i in range(50)]) >= 0.9  # each query's own row
     assert ann_recall_at_10(queries, corpus[:500], [{i} for i in range(50)]) is None  # too small to index
+
+
+def test_markdown_shows_metrics_that_only_some_rows_have():
+    from semantic.benchmark import Row
+
+    table = to_markdown([Row("t", "retrieval", "lexical", {"recall@1": 0.5}),
+                         Row("t", "retrieval", "base", {"recall@1": 0.4, "ann_recall@10": 0.9})])
+    assert "ann_recall@10" in table and "| t | lexical | 0.500 |  |" in table and "0.900" in table
