@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from semantic.errors import SemanticConfigError, SemanticModelVersionError
+from semantic.errors import SemanticConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -89,15 +89,10 @@ def _make_model_version(encoder: Encoder, config: SemanticConfig) -> Callable[..
 
 
 def _make_check_version(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    from semantic.store import check_model_versions
+
     def semantic_check_model_version(stored: Any) -> pa.Array:
-        others = sorted({v for v in stored.to_pylist() if v is not None and v != encoder.version})
-        if others:
-            raise SemanticModelVersionError(
-                f"the stored vectors were embedded with model version {', '.join(others)}, but the "
-                f"query was embedded with {encoder.version}; vectors of different models are not "
-                "comparable. Run `dbt build` to re-embed with the active model, or set model_dir "
-                f"back to the model of version {others[0]}"
-            )
+        check_model_versions(stored.to_pylist(), encoder.version)
         return pa.array([True] * len(stored), type=pa.bool_())
 
     return semantic_check_model_version

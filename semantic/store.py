@@ -74,6 +74,21 @@ def cosine_from_distance(distance: np.ndarray | pa.Array, metric: str = "l2") ->
     raise ValueError(f"unknown metric {metric!r}; accepted: 'l2', 'cosine'")
 
 
+def check_model_versions(stored: Sequence[str | None], query_version: str, where: str = "the stored vectors") -> None:
+    """Raise when stored vectors come from another model version than the query (the one guard).
+
+    Raises:
+        SemanticModelVersionError: Names both versions and the fix.
+    """
+    others = sorted({v for v in stored if v is not None and v != query_version})
+    if others:
+        raise SemanticModelVersionError(
+            f"{where} holds vectors of model version {', '.join(others)}, but the query was embedded with "
+            f"{query_version}; vectors of different models are not comparable. Run `dbt build` to re-embed "
+            f"with the active model, or set model_dir back to the model of version {others[0]}"
+        )
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -277,15 +292,8 @@ class VectorStore:
         Raises:
             SemanticModelVersionError: The table holds vectors of another model version.
         """
-        versions = set(pc.unique(self.read(table, [MODEL_VERSION]).column(MODEL_VERSION)).to_pylist())
-        others = sorted(v for v in versions if v != model_version)
-        if others:
-            raise SemanticModelVersionError(
-                f"table '{table}' holds vectors of model version {', '.join(others)}, but the query "
-                f"was embedded with {model_version}; vectors of different models are not comparable. "
-                "Run `dbt build` to re-embed the table with the active model, or set model_dir back "
-                f"to the model of version {others[0]}"
-            )
+        stored = pc.unique(self.read(table, [MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
+        check_model_versions(stored, model_version, f"table '{table}'")
 
     def search(
         self,
