@@ -44,5 +44,19 @@ create or replace macro {{ target.schema }}.asset_similarity(asset_id_a, asset_i
         {% do run_query(sql) %}
         {{ log("semantic: persisted BI macros similar_assets(asset_id, k) and asset_similarity(a, b)", info=true) }}
     {% endif %}
+    {% set curve = adapter.get_relation(database=target.database, schema=target.schema, identifier='dim_similarity_calibration_curve') %}
+    {% if curve is not none %}
+        {% set sql %}
+create or replace macro {{ target.schema }}.match_probability(similarity, task_name) as (
+    select {{ calibrated_probability('similarity', 'curve') }}
+    from {{ target.schema }}.dim_similarity_calibration_curve as curve
+    where curve.task = task_name
+        and similarity >= curve.x0
+        and similarity < curve.x1
+);
+        {% endset %}
+        {% do run_query(sql) %}
+        {{ log("semantic: persisted BI macro match_probability(similarity, task)", info=true) }}
+    {% endif %}
 {% endif %}
 {% endmacro %}

@@ -71,14 +71,30 @@ def f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str,
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
+def _pairs(path: Path, name: str) -> tuple[list[str], list[str], np.ndarray]:
+    rows = _read(path / f"{name}.csv")
+    return [r["text_a"] for r in rows], [r["text_b"] for r in rows], np.array([int(r["label"]) for r in rows])
+
+
+def calibration_figures(valid_scores: np.ndarray, valid_labels: np.ndarray, test_scores: np.ndarray,
+                        test_labels: np.ndarray, target_precision: float = 0.95) -> dict[str, float]:
+    """Isotonic calibration fitted on valid at the target precision, applied to test."""
+    from semantic import calibration
+
+    cal = calibration.fit(valid_scores, valid_labels, target_precision=target_precision, n_boot=200)
+    held_out = calibration.evaluate(cal, test_scores, test_labels, n_boot=200)
+    return {"ece": held_out["ece"], "brier": held_out["brier"], "target_precision": target_precision,
+            "threshold@target": cal.threshold, "precision@target": held_out["precision"],
+            "recall@target": held_out["recall"], "fallback": float(cal.fallback)}
+
+
 def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
-    """AP on test and F1 on test at the F1-best threshold of valid."""
+    """AP on test, F1 on test at the F1-best threshold of valid, and the calibration's figures on test."""
     from sklearn.metrics import average_precision_score
 
     def split(name: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = _read(path / f"{name}.csv")
-        labels = np.array([int(r["label"]) for r in rows])
-        return similarities(embed, [r["text_a"] for r in rows], [r["text_b"] for r in rows]), labels
+        a, b, labels = _pairs(path, name)
+        return similarities(embed, a, b), labels
 
     valid_scores, valid_labels = split("valid")
     threshold, valid_f1 = best_f1_threshold(valid_scores, valid_labels)
@@ -86,33 +102,30 @@ def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
     out = {"ap": float(average_precision_score(test_labels, test_scores)), "threshold": threshold,
            "valid_f1": valid_f1}
     out.update(f1_at(test_scores, test_labels, threshold))
+    out.update(calibration_figures(valid_scores, valid_labels, test_scores, test_labels))
     return out
 
 
 def pair_decision_task(path: Path, embed: Embed, lexical: Embed) -> dict[str, float]:
-    """The pair decision that combines the model's cosine with lexical similarity.
-
-    A logistic regression on (model cosine, lexical cosine) is learned on ``train``, its probability
-    threshold is chosen on ``valid`` (F1-best) and it is scored on ``test``: model numbers and
-    specifications, which embeddings blur, come through the lexical feature.
-    """
-    from sklearn.linear_model import LogisticRegression
+    """The product's pair decision (see :mod:`semantic.pair_decision`): weights learned on train,
+    score calibrated and thresholded (F1-best) on valid, scored on test."""
     from sklearn.metrics import average_precision_score
 
-    def features(name: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = _read(path / f"{name}.csv")
-        a, b = [r["text_a"] for r in rows], [r["text_b"] for r in rows]
-        x = np.stack([similarities(embed, a, b), similarities(lexical, a, b)], axis=1)
-        return x, np.array([int(r["label"]) for r in rows])
+    from semantic import pair_decision
 
-    x_train, y_train = features("train")
-    model = LogisticRegression().fit(x_train, y_train)
-    x_valid, y_valid = features("valid")
-    threshold, valid_f1 = best_f1_threshold(model.predict_proba(x_valid)[:, 1], y_valid)
-    x_test, y_test = features("test")
-    p_test = model.predict_proba(x_test)[:, 1]
-    out = {"ap": float(average_precision_score(y_test, p_test)), "threshold": threshold, "valid_f1": valid_f1}
-    out.update(f1_at(p_test, y_test, threshold))
+    def split(name: str) -> tuple[np.ndarray, np.ndarray]:
+        a, b, labels = _pairs(path, name)
+        return pair_decision.features(a, b, embed, lexical), labels
+
+    x_train, y_train = split("train")
+    x_valid, y_valid = split("valid")
+    decision = pair_decision.fit(x_train, y_train, x_valid, y_valid, objective="f1")
+    x_test, y_test = split("test")
+    valid_score, test_score = decision.score(x_valid), decision.score(x_test)
+    out = {"ap": float(average_precision_score(y_test, test_score)), "threshold": decision.calibration.threshold,
+           "valid_f1": decision.calibration.figures["f1"]}
+    out.update(f1_at(test_score, y_test, decision.calibration.threshold))
+    out.update(calibration_figures(valid_score, y_valid, test_score, y_test))
     return out
 
 
@@ -325,7 +338,7 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
         for label, embed in scorers.items():
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
             if kind == "pairs" and lexical and label != "lexical":
-                rows.append(Row(name, kind, f"{label}+lexical", pair_decision_task(path, embed, scorers["lexical"])))
+                rows.append(Row(name, kind, f"{label}+decision", pair_decision_task(path, embed, scorers["lexical"])))
     fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
     for label, enc in models.items():
         report = check_collapse(np.nan_to_num(enc.encode(fixed)))

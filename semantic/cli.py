@@ -80,6 +80,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     models = {"base": load_encoder(default_model_dir())}
     for path in args.model or []:
+        if path == "base" and not Path(path).exists():
+            continue  # `base` names the packaged encoder, which is always scored
         encoder = load_encoder(path, allow_collapsed=True)
         models[Path(path).name if Path(path).name not in models else encoder.version] = encoder
     if args.data:

@@ -141,6 +141,11 @@ class SemanticConfig:
             batch_size=batch,
         )
 
+    @property
+    def calibration_dir(self) -> Path:
+        """Where each model version's calibrations are saved (``<models_dir>/../calibration``)."""
+        return self.models_dir.parent / "calibration"
+
     def encoder_dir(self) -> Path:
         """The model directory to embed with now: the fixed one, else the registry's active version, else base.
 

@@ -111,6 +111,38 @@ def _make_lance_uri(encoder: Encoder, config: SemanticConfig) -> Callable[..., s
     return semantic_lance_uri
 
 
+def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    from semantic import calibration
+
+    cache: dict[str, Any] = {}
+
+    def current() -> dict[str, calibration.Calibration]:
+        path = config.calibration_dir / f"{encoder.version}.json"
+        stamp = path.stat().st_mtime_ns if path.is_file() else None
+        if cache.get("stamp") != stamp or "calibrations" not in cache:
+            cache["calibrations"] = calibration.load(config.calibration_dir, encoder.version)
+            cache["stamp"] = stamp
+        return cache["calibrations"]
+
+    def semantic_match_probability(similarity: Any, task: Any) -> pa.Array:
+        calibrations = current()
+        sims, tasks = similarity.to_pylist(), task.to_pylist()
+        out: list[float | None] = []
+        for s, t in zip(sims, tasks):
+            if s is None or t is None:
+                out.append(None)
+                continue
+            if t not in calibrations:
+                raise SemanticConfigError(
+                    f"semantic_match_probability: unknown task {t!r}; calibrated tasks for model version "
+                    f"{encoder.version} are {sorted(calibrations)}"
+                )
+            out.append(float(calibrations[t].probability(s)))
+        return pa.array(out, type=pa.float64())
+
+    return semantic_match_probability
+
+
 FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_embed", ("VARCHAR",), "FLOAT[{dim}]", _make_embed,
@@ -127,6 +159,11 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_check_model_version", ("VARCHAR",), "BOOLEAN", _make_check_version,
         "True when a stored vector's model version is the active one; raises otherwise.",
+    ),
+    SqlFunction(
+        "semantic_match_probability", ("DOUBLE", "VARCHAR"), "DOUBLE", _make_match_probability,
+        "Calibrated probability that a cosine similarity is a match for a task (duplicate, brief_match, "
+        "lookalike) under the active encoder; BI tools use the persisted macro match_probability.",
     ),
     SqlFunction(
         "semantic_lance_uri", ("VARCHAR",), "VARCHAR", _make_lance_uri,
@@ -183,6 +220,9 @@ order by rank
 """
 
 
+_SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic_match_probability")
+
+
 def register(
     conn: duckdb.DuckDBPyConnection,
     config: SemanticConfig,
@@ -213,7 +253,7 @@ def register(
             fn.returns.format(dim=encoder.dim),
             type=PythonUDFType.ARROW if vectorised else PythonUDFType.NATIVE,
             null_handling=FunctionNullHandling.SPECIAL,
-            side_effects=fn.name in ("semantic_check_model_version", "semantic_lance_uri"),
+            side_effects=fn.name in _SIDE_EFFECTS,
         )
     load_lance(conn)
     conn.execute(SEARCH_MACRO.format(table=ASSETS_TABLE))

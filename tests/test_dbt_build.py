@@ -110,8 +110,17 @@ def test_planted_duplicates_are_found_and_hard_negatives_mostly_not(project, fir
         return tuple(sorted((p["left_id"], p["right_id"]))) in found
 
     positives = [p for p in pairs if p["label"] == "1"]
+    negatives = [p for p in pairs if p["label"] == "0"]
+    candidates = {
+        tuple(sorted(r)) for r in query(project, "select asset_id, neighbour_id from int_asset_neighbours")
+    }
+    candidate_recall = sum(tuple(sorted((p["left_id"], p["right_id"]))) in candidates for p in positives)
+    assert candidate_recall / len(positives) >= 0.9, "the LanceDB candidates miss planted duplicates"
+    # The slice has too few labels to calibrate, so the conservative fallback threshold applies:
+    # fewer duplicates pass, but hard negatives (same product, different offer) stay out.
     recall = sum(map(hit, positives)) / len(positives)
-    assert recall >= 0.6, f"only {recall:.0%} of planted duplicates reach the threshold"
+    assert recall >= 0.4, f"only {recall:.0%} of planted duplicates reach the threshold"
+    assert sum(map(hit, negatives)) / len(negatives) <= 0.2
 
 
 def test_planted_lookalikes_are_flagged_and_benign_copy_is_not(project, first_build):
@@ -121,6 +130,60 @@ def test_planted_lookalikes_are_flagged_and_benign_copy_is_not(project, first_bu
     benign = [p["left_id"] for p in pairs if p["label"] == "0"]
     assert sum(a in flagged for a in lookalikes) / len(lookalikes) >= 0.7
     assert sum(a in flagged for a in benign) / len(benign) <= 0.3
+
+
+def test_thresholds_are_calibrated_per_task_with_an_audit_table(project, first_build):
+    rows = query(project, "select task, model_version, threshold, is_fallback, fallback_reason, n_positives, "
+                          "precision, precision_lo, precision_hi from dim_similarity_thresholds order by task")
+    assert [r[0] for r in rows] == ["brief_match", "duplicate", "lookalike"]
+    version = query(project, "select distinct model_version from int_assets_embedded")[0][0]
+    for task, model_version, threshold, fallback, reason, n_pos, precision, lo, hi in rows:
+        assert model_version == version and -1 <= threshold <= 1
+        if n_pos < 30:  # the 300-asset slice has few labels: said so, and the conservative threshold
+            assert fallback and f"only {n_pos} positive pairs" in reason
+            # conservative towards the expensive error: flag more lookalikes, merge fewer duplicates
+            assert threshold <= 0.5 if task == "lookalike" else threshold >= 0.9
+        else:
+            assert not fallback and reason is None and lo <= precision <= hi
+    chosen = query(project, "select task, count(*) from dim_similarity_truth_space where is_chosen group by task")
+    assert sorted(chosen) == [("brief_match", 1), ("duplicate", 1), ("lookalike", 1)]
+    below = query(project, "select count(*) from fct_asset_near_duplicates d join dim_similarity_thresholds t "
+                           "on t.task = 'duplicate' where d.similarity < t.threshold")[0][0]
+    assert below == 0
+
+
+def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):
+    from semantic.config import SemanticConfig
+    from semantic.connection import connect
+
+    data = project / "data"
+    config = SemanticConfig(db_path=data / "semantic_assets.duckdb", lance_dir=data / "lance", model_dir=None,
+                            models_dir=data / "models")
+    con = connect(read_only=True, config=config)
+    try:
+        for task in ("duplicate", "brief_match", "lookalike"):
+            for s in (-0.2, 0.3, 0.55, 0.71, 0.8, 0.9, 0.97, 1.0):
+                macro, udf = con.execute("select match_probability(?, ?), semantic_match_probability(?, ?)",
+                                         [s, task, s, task]).fetchone()
+                assert 0 <= macro <= 1 and abs(macro - udf) < 1e-9, (task, s, macro, udf)
+        with pytest.raises(duckdb.Error, match="unknown task 'dup'"):
+            con.execute("select semantic_match_probability(0.5, 'dup')").fetchall()
+    finally:
+        con.close()
+
+
+def test_every_asset_has_one_cluster_with_its_canonical_asset_inside(project, first_build):
+    n = query(project, "select count(*) from int_assets_embedded")[0][0]
+    assert query(project, "select count(*), count(distinct asset_id) from dim_asset_clusters")[0] == (n, n)
+    bad = query(project, "select cluster_id from dim_asset_clusters group by cluster_id "
+                         "having count(*) <> max(cluster_size) or count(distinct canonical_asset_id) <> 1 "
+                         "or not bool_or(asset_id = canonical_asset_id)")
+    assert bad == []
+    # every near-duplicate pair inside one cluster unless the chaining guard split it
+    pairs = query(project, "select count(*), count(*) filter (where a.cluster_id = b.cluster_id) "
+                           "from fct_asset_near_duplicates d join dim_asset_clusters a on a.asset_id = d.asset_id_a "
+                           "join dim_asset_clusters b on b.asset_id = d.asset_id_b")[0]
+    assert pairs[0] > 0 and pairs[1] >= 0.9 * pairs[0]
 
 
 def test_second_build_embeds_nothing(project, first_build):
@@ -136,9 +199,18 @@ def test_editing_ten_assets_embeds_exactly_those_ten(project, first_build):
         row["text"] = row["text"] + " Now with a limited edition colourway."
     removed = rows.pop()  # and one asset leaves the source
     write_csv(seed, rows)
+    before = dict(query(project, "select asset_id, cluster_id from dim_asset_clusters"))
     result = dbt_build(project)
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"assets: embedding 10 of {len(rows)} rows" in result.stdout
+    # only the edited assets are matched again; untouched assets keep their cluster ids (or record a merge)
+    assert f"near-duplicate candidates: 10 of {len(rows)} assets are new or changed" in result.stdout
+    after = {a: (c, p) for a, c, p in query(project, "select asset_id, cluster_id, previous_cluster_id "
+                                                     "from dim_asset_clusters")}
+    edited = {row["asset_id"] for row in rows[:10]}
+    for asset, cluster in before.items():
+        if asset not in edited and asset != removed["asset_id"]:
+            assert after[asset][0] == cluster or after[asset][1] == cluster, (asset, cluster, after[asset])
     assert "embedded 10 rows" in result.stdout and "deleted 1" in result.stdout
     assert query(project, "select count(*) from int_assets_embedded where asset_id = ?", [removed["asset_id"]]) == [
         (0,)
@@ -170,6 +242,8 @@ def test_bi_macros_work_from_a_process_that_only_has_duckdb(project, first_build
         assert all(r[0] != '{asset_id}' for r in rows)
         sim = con.execute("select asset_similarity('{asset_id}', ?)", [rows[0][0]]).fetchone()[0]
         assert abs(sim - rows[0][1]) < 1e-6
+        p = con.execute("select match_probability(0.9, 'duplicate')").fetchone()[0]
+        assert 0 <= p <= 1, p
         # a BI tool that attaches the file under another alias must USE it (documented)
         other = duckdb.connect()
         other.execute("attach '{str(project / 'data' / 'semantic_assets.duckdb')}' as bi (read_only)")

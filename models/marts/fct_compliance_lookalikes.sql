@@ -1,6 +1,6 @@
-{%- set threshold = var('lookalike_threshold') -%}
-{%- if threshold is not number or threshold < -1 or threshold > 1 -%}
-    {{ exceptions.raise_compiler_error("lookalike_threshold must be a cosine similarity in [-1, 1]; got " ~ threshold) }}
+{%- set override = var('lookalike_threshold') -%}
+{%- if override is not none and (override is not number or override < -1 or override > 1) -%}
+    {{ exceptions.raise_compiler_error("lookalike_threshold must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ override) }}
 {%- endif -%}
 
 with assets as (
@@ -15,6 +15,16 @@ references_embedded as (
 reference_text as (
     select reference_id, regulation, text as claim_text, rationale
     from {{ ref('stg_demo__compliance_references') }}
+),
+
+thresholds as (
+    select model_version, threshold from {{ ref('dim_similarity_thresholds') }}
+    where task = 'lookalike'
+),
+
+curve as (
+    select * from {{ ref('dim_similarity_calibration_curve') }}
+    where task = 'lookalike'
 ),
 
 asset_text as (
@@ -50,12 +60,17 @@ final as (
         nearest.severity,
         reference_text.regulation,
         nearest.similarity,
-        nearest.similarity >= {{ threshold }} as is_flagged,
+        {{ calibrated_probability('nearest.similarity', 'curve') }} as match_probability,
+        {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %} as threshold,
+        nearest.similarity >= {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %} as is_flagged,
         asset_text.text as asset_text,
         reference_text.claim_text,
         reference_text.rationale,
         nearest.model_version
     from nearest
+    left join thresholds on thresholds.model_version = nearest.model_version
+    left join curve
+        on {{ calibration_segment_join('nearest.similarity', 'lookalike', 'nearest.model_version', 'curve') }}
     left join reference_text on reference_text.reference_id = nearest.reference_id
     left join asset_text on asset_text.asset_id = nearest.asset_id
 )

@@ -1,0 +1,46 @@
+{#- One row per labelled pair of the calibration splits with its cosine similarity under the
+    active encoder: what dim_similarity_thresholds fits its thresholds and probabilities on. -#}
+{%- set splits = var('calibration_splits') -%}
+with pairs as (
+    select * from {{ ref('stg_demo__labelled_pairs') }}
+    where split in ({% for s in splits %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
+),
+
+assets as (
+    select asset_id as id, vector, model_version from {{ ref('int_assets_embedded') }}
+),
+
+briefs as (
+    select brief_id as id, vector, model_version from {{ ref('int_briefs_embedded') }}
+),
+
+compliance_references as (
+    select reference_id as id, vector, model_version from {{ ref('int_compliance_references_embedded') }}
+),
+
+{#- one branch per task: which entity each side of the pair is -#}
+{%- set sides = [
+    ('duplicate', 'assets', 'assets'),
+    ('brief_match', 'briefs', 'assets'),
+    ('lookalike', 'assets', 'compliance_references'),
+] %}
+scored as (
+    {%- for task, left, right in sides %}
+    select
+        pairs.task,
+        pairs.kind,
+        pairs.left_id,
+        pairs.right_id,
+        pairs.label,
+        pairs.split,
+        array_cosine_similarity(l.vector, r.vector) as similarity,
+        l.model_version
+    from pairs
+    inner join {{ left }} as l on l.id = pairs.left_id
+    inner join {{ right }} as r on r.id = pairs.right_id and r.model_version = l.model_version
+    where pairs.task = '{{ task }}'
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
+select * from scored

@@ -1,0 +1,34 @@
+"""One row per embedded asset: its near-duplicate cluster (stable id across runs), the cluster's
+canonical asset and size, and where a merge moved it from. See semantic.clustering for the rules."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    import duckdb
+
+    from semantic.clustering import cluster_table
+
+    pairs = dbt.ref("fct_asset_near_duplicates")
+    assets = dbt.ref("int_assets_embedded").select("asset_id")
+    created = dbt.ref("stg_demo__assets").select("asset_id, created_at")
+    embedded = assets.join(created, "asset_id", how="left").to_arrow_table()
+    in_pairs = pairs.select("asset_id_a as asset_id").union(pairs.select("asset_id_b as asset_id")).distinct()
+    vectors = dbt.ref("int_assets_embedded").join(in_pairs, "asset_id").select("asset_id, vector").to_arrow_table()
+    min_similarity = dbt.config.get("min_similarity")
+    if str(min_similarity).lower() in ("none", ""):
+        threshold = dbt.config.get("threshold_override")
+        if str(threshold).lower() in ("none", ""):
+            row = dbt.ref("dim_similarity_thresholds").filter("task = 'duplicate'").select("threshold").fetchone()
+            threshold = row[0]
+        min_similarity = float(threshold) - 0.10
+    try:
+        previous = session.sql(f"select * from {dbt.this}").to_arrow_table()
+    except duckdb.CatalogException:  # first run (or after a full refresh): no earlier ids to keep
+        previous = None
+    return cluster_table(
+        embedded,
+        pairs.select("asset_id_a, asset_id_b, similarity").to_arrow_table(),
+        vectors,
+        previous,
+        float(min_similarity),
+    )

@@ -1,0 +1,18 @@
+"""Each asset's top near_duplicate_k neighbours (within near_duplicate_block_on) from the LanceDB
+index. Incremental: only assets that are new, changed (content_hash) or re-embedded with another
+model version are queried; the dbt log counts the compared pairs. See semantic.clustering."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", unique_key="asset_id", incremental_strategy="delete+insert")
+    from semantic.clustering import refresh_neighbours
+    from semantic.config import active
+
+    block_on = dbt.config.get("block_on")
+    block_on = None if str(block_on).lower() in ("none", "") else block_on
+    k = int(dbt.config.get("k"))
+    assets = dbt.ref("int_assets_embedded").to_arrow_table()
+    done = None
+    if dbt.is_incremental:
+        done = session.sql(f"select distinct asset_id, content_hash, model_version from {dbt.this}").to_arrow_table()
+    return refresh_neighbours(assets, done, k=k, block_on=block_on, lance_dir=active().lance_dir)

@@ -1,0 +1,515 @@
+"""Calibrated thresholds: from labelled (similarity, label) pairs to a probability and a decision.
+
+Pure functions over numpy arrays; nothing here touches DuckDB, LanceDB or a model.
+
+A :class:`Calibration` maps a raw score (cosine similarity, or a pair-decision score) to a match
+probability and carries the threshold a user acts on:
+
+- **Probability.** Isotonic regression (default) or Platt scaling, fitted on validation pairs. Both
+  are stored the same way, as piecewise-linear breakpoints ``(x, y)``, so Python
+  (:meth:`Calibration.probability`) and the persisted SQL macro ``semantic_match_probability``
+  interpolate the same curve. Platt's sigmoid is sampled on a fine grid for that.
+- **Threshold.** ``objective="precision"`` picks the lowest score whose empirical precision (over
+  pairs at or above it) reaches ``target_precision``, which maximises recall at that precision;
+  ``objective="f1"`` picks the F1-best score.
+- **Too few labels.** With fewer than ``min_positives`` positive pairs (default 30) the figures
+  would be noise, so no threshold is fitted: the calibration says ``fallback`` with the reason and
+  uses a conservative threshold, conservative in the direction of the task's expensive error
+  (:data:`FALLBACK`). Where a false match is the expensive error (``high``: duplicates, brief
+  matches) it is ``max(0.90, highest labelled non-match + 1e-6)``, never below a known non-match;
+  where a missed match is (``low``: compliance lookalikes) it is ``min(0.50, lowest labelled match
+  - 1e-6)``, never above a known match, so more goes to review. The same fallback applies when no
+  threshold reaches the target precision.
+- **Figures.** Precision, recall and F1 at the threshold with percentile bootstrap 95 % intervals
+  (resampling pairs), expected calibration error (15 equal-width bins of the predicted
+  probability), Brier score, and the truth-space table: TP/FP/FN/TN at every candidate threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from semantic.errors import SemanticConfigError, SemanticDataError
+
+logger = logging.getLogger("semantic")
+
+Method = Literal["isotonic", "platt"]
+Objective = Literal["precision", "f1"]
+
+FALLBACK: dict[str, tuple[str, float]] = {
+    "high": ("high", 0.90),
+    "low": ("low", 0.50),
+}
+"""Fallback rules: direction and the cosine used when labels cannot support a fitted threshold."""
+
+FALLBACK_THRESHOLD = FALLBACK["high"][1]
+TASK_FALLBACK = {"duplicate": "high", "brief_match": "high", "lookalike": "low"}
+"""Which way each task's fallback errs (see the module docstring)."""
+
+MIN_POSITIVES = 30
+ECE_BINS = 15
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted score → probability map and the threshold chosen on the same labels."""
+
+    method: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    threshold: float
+    objective: str
+    target_precision: float | None
+    n_pairs: int
+    n_positives: int
+    fallback: bool = False
+    reason: str = ""
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def probability(self, scores: Any) -> np.ndarray:
+        """Match probability of each score (piecewise-linear over the breakpoints, clipped at the ends)."""
+        s = np.asarray(scores, dtype=float)
+        return np.interp(s, self.x, self.y)
+
+    def decide(self, scores: Any) -> np.ndarray:
+        """True where the score is at or above the threshold."""
+        return np.asarray(scores, dtype=float) >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["x"], d["y"] = list(self.x), list(self.y)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        return cls(**{**d, "x": tuple(d["x"]), "y": tuple(d["y"])})
+
+
+def _validate(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=float).ravel()
+    y = np.asarray(labels).ravel()
+    if s.shape != y.shape:
+        raise SemanticDataError(f"calibration: {len(s)} scores but {len(y)} labels; pass one label per score")
+    if len(s) and not np.isfinite(s).all():
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise SemanticDataError(
+            f"calibration: score at position {bad} is {s[bad].item()}; drop pairs with blank text first"
+        )
+    if len(y) and not np.isin(y, (0, 1)).all():
+        bad = int(np.flatnonzero(~np.isin(y, (0, 1)))[0])
+        raise SemanticDataError(f"calibration: label at position {bad} is {y[bad].item()!r}; labels must be 0 or 1")
+    return s, y.astype(int)
+
+
+def fit_curve(scores: Any, labels: Any, method: Method = "isotonic") -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Breakpoints (x, y) of the calibration curve fitted by ``method``."""
+    s, y = _validate(scores, labels)
+    if len(s) == 0 or y.min() == y.max():
+        # One class only: a flat curve at the observed rate.
+        rate = float(y.mean()) if len(y) else 0.0
+        return (-1.0, 1.0), (rate, rate)
+    if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True).fit(s, y)
+        return tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_)
+    if method == "platt":
+        from sklearn.linear_model import LogisticRegression
+
+        lr = LogisticRegression(C=1e6).fit(s.reshape(-1, 1), y)
+        lo, hi = min(float(s.min()), -1.0), max(float(s.max()), 1.0)
+        grid = np.linspace(lo, hi, 401)
+        p = 1.0 / (1.0 + np.exp(-(lr.coef_[0, 0] * grid + lr.intercept_[0])))
+        return tuple(float(v) for v in grid), tuple(float(v) for v in p)
+    raise SemanticDataError(f"calibration method {method!r} is not one of 'isotonic', 'platt'")
+
+
+def truth_space(scores: Any, labels: Any, thresholds: Any = None) -> list[dict[str, float]]:
+    """TP/FP/FN/TN, precision, recall and F1 of ``score >= t`` for each threshold ``t``.
+
+    By default the thresholds are the distinct scores (at most 200, taken at quantiles).
+    """
+    s, y = _validate(scores, labels)
+    if thresholds is None:
+        thresholds = default_thresholds(s)
+    order = np.argsort(-s)
+    s_sorted, y_sorted = s[order], y[order]
+    pos = int(y.sum())
+    cum_tp = np.concatenate([[0], np.cumsum(y_sorted)])
+    rows = []
+    for t in np.asarray(thresholds, dtype=float):
+        n_pred = int(np.searchsorted(-s_sorted, -t, side="right"))  # count of scores >= t
+        tp = int(cum_tp[n_pred])
+        fp = n_pred - tp
+        fn = pos - tp
+        tn = len(s) - n_pred - fn
+        precision = tp / n_pred if n_pred else 1.0
+        recall = tp / pos if pos else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append(
+            {
+                "threshold": float(t),
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "tn": tn,
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+            }
+        )
+    return rows
+
+
+def default_thresholds(scores: np.ndarray, at_most: int = 200) -> np.ndarray:
+    """The distinct scores, or ``at_most`` of them taken at quantiles."""
+    distinct = np.unique(scores)
+    if len(distinct) > at_most:
+        distinct = np.unique(np.quantile(scores, np.linspace(0, 1, at_most), method="lower"))
+    return distinct
+
+
+def choose_threshold(
+    scores: Any, labels: Any, objective: Objective = "precision", target_precision: float = 0.95
+) -> float | None:
+    """The threshold for ``objective``, or None when no threshold reaches the target precision."""
+    table = truth_space(*_validate(scores, labels), thresholds=np.unique(np.asarray(scores, dtype=float)))
+    table = [r for r in table if r["tp"] > 0]
+    if not table:
+        return None
+    if objective == "f1":
+        return float(max(table, key=lambda r: (r["f1"], r["threshold"]))["threshold"])
+    if objective != "precision":
+        raise SemanticDataError(f"calibration objective {objective!r} is not one of 'precision', 'f1'")
+    reaching = [r for r in table if r["precision"] >= target_precision]
+    return float(min(r["threshold"] for r in reaching)) if reaching else None
+
+
+def metrics_at(scores: Any, labels: Any, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 of ``score >= threshold``."""
+    return {k: v for k, v in truth_space(scores, labels, [threshold])[0].items() if k != "threshold"}
+
+
+def bootstrap_intervals(
+    scores: Any, labels: Any, threshold: float, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of precision, recall and F1 at ``threshold`` (pairs resampled)."""
+    s, y = _validate(scores, labels)
+    if len(s) == 0:
+        return {k: (math.nan, math.nan) for k in ("precision", "recall", "f1")}
+    rng = np.random.default_rng(seed)
+    predicted = (s >= threshold).astype(int)
+    idx = rng.integers(0, len(s), size=(n_boot, len(s)))
+    p, t = predicted[idx], y[idx]
+    tp = (p & t).sum(axis=1).astype(float)
+    n_pred, n_pos = p.sum(axis=1).astype(float), t.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n_pred > 0, tp / n_pred, 1.0)
+        recall = np.where(n_pos > 0, tp / n_pos, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return {
+        name: (float(np.percentile(v, lo)), float(np.percentile(v, hi)))
+        for name, v in (("precision", precision), ("recall", recall), ("f1", f1))
+    }
+
+
+def expected_calibration_error(probabilities: Any, labels: Any, bins: int = ECE_BINS) -> float:
+    """ECE over ``bins`` equal-width bins of the predicted probability."""
+    p, y = _validate(probabilities, labels)
+    if len(p) == 0:
+        return math.nan
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += abs(float(p[mask].mean()) - float(y[mask].mean())) * mask.sum() / len(p)
+    return float(total)
+
+
+def brier_score(probabilities: Any, labels: Any) -> float:
+    p, y = _validate(probabilities, labels)
+    return float(np.mean((p - y) ** 2)) if len(p) else math.nan
+
+
+def fit(
+    scores: Any,
+    labels: Any,
+    method: Method = "isotonic",
+    objective: Objective = "precision",
+    target_precision: float = 0.95,
+    min_positives: int = MIN_POSITIVES,
+    fallback_rule: str = "high",
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Calibration:
+    """Fit the probability curve and choose the threshold on labelled validation pairs."""
+    if not 0.0 < target_precision <= 1.0:
+        raise SemanticDataError(f"target_precision must be in (0, 1], got {target_precision}")
+    s, y = _validate(scores, labels)
+    x_pts, y_pts = fit_curve(s, y, method)
+    n_pos = int(y.sum())
+    reason = ""
+    threshold: float | None = None
+    if n_pos < min_positives:
+        reason = f"only {n_pos} positive pairs (fewer than {min_positives}): label more matches to fit a threshold"
+    else:
+        threshold = choose_threshold(s, y, objective, target_precision)
+        if threshold is None:
+            reason = f"no threshold reaches precision {target_precision} on these labels"
+    fallback = threshold is None
+    if threshold is None:
+        if fallback_rule not in FALLBACK:
+            raise SemanticDataError(f"calibration fallback_rule {fallback_rule!r} is not one of {sorted(FALLBACK)}")
+        direction, default = FALLBACK[fallback_rule]
+        if direction == "high":
+            negatives = s[y == 0]
+            highest_negative = float(negatives.max()) + 1e-6 if len(negatives) else -math.inf
+            threshold = min(1.0, max(default, highest_negative))
+        else:
+            positives = s[y == 1]
+            lowest_positive = float(positives.min()) - 1e-6 if len(positives) else math.inf
+            threshold = max(-1.0, min(default, lowest_positive))
+    calibration = Calibration(
+        method=method,
+        x=x_pts,
+        y=y_pts,
+        threshold=float(threshold),
+        objective=objective,
+        target_precision=target_precision if objective == "precision" else None,
+        n_pairs=len(s),
+        n_positives=n_pos,
+        fallback=fallback,
+        reason=reason,
+    )
+    return _with_figures(calibration, s, y, n_boot=n_boot, seed=seed)
+
+
+def _with_figures(calibration: Calibration, s: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> Calibration:
+    figures = evaluate(calibration, s, y, n_boot=n_boot, seed=seed)
+    # A curve scored on the pairs it was fitted on is calibrated by construction (isotonic ECE is
+    # 0 in-sample), so ECE and Brier come from 5-fold cross-fitted probabilities instead.
+    cross = cross_fitted_probability(s, y, calibration.method, seed=seed)
+    if cross is not None:
+        figures["ece"], figures["brier"] = expected_calibration_error(cross, y), brier_score(cross, y)
+    return Calibration(**{**calibration.__dict__, "figures": figures})
+
+
+def cross_fitted_probability(scores: np.ndarray, labels: np.ndarray, method: str, folds: int = 5,
+                             seed: int = 0) -> np.ndarray | None:
+    """Each pair's probability from a curve fitted on the other folds (None when too few labels)."""
+    if min(int(labels.sum()), int((1 - labels).sum())) < folds:
+        return None
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.empty(len(scores))
+    for fit_idx, held_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scores, labels):
+        x, y = fit_curve(scores[fit_idx], labels[fit_idx], method)  # type: ignore[arg-type]
+        out[held_idx] = np.interp(scores[held_idx], x, y)
+    return out
+
+
+def evaluate(calibration: Calibration, scores: Any, labels: Any, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Figures of a calibration on (held-out) labelled pairs: P/R/F1 at its threshold with 95 %
+    bootstrap intervals, ECE and Brier score of its probabilities."""
+    s, y = _validate(scores, labels)
+    out = metrics_at(s, y, calibration.threshold)
+    for name, (lo, hi) in bootstrap_intervals(s, y, calibration.threshold, n_boot=n_boot, seed=seed).items():
+        out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
+    prob = calibration.probability(s)
+    out["ece"] = expected_calibration_error(prob, y)
+    out["brier"] = brier_score(prob, y)
+    return {k: float(v) for k, v in out.items()}
+
+
+# --- The warehouse side: one calibration per task and model version -------------------------
+
+TASKS = ("duplicate", "brief_match", "lookalike")
+"""The tasks a threshold is fitted for: asset/asset, brief/asset and asset/compliance reference."""
+
+
+def calibrate_tasks(
+    labelled: Any,
+    model_version: str,
+    method: Method = "isotonic",
+    objective: Objective = "precision",
+    target_precision: float = 0.95,
+    min_positives: int = MIN_POSITIVES,
+) -> dict[str, Calibration]:
+    """One calibration per task from labelled similarities.
+
+    Args:
+        labelled: Arrow table (or list of dicts) with ``task``, ``label`` and ``similarity`` columns
+            (``int_similarity_labelled``), all embedded with ``model_version``.
+        model_version: The encoder version the similarities come from.
+
+    Every task in :data:`TASKS` gets a calibration; a task without labels falls back (see the module
+    docstring), with a reason that says so.
+    """
+    rows = labelled.to_pylist() if hasattr(labelled, "to_pylist") else list(labelled)
+    out = {}
+    for task in sorted(set(TASKS) | {r["task"] for r in rows}):
+        chosen = [r for r in rows if r["task"] == task and r["similarity"] is not None]
+        s = np.array([r["similarity"] for r in chosen], dtype=float)
+        y = np.array([int(r["label"]) for r in chosen], dtype=int)
+        cal = fit(
+            s, y, method=method, objective=objective, target_precision=target_precision,
+            min_positives=min_positives, fallback_rule=TASK_FALLBACK.get(task, "high"),
+        )
+        if not chosen:
+            cal = Calibration(
+                **{
+                    **cal.__dict__,
+                    "reason": f"no labelled {task} pairs for model version "
+                    f"{model_version}: label some to fit a threshold",
+                }
+            )
+        out[task] = cal
+        if cal.fallback:
+            logger.warning(
+                "calibration of %s: %s; using the conservative threshold %.3f", task, cal.reason, cal.threshold
+            )
+        else:
+            logger.info(
+                "calibration of %s: threshold %.3f (precision %.3f, recall %.3f on %d pairs)",
+                task,
+                cal.threshold,
+                cal.figures["precision"],
+                cal.figures["recall"],
+                cal.n_pairs,
+            )
+    return out
+
+
+def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_version: str) -> Any:
+    """``dim_similarity_thresholds``: one row per task with threshold, figures, curve and truth space."""
+    import datetime
+
+    import pyarrow as pa
+
+    rows = labelled.to_pylist() if hasattr(labelled, "to_pylist") else list(labelled)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    out = []
+    for task, cal in calibrations.items():
+        chosen = [r for r in rows if r["task"] == task and r["similarity"] is not None]
+        s = np.array([r["similarity"] for r in chosen], dtype=float)
+        grid = np.union1d(default_thresholds(s), [cal.threshold])  # the chosen threshold is always a row
+        table = truth_space(s, [int(r["label"]) for r in chosen], grid) if chosen else []
+        f = cal.figures
+        out.append(
+            {
+                "task": task,
+                "model_version": model_version,
+                "method": cal.method,
+                "objective": cal.objective,
+                "target_precision": cal.target_precision,
+                "threshold": cal.threshold,
+                "is_fallback": cal.fallback,
+                "fallback_reason": cal.reason or None,
+                "n_pairs": cal.n_pairs,
+                "n_positives": cal.n_positives,
+                **{
+                    k: (f.get(k) if chosen else None)
+                    for k in (
+                        "precision",
+                        "precision_lo",
+                        "precision_hi",
+                        "recall",
+                        "recall_lo",
+                        "recall_hi",
+                        "f1",
+                        "f1_lo",
+                        "f1_hi",
+                        "ece",
+                        "brier",
+                    )
+                },
+                "curve_x": list(cal.x),
+                "curve_y": list(cal.y),
+                "truth_space": table,
+                "calibrated_at": now,
+            }
+        )
+    truth_type = pa.list_(
+        pa.struct(
+            [
+                ("threshold", pa.float64()),
+                ("tp", pa.int64()),
+                ("fp", pa.int64()),
+                ("fn", pa.int64()),
+                ("tn", pa.int64()),
+                ("precision", pa.float64()),
+                ("recall", pa.float64()),
+                ("f1", pa.float64()),
+            ]
+        )
+    )
+    schema = pa.schema(
+        [
+            ("task", pa.string()),
+            ("model_version", pa.string()),
+            ("method", pa.string()),
+            ("objective", pa.string()),
+            ("target_precision", pa.float64()),
+            ("threshold", pa.float64()),
+            ("is_fallback", pa.bool_()),
+            ("fallback_reason", pa.string()),
+            ("n_pairs", pa.int64()),
+            ("n_positives", pa.int64()),
+            *[
+                (k, pa.float64())
+                for k in (
+                    "precision",
+                    "precision_lo",
+                    "precision_hi",
+                    "recall",
+                    "recall_lo",
+                    "recall_hi",
+                    "f1",
+                    "f1_lo",
+                    "f1_hi",
+                    "ece",
+                    "brier",
+                )
+            ],
+            ("curve_x", pa.list_(pa.float64())),
+            ("curve_y", pa.list_(pa.float64())),
+            ("truth_space", truth_type),
+            ("calibrated_at", pa.timestamp("us")),
+        ]
+    )
+    return pa.Table.from_pylist(out, schema=schema)
+
+
+def save(directory: Path | str, model_version: str, calibrations: dict[str, Calibration]) -> Path:
+    """Write the calibrations of a model version to ``<directory>/<model_version>.json`` (atomically)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{model_version}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({task: c.to_dict() for task, c in calibrations.items()}, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def load(directory: Path | str, model_version: str) -> dict[str, Calibration]:
+    """The calibrations saved for a model version.
+
+    Raises:
+        SemanticConfigError: None were saved for that version yet.
+    """
+    path = Path(directory) / f"{model_version}.json"
+    if not path.is_file():
+        raise SemanticConfigError(
+            f"no calibration for model version {model_version} in {path.parent}; run `dbt build` "
+            "(model dim_similarity_thresholds) to calibrate the active encoder on the labelled pairs"
+        )
+    return {task: Calibration.from_dict(d) for task, d in json.loads(path.read_text()).items()}

@@ -1,0 +1,86 @@
+"""Calibration: probability curves, thresholds at a target precision, fallbacks and figures."""
+
+import numpy as np
+import pytest
+
+from semantic import calibration
+from semantic.errors import SemanticDataError
+
+
+def _calibrated_sample(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores whose true match probability is score**2 (monotone but not the identity)."""
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(0, 1, n)
+    return s, (rng.uniform(0, 1, n) < s**2).astype(int)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_probability_is_monotone_bounded_and_calibrated_on_held_out_pairs(method):
+    s, y = _calibrated_sample(4000, 0)
+    cal = calibration.fit(s, y, method=method)
+    grid = np.linspace(-1, 1, 501)
+    p = cal.probability(grid)
+    assert (np.diff(p) >= -1e-12).all() and p.min() >= 0 and p.max() <= 1
+    s2, y2 = _calibrated_sample(4000, 1)
+    figures = calibration.evaluate(cal, s2, y2)
+    assert figures["ece"] < 0.05
+    # The raw score is not a probability here (true p = s**2): its ECE is far worse.
+    assert calibration.expected_calibration_error(s2, y2) > 0.1
+
+
+def test_threshold_reaches_target_precision_with_most_recall():
+    # Matches above 0.8, non-matches below 0.6, plus one non-match at 0.85.
+    s = np.array([0.9, 0.88, 0.86, 0.85, 0.84, 0.83, 0.82, 0.81, 0.80, 0.5, 0.4])
+    y = np.array([1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0])
+    assert calibration.choose_threshold(s, y, target_precision=1.0) == 0.86
+    assert calibration.choose_threshold(s, y, target_precision=0.85) == 0.80  # 8/9 = 0.889
+    assert calibration.choose_threshold(s, y, objective="f1") == 0.80
+
+
+def test_too_few_positives_falls_back_and_says_why():
+    s = np.r_[np.linspace(0.2, 0.93, 200), [0.95, 0.97]]
+    y = np.r_[np.zeros(200, int), [1, 1]]
+    cal = calibration.fit(s, y)
+    assert cal.fallback and "only 2 positive pairs" in cal.reason
+    assert cal.threshold == pytest.approx(0.93 + 1e-6)  # above every labelled non-match
+    many = calibration.fit(np.linspace(0, 0.5, 50), np.zeros(50, int), min_positives=0)
+    assert many.fallback and many.threshold == calibration.FALLBACK_THRESHOLD
+    # Where a missed match is the expensive error, the fallback errs low: never above a known match.
+    low = calibration.fit(s, y, fallback_rule="low")
+    assert low.fallback and low.threshold == 0.5
+    s_low = np.r_[np.linspace(0.1, 0.3, 100), [0.42, 0.6]]
+    assert calibration.fit(s_low, np.r_[np.zeros(100, int), [1, 1]], fallback_rule="low").threshold == pytest.approx(
+        0.42 - 1e-6
+    )
+
+
+def test_truth_space_counts_add_up():
+    s, y = _calibrated_sample(500, 2)
+    table = calibration.truth_space(s, y)
+    assert len(table) == 200
+    for row in table:
+        assert row["tp"] + row["fp"] + row["fn"] + row["tn"] == 500
+        assert row["tp"] == int(((s >= row["threshold"]) & (y == 1)).sum())
+        assert row["fp"] == int(((s >= row["threshold"]) & (y == 0)).sum())
+
+
+def test_bootstrap_interval_brackets_the_point_estimate():
+    s, y = _calibrated_sample(1000, 3)
+    point = calibration.metrics_at(s, y, 0.7)
+    ci = calibration.bootstrap_intervals(s, y, 0.7, n_boot=300)
+    for name in ("precision", "recall", "f1"):
+        lo, hi = ci[name]
+        assert lo <= point[name] <= hi and hi - lo < 0.2
+
+
+def test_round_trip_and_bad_input():
+    s, y = _calibrated_sample(300, 4)
+    cal = calibration.fit(s, y, n_boot=50)
+    again = calibration.Calibration.from_dict(cal.to_dict())
+    assert np.allclose(again.probability(s), cal.probability(s)) and again.threshold == cal.threshold
+    with pytest.raises(SemanticDataError, match="label at position 1 is 2"):
+        calibration.fit([0.1, 0.2], [0, 2])
+    with pytest.raises(SemanticDataError, match="score at position 0 is nan"):
+        calibration.fit([np.nan, 0.2], [0, 1])
+    with pytest.raises(SemanticDataError, match="3 scores but 2 labels"):
+        calibration.fit([0.1, 0.2, 0.3], [0, 1])
