@@ -215,33 +215,127 @@ def lookalike_task(path: Path, embed: Embed) -> dict[str, float]:
     return {"auroc": float(roc_auc_score(labels, scores)), "ap": float(average_precision_score(labels, scores))}
 
 
-def dedup_task(path: Path, embed: Embed, k: int = 10) -> dict[str, float]:
-    """Candidate recall of each record's top-k neighbours, and the best pairwise F1 over them."""
-    records = _read(path / "records.csv")
-    index = {r["id"]: i for i, r in enumerate(records)}
-    gold = {tuple(sorted((index[g["id_a"]], index[g["id_b"]]))) for g in _read(path / "gold_pairs.csv")
-            if g["id_a"] in index and g["id_b"] in index}
-    e = embed([r["text"] for r in records])
-    candidates: dict[tuple[int, int], float] = {}
-    for start in range(0, len(records), 512):
+def _dedup_candidates(ids: list[str], e: Any, k: int) -> dict[tuple[str, str], float]:
+    """Each record's top-k neighbours: through a LanceDB table for dense vectors (as in production,
+    see :func:`semantic.clustering.neighbours`), by exact blocked products for sparse TF-IDF rows."""
+    import tempfile
+
+    candidates: dict[tuple[str, str], float] = {}
+    if not hasattr(e, "toarray"):
+        import lancedb
+        import pyarrow as pa
+
+        from semantic.clustering import neighbours
+
+        e = np.asarray(e, dtype=np.float32)
+        with tempfile.TemporaryDirectory() as tmp:
+            flat = pa.array(e.ravel(), type=pa.float32())
+            table = lancedb.connect(tmp).create_table(
+                "records", pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(flat, e.shape[1])})
+            )
+            found = neighbours(table, "id", ids, e, k)
+        for a, b, sim in zip(*(found.column(c).to_pylist() for c in ("asset_id", "neighbour_id", "similarity"))):
+            candidates[(min(a, b), max(a, b))] = float(sim)
+        return candidates
+    for start in range(0, len(ids), 512):
         sims = _dense(e[start : start + 512] @ e.T)
         for row in range(len(sims)):
             sims[row, start + row] = -np.inf
         top = np.argsort(-sims, axis=1)[:, :k]
         for row, cols in enumerate(top):
             for j in cols:
-                pair = (min(start + row, int(j)), max(start + row, int(j)))
-                candidates[pair] = float(sims[row, j])
+                a, b = ids[start + row], ids[int(j)]
+                candidates[(min(a, b), max(a, b))] = float(sims[row, j])
+    return candidates
+
+
+def pairwise_prf(predicted: set[tuple[str, str]], gold: set[tuple[str, str]]) -> dict[str, float]:
+    tp = len(predicted & gold)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(gold) if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def bcubed_f1(ids: Sequence[str], predicted: Sequence[Sequence[str]], gold: set[tuple[str, str]]) -> float:
+    """B-cubed F1 of a clustering against the clusters the gold pairs imply."""
+    from semantic.clustering import connected_components
+
+    truth = {x: set(g) for g in connected_components(ids, gold) for x in g}
+    found = {x: set(g) for g in predicted for x in g}
+    p = r = 0.0
+    for x in ids:
+        c, g = found.get(x, {x}), truth.get(x, {x})
+        both = len(c & g)
+        p += both / len(c)
+        r += both / len(g)
+    p, r = p / max(len(ids), 1), r / max(len(ids), 1)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _within_clusters(groups: Sequence[Sequence[str]]) -> set[tuple[str, str]]:
+    return {(min(a, b), max(a, b)) for g in groups for i, a in enumerate(g) for b in g[i + 1 :]}
+
+
+def dedup_task(path: Path, embed: Embed, k: int = 10, calibrate_with: Path | None = None,
+               lexical: Embed | None = None, target_precision: float = 0.95) -> dict[str, float]:
+    """Near-duplicate detection inside one table, end to end.
+
+    Always: candidate recall of each record's top-k neighbours, and the best pairwise F1 over them at
+    any threshold. With ``calibrate_with`` (a pairs folder of the same domain): the threshold is
+    calibrated on its ``valid`` pairs for ``target_precision``; pairs at or above it are clustered
+    (see :mod:`semantic.clustering`, chain guard at threshold - 0.10) and scored against the gold
+    pairs: pairwise precision, recall and F1 before and after clustering, and B-cubed F1.
+    With ``lexical`` as well, the scorer is the pair decision (learned on the folder's ``train``)
+    instead of the cosine.
+    """
+    from semantic import calibration
+    from semantic.clustering import clusters
+
+    records = _read(path / "records.csv")
+    ids = [r["id"] for r in records]
+    known = set(ids)
+    gold = {(min(g["id_a"], g["id_b"]), max(g["id_a"], g["id_b"])) for g in _read(path / "gold_pairs.csv")
+            if g["id_a"] in known and g["id_b"] in known}
+    texts = {r["id"]: r["text"] for r in records}
+    e = embed([r["text"] for r in records])
+    candidates = _dedup_candidates(ids, e, k)
     pairs = list(candidates)
     scores = np.array([candidates[p] for p in pairs])
     labels = np.array([p in gold for p in pairs], dtype=int)
-    found = int(labels.sum())
     order = np.argsort(-scores)
     tp = np.cumsum(labels[order])
     precision = tp / np.arange(1, len(order) + 1)
     recall = tp / max(len(gold), 1)
     f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
-    return {f"candidate_recall@{k}": found / max(len(gold), 1), "best_pair_f1": float(f1.max()) if len(f1) else 0.0}
+    out = {f"candidate_recall@{k}": int(labels.sum()) / max(len(gold), 1),
+           "best_pair_f1": float(f1.max()) if len(f1) else 0.0}
+    if calibrate_with is None:
+        return out
+    va, vb, vy = _pairs(Path(calibrate_with), "valid")
+    if lexical is None:
+        cal = calibration.fit(similarities(embed, va, vb), vy, target_precision=target_precision, n_boot=100)
+        decision_scores = scores
+    else:
+        from semantic import pair_decision
+
+        ta, tb, ty = _pairs(Path(calibrate_with), "train")
+        decision = pair_decision.fit(pair_decision.features(ta, tb, embed, lexical), ty,
+                                     pair_decision.features(va, vb, embed, lexical), vy,
+                                     objective="precision", target_precision=target_precision)
+        cal = decision.calibration
+        x = pair_decision.features([texts[a] for a, _ in pairs], [texts[b] for _, b in pairs], embed, lexical)
+        decision_scores = decision.score(x)
+    kept = [(a, b, float(candidates[(a, b)])) for (a, b), s in zip(pairs, decision_scores) if s >= cal.threshold]
+    dense = not hasattr(e, "toarray")
+    vectors = dict(zip(ids, np.asarray(e))) if dense else {}
+    floor = min(s for *_, s in kept) - 0.10 if kept else 0.0
+    groups = clusters(ids, kept, vectors, floor)
+    out.update({"threshold": cal.threshold, "fallback": float(cal.fallback)})
+    out.update({f"pair_{k_}": v for k_, v in pairwise_prf({(a, b) for a, b, _ in kept}, gold).items()})
+    out.update({f"clustered_{k_}": v for k_, v in pairwise_prf(_within_clusters(groups), gold).items()})
+    out["bcubed_f1"] = bcubed_f1(ids, groups, gold)
+    return out
 
 
 TASKS: dict[str, Callable[[Path, Embed], dict[str, float]]] = {
@@ -316,7 +410,8 @@ def encoder_embed(encoder: Any) -> Embed:
     return embed
 
 
-def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: int = 512) -> list[Row]:
+def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: int = 512,
+        calibrate_with: Path | None = None) -> list[Row]:
     """Score every task under ``root`` with the lexical floor and every model, side by side.
 
     Each model also gets a ``collapse`` row: the collapse guard's figures on a fixed sample of the
@@ -333,9 +428,16 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
         sample.update(random.Random(0).sample(sorted(set(texts)), min(sample_size, len(set(texts)))))
         scorers: dict[str, Embed] = {}
         if lexical:
-            scorers["lexical"] = lexical_embed(texts)
+            extra = _all_texts(Path(calibrate_with), "pairs") if kind == "dedup" and calibrate_with else []
+            scorers["lexical"] = lexical_embed(texts + extra)
         scorers.update({label: encoder_embed(enc) for label, enc in models.items()})
         for label, embed in scorers.items():
+            if kind == "dedup":
+                rows.append(Row(name, kind, label, dedup_task(path, embed, calibrate_with=calibrate_with)))
+                if calibrate_with is not None and lexical and label != "lexical":
+                    rows.append(Row(name, kind, f"{label}+decision", dedup_task(
+                        path, embed, calibrate_with=calibrate_with, lexical=scorers["lexical"])))
+                continue
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
             if kind == "pairs" and lexical and label != "lexical":
                 rows.append(Row(name, kind, f"{label}+decision", pair_decision_task(path, embed, scorers["lexical"])))

@@ -54,6 +54,7 @@ TASK_FALLBACK = {"duplicate": "high", "brief_match": "high", "lookalike": "low"}
 """Which way each task's fallback errs (see the module docstring)."""
 
 MIN_POSITIVES = 30
+TIE_TOLERANCE = 1e-6
 ECE_BINS = 15
 
 
@@ -179,17 +180,21 @@ def default_thresholds(scores: np.ndarray, at_most: int = 200) -> np.ndarray:
 def choose_threshold(
     scores: Any, labels: Any, objective: Objective = "precision", target_precision: float = 0.95
 ) -> float | None:
-    """The threshold for ``objective``, or None when no threshold reaches the target precision."""
+    """The threshold for ``objective``, or None when no threshold reaches the target precision.
+
+    The threshold is the chosen score minus :data:`TIE_TOLERANCE`, so that float noise in a score
+    recomputed later (float32 vectors) does not flip a pair tied with the chosen one.
+    """
     table = truth_space(*_validate(scores, labels), thresholds=np.unique(np.asarray(scores, dtype=float)))
     table = [r for r in table if r["tp"] > 0]
     if not table:
         return None
     if objective == "f1":
-        return float(max(table, key=lambda r: (r["f1"], r["threshold"]))["threshold"])
+        return float(max(table, key=lambda r: (r["f1"], r["threshold"]))["threshold"]) - TIE_TOLERANCE
     if objective != "precision":
         raise SemanticDataError(f"calibration objective {objective!r} is not one of 'precision', 'f1'")
     reaching = [r for r in table if r["precision"] >= target_precision]
-    return float(min(r["threshold"] for r in reaching)) if reaching else None
+    return float(min(r["threshold"] for r in reaching)) - TIE_TOLERANCE if reaching else None
 
 
 def metrics_at(scores: Any, labels: Any, threshold: float) -> dict[str, float]:

@@ -90,9 +90,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
-    from semantic.benchmark import run, to_json, to_markdown
+    from semantic.benchmark import run, task_kind, to_json, to_markdown
 
-    rows = run(Path(args.data), dict(models))
+    if args.calibrate_with and task_kind(Path(args.calibrate_with)) != "pairs":
+        raise SemanticError(f"--calibrate-with {args.calibrate_with} is not a pairs folder "
+                            "(train.csv, valid.csv and test.csv with text_a, text_b, label)")
+    rows = run(Path(args.data), dict(models), calibrate_with=Path(args.calibrate_with) if args.calibrate_with else None)
     table = to_markdown(rows)
     print(table)
     if args.json:
@@ -222,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="also write the table as Markdown to this file")
     p.add_argument("--seeds", help="without --data: folder with the demo CSVs (default: the project's seeds/)")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--calibrate-with", help="a pairs folder of the same domain: dedup tasks calibrate their "
+                   "threshold on its valid.csv (and learn the pair decision on its train.csv), then cluster")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders")

@@ -178,7 +178,8 @@ class Encoder:
         clean = [_clean(texts[i]) for i in keep]  # type: ignore[arg-type]
         n_truncated = self._count_truncated(clean)
         if n_truncated:
-            logger.info(
+            # one-text calls (a query, a per-row scorer) would repeat this line for every row
+            (logger.info if len(clean) > 1 else logger.debug)(
                 "truncated %d of %d texts to the encoder's %d-token limit",
                 n_truncated,
                 len(clean),
