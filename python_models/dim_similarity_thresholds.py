@@ -13,6 +13,7 @@ def model(dbt, session):
     objective = dbt.config.get("calibration_objective")
     target_precision = float(dbt.config.get("target_precision"))
     min_positives = int(dbt.config.get("min_positives"))
+    review_recall = float(dbt.config.get("review_recall"))
     labelled = dbt.ref("int_similarity_labelled").to_arrow_table()
     versions = set(labelled.column("model_version").to_pylist())
     if len(versions) > 1:
@@ -25,6 +26,7 @@ def model(dbt, session):
         objective=objective,
         target_precision=target_precision,
         min_positives=min_positives,
+        review_recall=review_recall,
     )
     calibration.save(active().calibration_dir, model_version, calibrations)
     return calibration.thresholds_table(calibrations, labelled, model_version)

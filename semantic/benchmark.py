@@ -200,19 +200,63 @@ def ann_recall_at_10(queries: np.ndarray, corpus: np.ndarray, relevant: list[set
     return total / max(len(relevant), 1)
 
 
-def lookalike_task(path: Path, embed: Embed) -> dict[str, float]:
-    """AUROC and AP of each probe's maximum similarity to the reference bank."""
+def _bank_similarity(refs: Any, probes: Any) -> np.ndarray:
+    """Each probe's highest similarity to the reference bank: through a LanceDB table for dense
+    vectors (the bank stored and searched as in production), exact products for sparse rows."""
+    if hasattr(refs, "toarray"):
+        return np.concatenate(
+            [_dense(probes[s : s + 1024] @ refs.T).max(axis=1) for s in range(0, probes.shape[0], 1024)]
+        )
+    import tempfile
+
+    import lancedb
+    import pyarrow as pa
+
+    from semantic.clustering import neighbours
+
+    refs, probes = np.asarray(refs, dtype=np.float32), np.asarray(probes, dtype=np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = pa.array(refs.ravel(), type=pa.float32())
+        ids = [f"r{i}" for i in range(len(refs))]
+        table = lancedb.connect(tmp).create_table(
+            "references", pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(flat, refs.shape[1])})
+        )
+        probe_ids = [f"p{i}" for i in range(len(probes))]
+        found = neighbours(table, "id", probe_ids, probes, k=1)
+    best = dict(zip(found.column("asset_id").to_pylist(), found.column("similarity").to_pylist()))
+    return np.array([best.get(p, -1.0) for p in probe_ids])
+
+
+def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, review_recall: float = 0.9,
+                   seed: int = 0) -> dict[str, float]:
+    """The real compliance check on a reference bank and labelled probes.
+
+    Each probe's score is its highest similarity to the bank. The flag threshold (precision
+    ``target_precision``) and the review threshold (recall ``review_recall``) are fitted on a
+    seeded half of the probes (:func:`semantic.calibration.fit`); the other half is scored: AUROC,
+    AP, and precision and recall of ``flag`` and of ``flag or review``.
+    """
     from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from semantic import calibration
 
     refs = _read(path / "references.csv")
     probes = _read(path / "probes.csv")
-    er = embed([r["text"] for r in refs])
-    ep = embed([p["text"] for p in probes])
-    scores = np.concatenate(
-        [_dense(ep[s : s + 1024] @ er.T).max(axis=1) for s in range(0, len(probes), 1024)]
-    )
+    scores = _bank_similarity(embed([r["text"] for r in refs]), embed([p["text"] for p in probes]))
     labels = np.array([int(p["label"]) for p in probes])
-    return {"auroc": float(roc_auc_score(labels, scores)), "ap": float(average_precision_score(labels, scores))}
+    order = np.random.default_rng(seed).permutation(len(probes))
+    fit_idx, held = order[: len(order) // 2], order[len(order) // 2 :]
+    cal = calibration.fit(scores[fit_idx], labels[fit_idx], target_precision=target_precision,
+                          review_recall=review_recall, fallback_rule="low", n_boot=100)
+    decisions = np.array(cal.decision(scores[held]))
+    y = labels[held]
+    out = {"auroc": float(roc_auc_score(y, scores[held])), "ap": float(average_precision_score(y, scores[held])),
+           "flag_threshold": cal.threshold, "review_threshold": float(cal.review_threshold or cal.threshold)}
+    for name, predicted in (("flag", decisions == "flag"), ("flag_or_review", decisions != "clear")):
+        tp = int((predicted & (y == 1)).sum())
+        out[f"{name}_precision"] = tp / int(predicted.sum()) if predicted.any() else 1.0
+        out[f"{name}_recall"] = tp / max(int(y.sum()), 1)
+    return out
 
 
 def _dedup_candidates(ids: list[str], e: Any, k: int) -> dict[tuple[str, str], float]:

@@ -55,6 +55,7 @@ TASK_FALLBACK = {"duplicate": "high", "brief_match": "high", "lookalike": "low"}
 
 MIN_POSITIVES = 30
 TIE_TOLERANCE = 1e-6
+REVIEW_FALLBACK_BAND = 0.10
 ECE_BINS = 15
 
 
@@ -73,6 +74,14 @@ class Calibration:
     fallback: bool = False
     reason: str = ""
     figures: dict[str, float] = field(default_factory=dict)
+    review_threshold: float | None = None
+    review_recall: float | None = None
+
+    def decision(self, scores: Any) -> list[str]:
+        """``flag`` at or above the threshold, ``review`` at or above the review threshold, else ``clear``."""
+        s = np.asarray(scores, dtype=float)
+        review = self.threshold if self.review_threshold is None else self.review_threshold
+        return ["flag" if v >= self.threshold else "review" if v >= review else "clear" for v in s]
 
     def probability(self, scores: Any) -> np.ndarray:
         """Match probability of each score (piecewise-linear over the breakpoints, clipped at the ends)."""
@@ -197,6 +206,16 @@ def choose_threshold(
     return float(min(r["threshold"] for r in reaching)) - TIE_TOLERANCE if reaching else None
 
 
+def choose_review_threshold(scores: Any, labels: Any, target_recall: float) -> float | None:
+    """The highest score ``t`` at which recall of ``score >= t`` reaches ``target_recall``."""
+    s, y = _validate(scores, labels)
+    positives = np.sort(s[y == 1])[::-1]
+    if not len(positives):
+        return None
+    needed = int(math.ceil(target_recall * len(positives)))
+    return float(positives[max(needed, 1) - 1]) - TIE_TOLERANCE
+
+
 def metrics_at(scores: Any, labels: Any, threshold: float) -> dict[str, float]:
     """Precision, recall and F1 of ``score >= threshold``."""
     return {k: v for k, v in truth_space(scores, labels, [threshold])[0].items() if k != "threshold"}
@@ -255,8 +274,15 @@ def fit(
     fallback_rule: str = "high",
     n_boot: int = 1000,
     seed: int = 0,
+    review_recall: float | None = None,
 ) -> Calibration:
-    """Fit the probability curve and choose the threshold on labelled validation pairs."""
+    """Fit the probability curve and choose the threshold on labelled validation pairs.
+
+    With ``review_recall``, a second, lower threshold opens an abstain zone: the highest score at
+    which recall (of ``score >= t``) still reaches ``review_recall``, never above the threshold.
+    Pairs between the two go to a person (``review``) instead of being passed or failed. On a
+    fallback the review threshold is the fallback threshold minus :data:`REVIEW_FALLBACK_BAND`.
+    """
     if not 0.0 < target_precision <= 1.0:
         raise SemanticDataError(f"target_precision must be in (0, 1], got {target_precision}")
     s, y = _validate(scores, labels)
@@ -283,7 +309,15 @@ def fit(
             positives = s[y == 1]
             lowest_positive = float(positives.min()) - 1e-6 if len(positives) else math.inf
             threshold = max(-1.0, min(default, lowest_positive))
+    review: float | None = None
+    if review_recall is not None:
+        if not 0.0 < review_recall <= 1.0:
+            raise SemanticDataError(f"review_recall must be in (0, 1], got {review_recall}")
+        review = choose_review_threshold(s, y, review_recall) if not fallback else None
+        review = min(float(threshold), review if review is not None else float(threshold) - REVIEW_FALLBACK_BAND)
     calibration = Calibration(
+        review_threshold=review,
+        review_recall=review_recall,
         method=method,
         x=x_pts,
         y=y_pts,
@@ -348,8 +382,10 @@ def calibrate_tasks(
     objective: Objective = "precision",
     target_precision: float = 0.95,
     min_positives: int = MIN_POSITIVES,
+    review_recall: float | None = 0.95,
 ) -> dict[str, Calibration]:
-    """One calibration per task from labelled similarities.
+    """One calibration per task from labelled similarities, each with a review threshold
+    reaching ``review_recall`` (the abstain zone; see :func:`fit`).
 
     Args:
         labelled: Arrow table (or list of dicts) with ``task``, ``label`` and ``similarity`` columns
@@ -368,6 +404,7 @@ def calibrate_tasks(
         cal = fit(
             s, y, method=method, objective=objective, target_precision=target_precision,
             min_positives=min_positives, fallback_rule=TASK_FALLBACK.get(task, "high"),
+            review_recall=review_recall,
         )
         if not chosen:
             cal = Calibration(
@@ -406,7 +443,8 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
     for task, cal in calibrations.items():
         chosen = [r for r in rows if r["task"] == task and r["similarity"] is not None]
         s = np.array([r["similarity"] for r in chosen], dtype=float)
-        grid = np.union1d(default_thresholds(s), [cal.threshold])  # the chosen threshold is always a row
+        chosen_thresholds = [cal.threshold] + ([cal.review_threshold] if cal.review_threshold is not None else [])
+        grid = np.union1d(default_thresholds(s), chosen_thresholds)  # the chosen thresholds are always rows
         table = truth_space(s, [int(r["label"]) for r in chosen], grid) if chosen else []
         f = cal.figures
         out.append(
@@ -437,6 +475,8 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
                         "brier",
                     )
                 },
+                "review_threshold": cal.review_threshold,
+                "review_recall": cal.review_recall,
                 "curve_x": list(cal.x),
                 "curve_y": list(cal.y),
                 "truth_space": table,
@@ -485,6 +525,8 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
                     "brier",
                 )
             ],
+            ("review_threshold", pa.float64()),
+            ("review_recall", pa.float64()),
             ("curve_x", pa.list_(pa.float64())),
             ("curve_y", pa.list_(pa.float64())),
             ("truth_space", truth_type),

@@ -34,6 +34,31 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from semantic.compliance import check_texts
+    from semantic.config import active
+    from semantic.encoder import load_encoder
+
+    config = active().with_overrides(lance_dir=args.lance_dir)
+    encoder = load_encoder(config.encoder_dir(), config.batch_size)
+    if any(not t.strip() for t in args.text):
+        raise SemanticError("a text to check is empty; pass the draft copy, e.g. semantic check \"Clinically proven\"")
+    checks = check_texts(args.text, config, encoder, market=args.market)
+    failing = {"flag"} if args.fail_on == "flag" else {"flag", "review"}
+    for text, c in zip(args.text, checks):
+        if args.json:
+            print(json.dumps({"text": text, **c.as_dict()}))
+            continue
+        print(f"{(c.decision or '').upper():6}  {text}")
+        if c.reference_id:
+            print(f"        nearest rejected claim {c.reference_id} (rule {c.rule_id}, {c.severity}): \"{c.claim}\"")
+            print(f"        similarity {c.similarity:.3f}, probability {c.probability:.2f}; "
+                  f"why rejected: {c.rationale}")
+    return 1 if any(c.decision in failing for c in checks) else 0
+
+
 def _search(args: argparse.Namespace) -> int:
     from semantic.config import active
     from semantic.encoder import load_encoder
@@ -215,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5)
     p.add_argument("--lance-dir", help="LanceDB folder")
     p.set_defaults(func=_search)
+
+    p = sub.add_parser("check", help="check draft copy against the compliance reference bank (exit 1 on a flag)")
+    p.add_argument("text", nargs="+", help="one or more drafts")
+    p.add_argument("--market", help="only references for this market (and ALL)")
+    p.add_argument("--fail-on", default="flag", choices=["flag", "review"],
+                   help="decision that makes the exit status 1")
+    p.add_argument("--json", action="store_true", help="one JSON object per text")
+    p.add_argument("--lance-dir", help="LanceDB folder")
+    p.set_defaults(func=_check)
 
     p = sub.add_parser(
         "evaluate", help="score models side by side on task folders (--data) or on the demo labels"

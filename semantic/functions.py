@@ -143,6 +143,26 @@ def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callabl
     return semantic_match_probability
 
 
+CHECK_TYPE = (
+    "STRUCT(decision VARCHAR, reference_id VARCHAR, rule_id VARCHAR, severity VARCHAR, similarity DOUBLE, "
+    "probability DOUBLE, claim VARCHAR, rationale VARCHAR)"
+)
+
+
+def _make_compliance_check(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    from semantic.compliance import check_texts
+
+    def semantic_compliance_check(text: Any) -> pa.Array:
+        checks = check_texts(_texts(text), config, encoder)
+        rows = [c.as_dict() if c.decision is not None else None for c in checks]
+        fields = [("decision", pa.string()), ("reference_id", pa.string()), ("rule_id", pa.string()),
+                  ("severity", pa.string()), ("similarity", pa.float64()), ("probability", pa.float64()),
+                  ("claim", pa.string()), ("rationale", pa.string())]
+        return pa.array(rows, type=pa.struct(fields))
+
+    return semantic_compliance_check
+
+
 FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_embed", ("VARCHAR",), "FLOAT[{dim}]", _make_embed,
@@ -164,6 +184,11 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
         "semantic_match_probability", ("DOUBLE", "VARCHAR"), "DOUBLE", _make_match_probability,
         "Calibrated probability that a cosine similarity is a match for a task (duplicate, brief_match, "
         "lookalike) under the active encoder; BI tools use the persisted macro match_probability.",
+    ),
+    SqlFunction(
+        "semantic_compliance_check", ("VARCHAR",), CHECK_TYPE, _make_compliance_check,
+        "Check draft copy against the active compliance references: decision (flag/review/clear), "
+        "nearest reference and rule, similarity, calibrated probability, the claim and its rationale.",
     ),
     SqlFunction(
         "semantic_lance_uri", ("VARCHAR",), "VARCHAR", _make_lance_uri,
@@ -220,7 +245,8 @@ order by rank
 """
 
 
-_SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic_match_probability")
+_SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic_match_probability",
+                 "semantic_compliance_check")
 
 
 def register(

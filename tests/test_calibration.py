@@ -86,3 +86,16 @@ def test_round_trip_and_bad_input():
         calibration.fit([np.nan, 0.2], [0, 1])
     with pytest.raises(SemanticDataError, match="3 scores but 2 labels"):
         calibration.fit([0.1, 0.2, 0.3], [0, 1])
+
+
+def test_review_threshold_opens_an_abstain_zone_below_the_flag_threshold():
+    s, y = _calibrated_sample(2000, 5)
+    cal = calibration.fit(s, y, review_recall=0.9)
+    assert cal.review_threshold is not None and cal.review_threshold <= cal.threshold
+    assert calibration.metrics_at(s, y, cal.review_threshold)["recall"] >= 0.9
+    assert calibration.metrics_at(s, y, cal.review_threshold + 0.01)["recall"] < 0.9 + 0.02
+    assert cal.decision(
+        [cal.threshold + 0.01, (cal.threshold + cal.review_threshold) / 2, cal.review_threshold - 0.01]
+    ) == ["flag", "review", "clear"]
+    few = calibration.fit([0.2, 0.3, 0.8], [0, 0, 1], review_recall=0.9, fallback_rule="low")
+    assert few.fallback and few.review_threshold == pytest.approx(few.threshold - 0.10)

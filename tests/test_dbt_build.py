@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ def project(tmp_path_factory) -> Path:
     for folder in ("models", "python_models", "macros"):
         shutil.copytree(ROOT / folder, path / folder)
     generate(path / "seeds", seed=7, n_assets=N_ASSETS)
+    shutil.copy(ROOT / "seeds" / "compliance_waivers.csv", path / "seeds" / "compliance_waivers.csv")
     return path
 
 
@@ -170,6 +172,64 @@ def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(p
             con.execute("select semantic_match_probability(0.5, 'dup')").fetchall()
     finally:
         con.close()
+
+
+def test_the_compliance_gate_fails_on_a_new_lookalike_naming_it_and_a_waiver_lets_it_pass(project, first_build):
+    seeds = project / "seeds"
+    assets_before = (seeds / "demo_assets.csv").read_text(encoding="utf-8")
+    waivers_before = (seeds / "compliance_waivers.csv").read_text(encoding="utf-8")
+    reference = next(r for r in read_csv(seeds / "demo_compliance_references.csv")
+                     if r["severity"] in ("high", "critical") and r["market"] == "ALL" and r["active"] == "true")
+    rows = read_csv(seeds / "demo_assets.csv")
+    new = dict(rows[0], asset_id="A999001", created_at="2027-02-01",
+               text=f"New this spring: {reference['claim_text']} Order today.")
+    write_csv(seeds / "demo_assets.csv", [*rows, new])
+    try:
+        failed = dbt_build(project)
+        assert failed.returncode != 0
+        assert "compliance gate: 1 asset(s) look like rejected claims" in failed.stdout
+        assert f"A999001 ~ {reference['reference_id']}" in failed.stdout and reference["rule_id"] in failed.stdout
+        flagged = query(project, "select reference_id, decision, is_waived from fct_compliance_lookalikes "
+                                 "where asset_id = 'A999001' and rank = 1")
+        assert flagged == [(reference["reference_id"], "flag", False)]
+        with open(seeds / "compliance_waivers.csv", "a", encoding="utf-8") as fh:
+            fh.write(f"A999001,{reference['reference_id']},legal@example.com,2027-02-02,substantiated here\n")
+        passed = dbt_build(project)
+        assert passed.returncode == 0, passed.stdout[-3000:]
+        assert query(project, "select decision, is_waived, waived_by from fct_compliance_lookalikes "
+                              "where asset_id = 'A999001' and rank = 1") == [("flag", True, "legal@example.com")]
+    finally:
+        (seeds / "demo_assets.csv").write_text(assets_before, encoding="utf-8")
+        (seeds / "compliance_waivers.csv").write_text(waivers_before, encoding="utf-8")
+        restored = dbt_build(project)  # later tests expect the original slice
+        assert restored.returncode == 0, restored.stdout[-3000:]
+
+
+def test_compliance_check_from_python_matches_the_mart(project, first_build):
+    from semantic.config import SemanticConfig
+    from semantic.connection import connect
+
+    data = project / "data"
+    config = SemanticConfig(db_path=data / "semantic_assets.duckdb", lance_dir=data / "lance", model_dir=None,
+                            models_dir=data / "models")
+    reference = read_csv(project / "seeds" / "demo_compliance_references.csv")[0]
+    con = connect(read_only=True, config=config)
+    try:
+        check = con.execute("select semantic_compliance_check(?)", [reference["claim_text"]]).fetchone()[0]
+        assert check["decision"] == "flag" and check["reference_id"] == reference["reference_id"]
+        assert check["similarity"] > 0.99 and check["claim"] and check["rationale"] == reference["rationale"]
+        assert con.execute("select semantic_compliance_check(NULL)").fetchone()[0] is None
+    finally:
+        con.close()
+    decisions = query(project, "select distinct decision from fct_compliance_lookalikes")
+    assert {d for (d,) in decisions} <= {"flag", "review", "clear"}
+    # the same check on the command line, for a copywriter's draft: exit status 1 on a flag
+    cli = subprocess.run([str(BIN / "semantic"), "check", "--json", reference["claim_text"], "Plain copy about socks."],
+                         cwd=project, env=env_for(project), capture_output=True, text=True)
+    assert cli.returncode == 1, cli.stderr
+    lines = [json.loads(line) for line in cli.stdout.splitlines()]
+    assert lines[0]["decision"] == "flag" and lines[0]["rule_id"] == reference["rule_id"]
+    assert lines[1]["decision"] in ("clear", "review")
 
 
 def test_every_asset_has_one_cluster_with_its_canonical_asset_inside(project, first_build):

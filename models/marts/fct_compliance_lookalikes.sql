@@ -1,24 +1,29 @@
-{%- set override = var('lookalike_threshold') -%}
-{%- if override is not none and (override is not number or override < -1 or override > 1) -%}
-    {{ exceptions.raise_compiler_error("lookalike_threshold must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ override) }}
-{%- endif -%}
+{#- The compliance check: for each asset, its top lookalike_top_k applicable references with
+    similarity, calibrated probability, margin over the flag threshold and a decision: `flag` at or
+    above the calibrated lookalike threshold, `review` in the abstain zone down to the review
+    threshold, `clear` below. Waived (asset, reference) pairs stay visible with is_waived. -#}
+{%- set flag_override = var('lookalike_threshold') -%}
+{%- set review_override = var('lookalike_review_threshold') -%}
+{%- for name, value in [('lookalike_threshold', flag_override), ('lookalike_review_threshold', review_override)] -%}
+    {%- if value is not none and (value is not number or value < -1 or value > 1) -%}
+        {{ exceptions.raise_compiler_error(name ~ " must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ value) }}
+    {%- endif -%}
+{%- endfor %}
 
-with assets as (
-    select * from {{ ref('int_assets_embedded') }}
+with candidates as (
+    select * from {{ ref('int_compliance_candidates') }}
 ),
 
-references_embedded as (
-    select * from {{ ref('int_compliance_references_embedded') }}
-    where is_active
-),
-
-reference_text as (
-    select reference_id, regulation, text as claim_text, rationale
-    from {{ ref('stg_demo__compliance_references') }}
+compliance_references as (
+    select * from {{ ref('dim_compliance_references') }}
 ),
 
 thresholds as (
-    select model_version, threshold from {{ ref('dim_similarity_thresholds') }}
+    select
+        model_version,
+        {% if flag_override is not none -%} {{ flag_override }} {%- else -%} threshold {%- endif %} as flag_threshold,
+        {% if review_override is not none -%} {{ review_override }} {%- else -%} coalesce(review_threshold, threshold) {%- endif %} as review_threshold
+    from {{ ref('dim_similarity_thresholds') }}
     where task = 'lookalike'
 ),
 
@@ -27,52 +32,65 @@ curve as (
     where task = 'lookalike'
 ),
 
-asset_text as (
-    select asset_id, text from {{ ref('stg_demo__assets') }}
+waivers as (
+    select * from {{ ref('stg_compliance__waivers') }}
+    qualify row_number() over (partition by asset_id, reference_id order by approved_at desc) = 1
 ),
 
-scored as (
+assets as (
+    select asset_id, market, created_at, text from {{ ref('stg_demo__assets') }}
+),
+
+decided as (
     select
-        assets.asset_id,
-        assets.market,
-        references_embedded.reference_id,
-        references_embedded.rule_id,
-        references_embedded.severity,
-        array_cosine_similarity(assets.vector, references_embedded.vector) as similarity,
-        assets.model_version
-    from assets
-    inner join references_embedded
-        on (references_embedded.market = assets.market or references_embedded.market = 'ALL')
-        and references_embedded.model_version = assets.model_version
-),
-
-nearest as (
-    select * from scored
-    qualify row_number() over (partition by asset_id order by similarity desc, reference_id) = 1
+        candidates.*,
+        thresholds.flag_threshold,
+        least(thresholds.review_threshold, thresholds.flag_threshold) as review_threshold,
+        candidates.similarity - thresholds.flag_threshold as margin,
+        case
+            when candidates.similarity >= thresholds.flag_threshold then 'flag'
+            when candidates.similarity >= least(thresholds.review_threshold, thresholds.flag_threshold) then 'review'
+            else 'clear'
+        end as decision
+    from candidates
+    left join thresholds on thresholds.model_version = candidates.model_version
 ),
 
 final as (
     select
-        nearest.asset_id,
-        nearest.market,
-        nearest.reference_id,
-        nearest.rule_id,
-        nearest.severity,
-        reference_text.regulation,
-        nearest.similarity,
-        {{ calibrated_probability('nearest.similarity', 'curve') }} as match_probability,
-        {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %} as threshold,
-        nearest.similarity >= {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %} as is_flagged,
-        asset_text.text as asset_text,
-        reference_text.claim_text,
-        reference_text.rationale,
-        nearest.model_version
-    from nearest
-    left join thresholds on thresholds.model_version = nearest.model_version
+        decided.asset_id,
+        decided.rank,
+        assets.market,
+        assets.created_at,
+        decided.reference_id,
+        compliance_references.rule_id,
+        compliance_references.regulation,
+        compliance_references.severity,
+        compliance_references.severity_rank,
+        decided.similarity,
+        {{ calibrated_probability('decided.similarity', 'curve') }} as match_probability,
+        decided.flag_threshold,
+        decided.review_threshold,
+        decided.margin,
+        decided.decision,
+        decided.decision = 'flag' as is_flagged,
+        waivers.asset_id is not null as is_waived,
+        waivers.approved_by as waived_by,
+        waivers.approved_at as waived_at,
+        waivers.reason as waiver_reason,
+        assets.text as asset_text,
+        compliance_references.claim_text,
+        compliance_references.rationale,
+        decided.model_version,
+        decided.checked_at
+    from decided
     left join curve
-        on {{ calibration_segment_join('nearest.similarity', 'lookalike', 'nearest.model_version', 'curve') }}
-    left join reference_text on reference_text.reference_id = nearest.reference_id
-    left join asset_text on asset_text.asset_id = nearest.asset_id
+        on {{ calibration_segment_join('decided.similarity', 'lookalike', 'decided.model_version', 'curve') }}
+    left join compliance_references on compliance_references.reference_id = decided.reference_id
+    left join waivers
+        on waivers.asset_id = decided.asset_id
+        and waivers.reference_id = decided.reference_id
+    left join assets on assets.asset_id = decided.asset_id
 )
 
 select * from final
