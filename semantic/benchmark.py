@@ -231,7 +231,8 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
                    seed: int = 0) -> dict[str, float]:
     """The real compliance check on a reference bank and labelled probes.
 
-    Each probe's score is its highest similarity to the bank. The flag threshold (precision
+    Each probe's score is its highest similarity to the bank, over its whole text and its sentences
+    (:func:`semantic.compliance.scoring_units`). The flag threshold (precision
     ``target_precision``) and the review threshold (recall ``review_recall``) are fitted on a
     seeded half of the probes (:func:`semantic.calibration.fit`); the other half is scored: AUROC,
     AP, and precision and recall of ``flag`` and of ``flag or review``.
@@ -239,10 +240,15 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from semantic import calibration
+    from semantic.compliance import scoring_units
 
     refs = _read(path / "references.csv")
     probes = _read(path / "probes.csv")
-    scores = _bank_similarity(embed([r["text"] for r in refs]), embed([p["text"] for p in probes]))
+    # a probe scores as its best unit (the whole text or one of its sentences), as in production
+    units, owner = scoring_units([p["text"] for p in probes])
+    unit_scores = _bank_similarity(embed([r["text"] for r in refs]), embed(units))
+    scores = np.full(len(probes), -1.0)
+    np.maximum.at(scores, np.asarray(owner, dtype=int), unit_scores)
     labels = np.array([int(p["label"]) for p in probes])
     order = np.random.default_rng(seed).permutation(len(probes))
     fit_idx, held = order[: len(order) // 2], order[len(order) // 2 :]

@@ -1,11 +1,13 @@
 {#- Each asset's top lookalike_top_k active compliance references that apply to its market (or ALL),
-    by cosine similarity. Incremental: only assets embedded since the last check are compared,
+    by the lookalike score (the whole asset's cosine or its closest sentence's; macro
+    lookalike_scores). Incremental: only assets embedded since the last check are compared,
     unless the reference bank changed (a reference embedded since, or a different number of active
     references), which re-checks every asset. -#}
 {{ config(
     materialized='incremental',
     unique_key='asset_id',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     post_hook="delete from {{ this }} where asset_id not in (select asset_id from {{ ref('int_assets_embedded') }})",
 ) }}
 {%- set k = var('lookalike_top_k') -%}
@@ -32,23 +34,21 @@ assets as (
     {%- endif %}
 ),
 
-scored as (
-    select
-        assets.asset_id,
-        references_embedded.reference_id,
-        array_cosine_similarity(assets.vector, references_embedded.vector) as similarity,
-        assets.model_version
+pairs as (
+    select assets.asset_id, references_embedded.reference_id
     from assets
     inner join references_embedded
         on (references_embedded.market = assets.market or references_embedded.market = 'ALL')
         and references_embedded.model_version = assets.model_version
 ),
 
+{{ lookalike_scores('pairs') }},
+
 ranked as (
     select
         *,
         row_number() over (partition by asset_id order by similarity desc, reference_id) as rank
-    from scored
+    from lookalike_scored
     qualify rank <= {{ k }}
 ),
 

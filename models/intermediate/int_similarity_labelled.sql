@@ -18,12 +18,18 @@ compliance_references as (
     select reference_id as id, vector, model_version from {{ ref('int_compliance_references_embedded') }}
 ),
 
-{#- one branch per task: which entity each side of the pair is -#}
+{#- one branch per task: which entity each side of the pair is; lookalikes are scored like the
+    compliance check scores them (macro lookalike_scores) -#}
 {%- set sides = [
     ('duplicate', 'assets', 'assets'),
     ('brief_match', 'briefs', 'assets'),
-    ('lookalike', 'assets', 'compliance_references'),
 ] %}
+lookalike_pairs as (
+    select distinct left_id as asset_id, right_id as reference_id from pairs where task = 'lookalike'
+),
+
+{{ lookalike_scores('lookalike_pairs') }},
+
 scored as (
     {%- for task, left, right in sides %}
     select
@@ -39,8 +45,22 @@ scored as (
     inner join {{ left }} as l on l.id = pairs.left_id
     inner join {{ right }} as r on r.id = pairs.right_id and r.model_version = l.model_version
     where pairs.task = '{{ task }}'
-    {% if not loop.last %}union all{% endif %}
+    union all
     {%- endfor %}
+    select
+        pairs.task,
+        pairs.kind,
+        pairs.left_id,
+        pairs.right_id,
+        pairs.label,
+        pairs.split,
+        lookalike_scored.similarity,
+        lookalike_scored.model_version
+    from pairs
+    inner join lookalike_scored
+        on lookalike_scored.asset_id = pairs.left_id
+        and lookalike_scored.reference_id = pairs.right_id
+    where pairs.task = 'lookalike'
 )
 
 select * from scored

@@ -41,6 +41,10 @@ assets as (
     select asset_id, market, created_at, text from {{ ref('stg_demo__assets') }}
 ),
 
+sentences as (
+    select sentence_id, text from {{ ref('stg_demo__asset_sentences') }}
+),
+
 decided as (
     select
         candidates.*,
@@ -79,6 +83,7 @@ final as (
         waivers.approved_at as waived_at,
         waivers.reason as waiver_reason,
         assets.text as asset_text,
+        sentences.text as matched_sentence,
         compliance_references.claim_text,
         compliance_references.rationale,
         decided.model_version,
@@ -91,6 +96,7 @@ final as (
         on waivers.asset_id = decided.asset_id
         and waivers.reference_id = decided.reference_id
     left join assets on assets.asset_id = decided.asset_id
+    left join sentences on sentences.sentence_id = decided.matched_sentence_id
 )
 
 select * from final
