@@ -371,6 +371,10 @@ def evaluate(calibration: Calibration, scores: Any, labels: Any, n_boot: int = 1
 
 # --- The warehouse side: one calibration per task and model version -------------------------
 
+FIGURE_COLUMNS = ("precision", "precision_lo", "precision_hi", "recall", "recall_lo", "recall_hi",
+                  "f1", "f1_lo", "f1_hi", "ece", "brier")
+"""The figures of a calibration that ``dim_similarity_thresholds`` carries, one column each."""
+
 TASKS = ("duplicate", "brief_match", "lookalike")
 """The tasks a threshold is fitted for: asset/asset, brief/asset and asset/compliance reference."""
 
@@ -461,19 +465,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
                 "n_positives": cal.n_positives,
                 **{
                     k: (f.get(k) if chosen else None)
-                    for k in (
-                        "precision",
-                        "precision_lo",
-                        "precision_hi",
-                        "recall",
-                        "recall_lo",
-                        "recall_hi",
-                        "f1",
-                        "f1_lo",
-                        "f1_hi",
-                        "ece",
-                        "brier",
-                    )
+                    for k in FIGURE_COLUMNS
                 },
                 "review_threshold": cal.review_threshold,
                 "review_recall": cal.review_recall,
@@ -511,19 +503,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
             ("n_positives", pa.int64()),
             *[
                 (k, pa.float64())
-                for k in (
-                    "precision",
-                    "precision_lo",
-                    "precision_hi",
-                    "recall",
-                    "recall_lo",
-                    "recall_hi",
-                    "f1",
-                    "f1_lo",
-                    "f1_hi",
-                    "ece",
-                    "brier",
-                )
+                for k in FIGURE_COLUMNS
             ],
             ("review_threshold", pa.float64()),
             ("review_recall", pa.float64()),

@@ -57,13 +57,59 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
             ).fetchall():
                 mark = "known match" if known else "           "
                 lines.append(f"    #{rank} {asset_id} {sim:.3f} {mark}  {text[:70]}")
+        thresholds = con.execute(
+            "select task, threshold, review_threshold, is_fallback, fallback_reason "
+            "from dim_similarity_thresholds order by task"
+        ).fetchall()
         n_dups = con.execute("select count(*) from fct_asset_near_duplicates").fetchone()
-        n_flags = con.execute(
-            "select count(*) filter (where is_flagged), count(*) from fct_compliance_lookalikes"
+        clusters = con.execute(
+            "select count(distinct cluster_id) filter (where cluster_size > 1), "
+            "count(*) filter (where cluster_size > 1) from dim_asset_clusters"
         ).fetchone()
-    assert n_dups is not None and n_flags is not None
-    lines.append(f"  near-duplicate pairs: {n_dups[0]}")
-    lines.append(f"  compliance lookalikes flagged: {n_flags[0]} of {n_flags[1]} assets checked")
+        decisions = con.execute(
+            """
+            select
+                count(*) filter (where decision = 'flag'),
+                count(*) filter (where decision = 'review'),
+                count(*) filter (where waived),
+                count(*)
+            from (
+                select
+                    asset_id,
+                    case max(case decision when 'flag' then 2 when 'review' then 1 else 0 end)
+                        when 2 then 'flag' when 1 then 'review' else 'clear' end as decision,
+                    bool_or(is_waived) as waived
+                from fct_compliance_lookalikes group by asset_id
+            )
+            """
+        ).fetchone()
+        planted = con.execute(
+            """
+            with decided as (
+                select asset_id, bool_or(decision <> 'clear') as caught
+                from fct_compliance_lookalikes group by asset_id
+            )
+            select
+                labels.label,
+                count(*) filter (where coalesce(decided.caught, false)),
+                count(*)
+            from (select distinct left_id, label from stg_demo__labelled_pairs where task = 'lookalike') as labels
+            left join decided on decided.asset_id = labels.left_id
+            group by labels.label order by labels.label
+            """
+        ).fetchall()
+    assert n_dups is not None and clusters is not None and decisions is not None
+    for task, threshold, review, fallback, reason in thresholds:
+        how = f"fallback ({reason})" if fallback else "calibrated"
+        lines.append(f"  threshold {task:<12} {threshold:.3f} (review from {review:.3f}), {how}")
+    lines.append(f"  near-duplicate pairs: {n_dups[0]}, in {clusters[0]} clusters of {clusters[1]} assets")
+    lines.append(
+        f"  compliance check: {decisions[0]} assets flagged, {decisions[1]} for review "
+        f"({decisions[2]} with a waiver) of {decisions[3]} checked"
+    )
+    for label, caught, total in planted:
+        kind = "planted lookalikes" if label == 1 else "benign near-topic assets"
+        lines.append(f"  demo labels: {caught} of {total} {kind} are flag or review")
     lines.append(f"  DuckDB file: {config.db_path}")
     lines.append(f"  LanceDB folder: {config.lance_dir}")
     return "\n".join(lines)

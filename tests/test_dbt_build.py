@@ -152,6 +152,11 @@ def test_thresholds_are_calibrated_per_task_with_an_audit_table(project, first_b
     below = query(project, "select count(*) from fct_asset_near_duplicates d join dim_similarity_thresholds t "
                            "on t.task = 'duplicate' where d.similarity < t.threshold")[0][0]
     assert below == 0
+    summary = subprocess.run([str(BIN / "semantic"), "summary"], cwd=project, env=env_for(project),
+                             capture_output=True, text=True)
+    assert summary.returncode == 0, summary.stderr
+    assert "threshold duplicate" in summary.stdout and "fallback (only" in summary.stdout
+    assert "planted lookalikes are flag or review" in summary.stdout
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):
