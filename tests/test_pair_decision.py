@@ -37,3 +37,12 @@ def test_fit_learns_from_the_identifier_when_cosine_cannot_separate():
     assert accuracy > 0.85
     p = decision.probability(x_test)
     assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_conflicting_identifiers_veto_the_match():
+    decision = pair_decision.PairDecision((10.0, 5.0, 2.0, 0.0), -5.0, None)  # calibration unused by score()
+    rows = np.array([[0.99, 0.95, 0.0, 0.0],   # both have identifiers, none shared: vetoed
+                     [0.99, 0.95, 1.0, 0.0],   # shared identifier
+                     [0.99, 0.95, 0.0, 1.0]])  # no identifier on one side: no evidence either way
+    score = decision.score(rows)
+    assert score[0] == 0.0 and score[1] > 0.99 and score[2] > 0.99

@@ -21,8 +21,14 @@ joined as (
         pairs.kind,
         pairs.left_id,
         pairs.right_id,
-        case when pairs.task = 'brief_match' then briefs.text else left_assets.text end as text_a,
-        case when pairs.task = 'lookalike' then compliance_references.text else right_assets.text end as text_b,
+        -- the anchor (text_a) is the brief for brief matches and the rejected claim for lookalikes,
+        -- so a claim's benign near-topic assets are its labelled hard negatives
+        case pairs.task
+            when 'brief_match' then briefs.text
+            when 'lookalike' then compliance_references.text
+            else left_assets.text
+        end as text_a,
+        case when pairs.task = 'lookalike' then left_assets.text else right_assets.text end as text_b,
         pairs.label,
         pairs.split,
         pairs.group_id
