@@ -69,8 +69,12 @@ def _search(args: argparse.Namespace) -> int:
     vector = encoder.encode([args.query])[0]
     if vector[0] != vector[0]:  # NaN: blank query
         raise SemanticError("the query is empty; pass some text, e.g. semantic search \"warm jacket\"")
+    from semantic.store import sql_literal
+
+    filters = {"brand": args.brand, "market": args.market, "channel": args.channel, "asset_type": args.asset_type}
+    where = " AND ".join(f"{column} = {sql_literal(value)}" for column, value in filters.items() if value)
     hits = VectorStore(config.lance_dir).search(
-        "assets", vector, encoder.version, k=args.k,
+        "assets", vector, encoder.version, k=args.k, where=where or None,
         columns=["asset_id", "brand", "market", "channel", "text"],
     )
     for row in hits.to_pylist():
@@ -238,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search assets by free text with the active encoder")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=5)
+    for column in ("brand", "market", "channel", "asset-type"):
+        p.add_argument(f"--{column}", help=f"only assets with this {column.replace('-', ' ')} (a prefilter)")
     p.add_argument("--lance-dir", help="LanceDB folder")
     p.set_defaults(func=_search)
 

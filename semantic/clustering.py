@@ -42,14 +42,6 @@ MAX_EXACT = 2000
 # --- candidates ------------------------------------------------------------------------------
 
 
-def _sql_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def neighbours(
     table: Any,
     id_column: str,
@@ -72,7 +64,7 @@ def neighbours(
     Returns:
         Arrow table ``asset_id, neighbour_id, similarity, rank`` (rank 1 = most similar).
     """
-    from semantic.store import cosine_from_distance
+    from semantic.store import cosine_from_distance, sql_literal
 
     if k < 1:
         from semantic.errors import SemanticDataError
@@ -90,7 +82,7 @@ def neighbours(
             chunk = rows[start : start + batch_size]
             query = table.search(np.asarray(vectors[chunk], dtype=np.float32)).distance_type("cosine")
             if block_on and block is not None:
-                query = query.where(f"{block_on} = {_sql_literal(block)}", prefilter=True)
+                query = query.where(f"{block_on} = {sql_literal(block)}", prefilter=True)
             elif block_on:
                 query = query.where(f"{block_on} IS NULL", prefilter=True)
             hits = query.limit(k + 1).select([id_column, "_distance"]).to_arrow()

@@ -219,7 +219,9 @@ def load_lance(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 SEARCH_MACRO = """
-create or replace temp macro semantic_search(query, k := 10) as table
+create or replace temp macro semantic_search(
+    query, k := 10, brand := NULL, market := NULL, channel := NULL, asset_type := NULL
+) as table
 with hits as (
     select * from lance_vector_search(
         semantic_lance_uri('{table}'),
@@ -228,19 +230,26 @@ with hits as (
             cast(semantic_embed(cast(query as varchar)) as float[]),
             cast(error('semantic_search: the query text is NULL or blank; pass some text') as float[])
         ),
-        k := k
-    )
+        k := k,
+        prefilter := true
+    ) as found
+    -- the filters reach LanceDB as a prefilter (applied before the vector search, so k rows come
+    -- back whenever k rows match) and their values stay data, never pasted into filter text
+    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
+        and (cast(market as varchar) is null or found.market = cast(market as varchar))
+        and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
+        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))
 )
 select
-    asset_id,
-    brand,
-    channel,
-    market,
-    asset_type,
-    1 - _distance / 2 as similarity,
-    row_number() over (order by _distance, asset_id) as rank
+    hits.asset_id,
+    hits.brand,
+    hits.channel,
+    hits.market,
+    hits.asset_type,
+    1 - hits._distance / 2 as similarity,
+    row_number() over (order by hits._distance, hits.asset_id) as rank
 from hits
-where semantic_check_model_version(model_version)
+where semantic_check_model_version(hits.model_version)
 order by rank
 """
 
@@ -289,5 +298,8 @@ def describe() -> list[tuple[str, str, str]]:
     """(signature, return type, description) of every registered function, for docs and the CLI."""
     return [
         (f"{fn.name}({', '.join(fn.params)})", fn.returns, fn.doc) for fn in FUNCTIONS
-    ] + [("semantic_search(query VARCHAR, k := 10)", "TABLE", "Top-k assets for a free-text query.")]
+    ] + [("semantic_search(query VARCHAR, k := 10, brand := NULL, market := NULL, channel := NULL, "
+         "asset_type := NULL)", "TABLE",
+         "Top-k assets for a free-text query; filters are applied before the vector search (k rows whenever "
+         "k match).")]
 

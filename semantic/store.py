@@ -89,8 +89,13 @@ def check_model_versions(stored: Sequence[str | None], query_version: str, where
         )
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def sql_literal(value: Any) -> str:
+    """A value as a LanceDB (DataFusion) SQL literal, quotes doubled, so it can only ever be data."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _check_ids(rows: pa.Table, id_column: str, table: str) -> None:
@@ -233,7 +238,7 @@ class VectorStore:
                 )
             for start in range(0, len(removed), _DELETE_CHUNK):
                 part = removed[start : start + _DELETE_CHUNK]
-                tbl.delete(f"{id_column} IN ({', '.join(_quote(str(i)) for i in part)})")
+                tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
         result = SyncResult(
             table=table,
             model_version=version,

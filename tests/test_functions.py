@@ -133,3 +133,33 @@ def test_search_before_any_build_names_the_missing_table(tmp_path):
     register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=FakeEncoder(dim=384))
     with pytest.raises(duckdb.Error, match="assets.lance"):
         conn.execute("select * from semantic_search('anything')").fetchall()
+
+
+def test_filtered_search_prefilters_so_k_rows_come_back_and_values_stay_data(tmp_path):
+    encoder = FakeEncoder(dim=384)
+    rng = np.random.default_rng(0)
+    words = ["jacket", "coffee", "savings", "parka", "bike", "leash", "serum", "tent"]
+    n = 400
+    texts = {f"a{i:03d}": " ".join(rng.choice(words, 4)) for i in range(n)}
+    brands = ["rare" if i % 40 == 0 else "common" for i in range(n)]  # 10 "rare" rows
+    table = pa.table({
+        "asset_id": list(texts), "brand": brands, "channel": ["email"] * n,
+        "market": ["UK" if i % 2 else "US" for i in range(n)], "asset_type": ["headline"] * n,
+        "text": list(texts.values()), "content_hash": list(texts.values()),
+    })
+    VectorStore(tmp_path).sync("assets", table, encoder, id_column="asset_id")
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=encoder)
+
+    def search(args: str, params: list | None = None) -> list[tuple]:
+        return conn.execute(f"select asset_id, brand, market from semantic_search('jacket parka', {args})",
+                            params or []).fetchall()
+
+    rare = search("k := 5, brand := 'rare'")  # 10 of 400 match: a post-filter on the top 5 would find ~0
+    assert len(rare) == 5 and all(b == "rare" for _, b, _ in rare)
+    assert len(search("k := 25, brand := 'rare'")) == 10  # fewer than k match: all of them
+    both = search("k := 7, brand := 'common', market := 'UK'")
+    assert len(both) == 7 and all(b == "common" and m == "UK" for _, b, m in both)
+    assert search("k := 5, brand := ?", ["x' OR 1=1 --"]) == []  # a value cannot widen the search
+    assert search("k := 5, brand := 'rare'' OR brand = ''common'") == []
+    assert len(search("k := 5")) == 5
