@@ -18,4 +18,5 @@ def model(dbt, session):
         id_column="asset_id",
         output_columns=["campaign_id", "brand", "channel", "market", "asset_type"],
         mirrored=mirrored,
+        full_text=True,  # BM25 index for semantic_hybrid_search
     )

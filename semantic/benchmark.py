@@ -165,11 +165,45 @@ def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
             out[k] += v * len(sims)
     metrics = {k: v / len(queries) for k, v in out.items()}
     if not hasattr(ec, "multiply"):  # dense vectors: also search through a LanceDB ANN index
-        ann = ann_recall_at_10(np.asarray(eq), np.asarray(ec), [qrels[q["id"]] for q in queries])
+        relevant = [qrels[q["id"]] for q in queries]
+        ann = ann_recall_at_10(np.asarray(eq), np.asarray(ec), relevant)
         if ann is not None:
             metrics["ann_recall@10"] = ann
             metrics["recall@10_lost_to_ann"] = metrics["recall@10"] - ann
+        hybrid = hybrid_recall(np.asarray(eq), [q["text"] for q in queries], np.asarray(ec),
+                               [c["text"] for c in corpus], relevant)
+        metrics.update({f"hybrid_{k}": v for k, v in hybrid.items()})
     return metrics
+
+
+def hybrid_recall(queries: np.ndarray, query_texts: list[str], corpus: np.ndarray, corpus_texts: list[str],
+                  relevant: list[set[int]]) -> dict[str, float]:
+    """recall@1 and recall@10 of LanceDB hybrid search: the vector search and BM25 full-text search
+    over the same table, fused by reciprocal rank (RRF, k=60), as ``semantic_hybrid_search`` does."""
+    import tempfile
+
+    import lancedb
+    import pyarrow as pa
+    from lancedb.index import FTS
+    from lancedb.rerankers import RRFReranker
+
+    found1 = found10 = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        table = lancedb.connect(tmp).create_table("corpus", pa.table({
+            "row": pa.array(np.arange(len(corpus)), type=pa.int64()),
+            "text": corpus_texts,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(corpus.astype(np.float32).ravel()), corpus.shape[1]),
+        }))
+        table.create_index("text", config=FTS())
+        reranker = RRFReranker()
+        for vector, text, rel in zip(queries, query_texts, relevant):
+            hits = (table.search(query_type="hybrid").vector(vector.astype(np.float32)).text(text)  # type: ignore[attr-defined]
+                    .distance_type("cosine").rerank(reranker).limit(10).to_arrow())
+            rows = hits.column("row").to_pylist()
+            found1 += len(set(rows[:1]) & rel) / max(len(rel), 1)
+            found10 += len(set(rows) & rel) / max(len(rel), 1)
+    n = max(len(relevant), 1)
+    return {"recall@1": found1 / n, "recall@10": found10 / n}
 
 
 def ann_recall_at_10(queries: np.ndarray, corpus: np.ndarray, relevant: list[set[int]]) -> float | None:

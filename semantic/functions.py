@@ -258,6 +258,43 @@ _SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic
                  "semantic_compliance_check")
 
 
+HYBRID_MACRO = """
+create or replace temp macro semantic_hybrid_search(
+    query, k := 10, alpha := 0.5, brand := NULL, market := NULL, channel := NULL, asset_type := NULL
+) as table
+with hits as (
+    select * from lance_hybrid_search(
+        semantic_lance_uri('{table}'),
+        'vector',
+        coalesce(
+            cast(semantic_embed(cast(query as varchar)) as float[]),
+            cast(error('semantic_hybrid_search: the query text is NULL or blank; pass some text') as float[])
+        ),
+        'text',
+        cast(query as varchar),
+        k := k,
+        alpha := cast(alpha as float),
+        prefilter := true
+    ) as found
+    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
+        and (cast(market as varchar) is null or found.market = cast(market as varchar))
+        and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
+        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))
+)
+select
+    hits.asset_id,
+    hits.brand,
+    hits.channel,
+    hits.market,
+    hits.asset_type,
+    hits._hybrid_score as score,
+    row_number() over (order by hits._hybrid_score desc, hits.asset_id) as rank
+from hits
+where semantic_check_model_version(hits.model_version)
+order by rank
+"""
+
+
 def register(
     conn: duckdb.DuckDBPyConnection,
     config: SemanticConfig,
@@ -292,6 +329,7 @@ def register(
         )
     load_lance(conn)
     conn.execute(SEARCH_MACRO.format(table=ASSETS_TABLE))
+    conn.execute(HYBRID_MACRO.format(table=ASSETS_TABLE))
 
 
 def describe() -> list[tuple[str, str, str]]:
@@ -301,5 +339,9 @@ def describe() -> list[tuple[str, str, str]]:
     ] + [("semantic_search(query VARCHAR, k := 10, brand := NULL, market := NULL, channel := NULL, "
          "asset_type := NULL)", "TABLE",
          "Top-k assets for a free-text query; filters are applied before the vector search (k rows whenever "
-         "k match).")]
+         "k match)."),
+        ("semantic_hybrid_search(query VARCHAR, k := 10, alpha := 0.5, brand := NULL, market := NULL, "
+         "channel := NULL, asset_type := NULL)", "TABLE",
+         "Vector and BM25 full-text search fused (alpha: weight of the vector side, 1 = vector only); finds "
+         "product codes and campaign names the embedding misses.")]
 

@@ -171,11 +171,13 @@ class VectorStore:
         encoder: Encoder,
         id_column: str,
         text_column: str = TEXT,
+        full_text: bool = False,
     ) -> SyncResult:
         """Bring a vector table in line with its source rows, embedding only what changed.
 
         Args:
             table: LanceDB table name.
+            full_text: Also keep a BM25 full-text index on the text column (for hybrid search).
             rows: Source rows: the id, ``content_hash``, the text and any filter columns.
             encoder: The active encoder; its version is stamped on every vector.
             id_column: The key column.
@@ -239,6 +241,11 @@ class VectorStore:
             for start in range(0, len(removed), _DELETE_CHUNK):
                 part = removed[start : start + _DELETE_CHUNK]
                 tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
+        if full_text and (len(new) or len(removed) or not self.has_fts_index(table, text_column)):
+            # BM25 full-text index for hybrid search; rebuilt so appended and changed rows are in it
+            from lancedb.index import FTS
+
+            tbl.create_index(text_column, config=FTS(), replace=True)
         result = SyncResult(
             table=table,
             model_version=version,
@@ -255,6 +262,13 @@ class VectorStore:
             table, result.embedded, result.unchanged, result.deleted, result.total, result.lance_version,
         )
         return result
+
+    def has_fts_index(self, table: str, column: str = TEXT) -> bool:
+        """Whether ``table`` has a full-text index on ``column``."""
+        if not self.exists(table):
+            return False
+        return any(column in idx.columns and "FTS" in str(idx.index_type).upper()
+                   for idx in self._db().open_table(table).list_indices())
 
     def _existing(self, table: str, id_column: str) -> pa.Table | None:
         if not self.exists(table):
@@ -344,6 +358,7 @@ def sync_embeddings(
     text_column: str = TEXT,
     output_columns: Sequence[str] | None = None,
     mirrored: pa.Table | None = None,
+    full_text: bool = False,
 ) -> pa.Table:
     """Sync one entity's vectors in LanceDB and return the rows the DuckDB mirror must upsert.
 
@@ -366,7 +381,7 @@ def sync_embeddings(
     config = active()
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(config.encoder_dir(), config.batch_size)
-    store.sync(table, rows, encoder, id_column=id_column, text_column=text_column)
+    store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text)
     extra = [c for c in (output_columns or []) if c != id_column]
     data = store.read(table, [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR])
     if mirrored is not None:

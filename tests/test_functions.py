@@ -163,3 +163,27 @@ def test_filtered_search_prefilters_so_k_rows_come_back_and_values_stay_data(tmp
     assert search("k := 5, brand := ?", ["x' OR 1=1 --"]) == []  # a value cannot widen the search
     assert search("k := 5, brand := 'rare'' OR brand = ''common'") == []
     assert len(search("k := 5")) == 5
+
+
+def test_hybrid_search_finds_a_product_code_the_embedding_misses(tmp_path):
+    encoder = FakeEncoder(dim=384)
+    rng = np.random.default_rng(1)
+    words = ["jacket", "coffee", "savings", "parka", "bike", "leash", "serum", "tent"]
+    n = 300
+    texts = {f"a{i:03d}": " ".join(rng.choice(words, 5)) for i in range(n)}
+    texts["a150"] += " sku zx9000q"  # one asset carries the code
+    table = pa.table({
+        "asset_id": list(texts), "brand": ["b"] * n, "channel": ["email"] * n, "market": ["UK"] * n,
+        "asset_type": ["headline"] * n, "text": list(texts.values()), "content_hash": list(texts.values()),
+    })
+    store = VectorStore(tmp_path)
+    store.sync("assets", table, encoder, id_column="asset_id", full_text=True)
+    assert store.has_fts_index("assets")
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=encoder)
+    query = "jacket parka tent zx9000q"
+    vector_only = [r[0] for r in conn.execute(f"select asset_id from semantic_search('{query}', k := 5)").fetchall()]
+    hybrid = conn.execute(f"select asset_id, score, rank from semantic_hybrid_search('{query}', k := 5)").fetchall()
+    assert len(hybrid) == 5 and [r[2] for r in hybrid] == [1, 2, 3, 4, 5]
+    assert "a150" in [r[0] for r in hybrid]
+    assert "a150" not in vector_only or vector_only.index("a150") >= [r[0] for r in hybrid].index("a150")
