@@ -218,6 +218,13 @@ def load_lance(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"LOAD '{lance_extension_path()}'")
 
 
+# The filters of both search macros: pushed down to LanceDB as a prefilter; the values stay data.
+FILTERS = """    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
+        and (cast(market as varchar) is null or found.market = cast(market as varchar))
+        and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
+        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))"""
+COLUMNS = "hits.asset_id, hits.brand, hits.channel, hits.market, hits.asset_type"
+
 SEARCH_MACRO = """
 create or replace temp macro semantic_search(
     query, k := 10, brand := NULL, market := NULL, channel := NULL, asset_type := NULL
@@ -235,17 +242,10 @@ with hits as (
     ) as found
     -- the filters reach LanceDB as a prefilter (applied before the vector search, so k rows come
     -- back whenever k rows match) and their values stay data, never pasted into filter text
-    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
-        and (cast(market as varchar) is null or found.market = cast(market as varchar))
-        and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
-        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))
+{filters}
 )
 select
-    hits.asset_id,
-    hits.brand,
-    hits.channel,
-    hits.market,
-    hits.asset_type,
+    {columns},
     1 - hits._distance / 2 as similarity,
     row_number() over (order by hits._distance, hits.asset_id) as rank
 from hits
@@ -276,17 +276,10 @@ with hits as (
         alpha := cast(alpha as float),
         prefilter := true
     ) as found
-    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
-        and (cast(market as varchar) is null or found.market = cast(market as varchar))
-        and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
-        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))
+{filters}
 )
 select
-    hits.asset_id,
-    hits.brand,
-    hits.channel,
-    hits.market,
-    hits.asset_type,
+    {columns},
     hits._hybrid_score as score,
     row_number() over (order by hits._hybrid_score desc, hits.asset_id) as rank
 from hits
@@ -328,8 +321,8 @@ def register(
             side_effects=fn.name in _SIDE_EFFECTS,
         )
     load_lance(conn)
-    conn.execute(SEARCH_MACRO.format(table=ASSETS_TABLE))
-    conn.execute(HYBRID_MACRO.format(table=ASSETS_TABLE))
+    for macro in (SEARCH_MACRO, HYBRID_MACRO):
+        conn.execute(macro.format(table=ASSETS_TABLE, filters=FILTERS, columns=COLUMNS))
 
 
 def describe() -> list[tuple[str, str, str]]:
