@@ -12,7 +12,8 @@ import csv
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from semantic.errors import SemanticDataError
+from semantic.pair_decision import cosines as similarities  # cosine of aligned pairs (a[i], b[i])
 
 Embed = Callable[[Sequence[str]], Any]  # dense ndarray or scipy sparse matrix, unit rows
 
@@ -41,14 +43,6 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 def _dense(m: Any) -> np.ndarray:
     return m.toarray() if hasattr(m, "toarray") else np.asarray(m)
-
-
-def similarities(embed: Embed, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """Cosine similarity of aligned pairs (a[i], b[i])."""
-    ea, eb = embed(a), embed(b)
-    if hasattr(ea, "multiply"):
-        return np.asarray(ea.multiply(eb).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", ea, eb)
 
 
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -176,30 +170,39 @@ def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
     return metrics
 
 
-def hybrid_recall(queries: np.ndarray, query_texts: list[str], corpus: np.ndarray, corpus_texts: list[str],
-                  relevant: list[set[int]]) -> dict[str, float]:
-    """recall@1 and recall@10 of LanceDB hybrid search: the vector search and BM25 full-text search
-    over the same table, fused by reciprocal rank (RRF, k=60), as ``semantic_hybrid_search`` does."""
+@contextmanager
+def _vector_table(vectors: Any, ids: Sequence[str] | None = None, **columns: Any) -> Iterator[Any]:
+    """A throwaway LanceDB table of ``id`` (the row number unless given), ``columns`` and ``vector``."""
     import tempfile
 
     import lancedb
     import pyarrow as pa
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    data = {
+        "id": list(ids) if ids is not None else pa.array(np.arange(len(vectors)), type=pa.int64()),
+        **columns,
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1]),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        yield lancedb.connect(tmp).create_table("vectors", pa.table(data))
+
+
+def hybrid_recall(queries: np.ndarray, query_texts: list[str], corpus: np.ndarray, corpus_texts: list[str],
+                  relevant: list[set[int]]) -> dict[str, float]:
+    """recall@1 and recall@10 of LanceDB hybrid search: the vector search and BM25 full-text search
+    over the same table, fused by reciprocal rank (RRF, k=60), as ``semantic_hybrid_search`` does."""
     from lancedb.index import FTS
     from lancedb.rerankers import RRFReranker
 
     found1 = found10 = 0.0
-    with tempfile.TemporaryDirectory() as tmp:
-        table = lancedb.connect(tmp).create_table("corpus", pa.table({
-            "row": pa.array(np.arange(len(corpus)), type=pa.int64()),
-            "text": corpus_texts,
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(corpus.astype(np.float32).ravel()), corpus.shape[1]),
-        }))
+    with _vector_table(corpus, text=corpus_texts) as table:
         table.create_index("text", config=FTS())
         reranker = RRFReranker()
         for vector, text, rel in zip(queries, query_texts, relevant):
             hits = (table.search(query_type="hybrid").vector(vector.astype(np.float32)).text(text)  # type: ignore[attr-defined]
                     .distance_type("cosine").rerank(reranker).limit(10).to_arrow())
-            rows = hits.column("row").to_pylist()
+            rows = hits.column("id").to_pylist()
             found1 += len(set(rows[:1]) & rel) / max(len(rel), 1)
             found10 += len(set(rows) & rel) / max(len(rel), 1)
     n = max(len(relevant), 1)
@@ -211,25 +214,18 @@ def ann_recall_at_10(queries: np.ndarray, corpus: np.ndarray, relevant: list[set
 
     Returns None for a corpus too small to train an index on (under 1,000 vectors).
     """
-    import tempfile
-
-    import lancedb
-    import pyarrow as pa
+    from lancedb.index import IvfHnswSq
 
     if len(corpus) < 1000:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        table = lancedb.connect(tmp).create_table("corpus", pa.table({
-            "row": pa.array(np.arange(len(corpus)), type=pa.int64()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(corpus.astype(np.float32).ravel()), corpus.shape[1]),
-        }))
-        table.create_index(metric="cosine", index_type="IVF_HNSW_SQ",
-                           num_partitions=max(1, int(np.sqrt(len(corpus)) / 4)))
+    with _vector_table(corpus) as table:
+        partitions = max(1, int(np.sqrt(len(corpus)) / 4))
+        table.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
         total = 0.0
         for vector, rel in zip(queries, relevant):
             query = table.search(vector.astype(np.float32))
             hits = query.distance_type("cosine").limit(10).to_arrow()  # type: ignore[attr-defined]
-            found = set(hits.column("row").to_pylist())
+            found = set(hits.column("id").to_pylist())
             total += len(found & rel) / max(len(rel), 1)
     return total / max(len(relevant), 1)
 
@@ -241,22 +237,11 @@ def _bank_similarity(refs: Any, probes: Any) -> np.ndarray:
         return np.concatenate(
             [_dense(probes[s : s + 1024] @ refs.T).max(axis=1) for s in range(0, probes.shape[0], 1024)]
         )
-    import tempfile
-
-    import lancedb
-    import pyarrow as pa
-
     from semantic.clustering import neighbours
 
-    refs, probes = np.asarray(refs, dtype=np.float32), np.asarray(probes, dtype=np.float32)
-    with tempfile.TemporaryDirectory() as tmp:
-        flat = pa.array(refs.ravel(), type=pa.float32())
-        ids = [f"r{i}" for i in range(len(refs))]
-        table = lancedb.connect(tmp).create_table(
-            "references", pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(flat, refs.shape[1])})
-        )
-        probe_ids = [f"p{i}" for i in range(len(probes))]
-        found = neighbours(table, "id", probe_ids, probes, k=1)
+    probe_ids = [f"p{i}" for i in range(probes.shape[0])]
+    with _vector_table(refs, ids=[f"r{i}" for i in range(refs.shape[0])]) as table:
+        found = neighbours(table, "id", probe_ids, np.asarray(probes, dtype=np.float32), k=1)
     best = dict(zip(found.column("asset_id").to_pylist(), found.column("similarity").to_pylist()))
     return np.array([best.get(p, -1.0) for p in probe_ids])
 
@@ -302,21 +287,12 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
 def _dedup_candidates(ids: list[str], e: Any, k: int) -> dict[tuple[str, str], float]:
     """Each record's top-k neighbours: through a LanceDB table for dense vectors (as in production,
     see :func:`semantic.clustering.neighbours`), by exact blocked products for sparse TF-IDF rows."""
-    import tempfile
-
     candidates: dict[tuple[str, str], float] = {}
     if not hasattr(e, "toarray"):
-        import lancedb
-        import pyarrow as pa
-
         from semantic.clustering import neighbours
 
         e = np.asarray(e, dtype=np.float32)
-        with tempfile.TemporaryDirectory() as tmp:
-            flat = pa.array(e.ravel(), type=pa.float32())
-            table = lancedb.connect(tmp).create_table(
-                "records", pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(flat, e.shape[1])})
-            )
+        with _vector_table(e, ids=ids) as table:
             found = neighbours(table, "id", ids, e, k)
         for a, b, sim in zip(*(found.column(c).to_pylist() for c in ("asset_id", "neighbour_id", "similarity"))):
             candidates[(min(a, b), max(a, b))] = float(sim)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,13 +43,11 @@ logger = logging.getLogger("semantic")
 Method = Literal["isotonic", "platt"]
 Objective = Literal["precision", "f1"]
 
-FALLBACK: dict[str, tuple[str, float]] = {
-    "high": ("high", 0.90),
-    "low": ("low", 0.50),
-}
-"""Fallback rules: direction and the cosine used when labels cannot support a fitted threshold."""
+FALLBACK: dict[str, float] = {"high": 0.90, "low": 0.50}
+"""Fallback rules: which way the threshold errs, and the cosine used when labels cannot support a
+fitted threshold."""
 
-FALLBACK_THRESHOLD = FALLBACK["high"][1]
+FALLBACK_THRESHOLD = FALLBACK["high"]
 TASK_FALLBACK = {"duplicate": "high", "brief_match": "high", "lookalike": "low"}
 """Which way each task's fallback errs (see the module docstring)."""
 
@@ -300,8 +298,8 @@ def fit(
     if threshold is None:
         if fallback_rule not in FALLBACK:
             raise SemanticDataError(f"calibration fallback_rule {fallback_rule!r} is not one of {sorted(FALLBACK)}")
-        direction, default = FALLBACK[fallback_rule]
-        if direction == "high":
+        default = FALLBACK[fallback_rule]
+        if fallback_rule == "high":
             negatives = s[y == 0]
             highest_negative = float(negatives.max()) + 1e-6 if len(negatives) else -math.inf
             threshold = min(1.0, max(default, highest_negative))
@@ -339,7 +337,7 @@ def _with_figures(calibration: Calibration, s: np.ndarray, y: np.ndarray, n_boot
     cross = cross_fitted_probability(s, y, calibration.method, seed=seed)
     if cross is not None:
         figures["ece"], figures["brier"] = expected_calibration_error(cross, y), brier_score(cross, y)
-    return Calibration(**{**calibration.__dict__, "figures": figures})
+    return replace(calibration, figures=figures)
 
 
 def cross_fitted_probability(scores: np.ndarray, labels: np.ndarray, method: str, folds: int = 5,
@@ -411,13 +409,8 @@ def calibrate_tasks(
             review_recall=review_recall,
         )
         if not chosen:
-            cal = Calibration(
-                **{
-                    **cal.__dict__,
-                    "reason": f"no labelled {task} pairs for model version "
-                    f"{model_version}: label some to fit a threshold",
-                }
-            )
+            cal = replace(cal, reason=f"no labelled {task} pairs for model version {model_version}: "
+                          "label some to fit a threshold")
         out[task] = cal
         if cal.fallback:
             logger.warning(

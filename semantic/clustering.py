@@ -51,6 +51,9 @@ def neighbours(
     blocks: Sequence[Any] | None = None,
     block_on: str | None = None,
     batch_size: int = 1024,
+    where: str | None = None,
+    exclude_self: bool = True,
+    log_level: int = logging.INFO,
 ) -> pa.Table:
     """Top-``k`` neighbours (other than itself) of each query row, from a LanceDB table.
 
@@ -60,6 +63,9 @@ def neighbours(
         k: Neighbours per query row.
         blocks: Each query row's value of ``block_on``; neighbours must share it.
         block_on: The blocking column of ``table``, or None to search the whole table.
+        where: A further prefilter on ``table`` (literals quoted with ``store.sql_literal``).
+        exclude_self: Drop a hit whose id is the query's own (the query rows are in ``table``).
+        log_level: Level of the line that counts the compared pairs (the dbt log shows INFO).
 
     Returns:
         Arrow table ``asset_id, neighbour_id, similarity, rank`` (rank 1 = most similar).
@@ -81,17 +87,18 @@ def neighbours(
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             query = table.search(np.asarray(vectors[chunk], dtype=np.float32)).distance_type("cosine")
-            if block_on and block is not None:
-                query = query.where(f"{block_on} = {sql_literal(block)}", prefilter=True)
-            elif block_on:
-                query = query.where(f"{block_on} IS NULL", prefilter=True)
-            hits = query.limit(k + 1).select([id_column, "_distance"]).to_arrow()
+            clauses = [where] if where else []
+            if block_on:
+                clauses.append(f"{block_on} = {sql_literal(block)}" if block is not None else f"{block_on} IS NULL")
+            if clauses:
+                query = query.where(" AND ".join(f"({c})" for c in clauses), prefilter=True)
+            hits = query.limit(k + 1 if exclude_self else k).select([id_column, "_distance"]).to_arrow()
             if len(chunk) == 1 and "query_index" not in hits.column_names:
                 hits = hits.append_column("query_index", pa.array([0] * hits.num_rows, pa.int32()))
             sims = cosine_from_distance(hits.column("_distance").to_numpy(), "cosine")
             found: dict[int, list[tuple[float, str]]] = defaultdict(list)
             for qi, nid, sim in zip(hits.column("query_index").to_pylist(), hits.column(id_column).to_pylist(), sims):
-                if nid != ids[chunk[qi]]:
+                if not (exclude_self and nid == ids[chunk[qi]]):
                     found[qi].append((float(sim), nid))
             for qi, hits_of_row in found.items():
                 hits_of_row.sort(key=lambda t: (-t[0], t[1]))
@@ -100,7 +107,7 @@ def neighbours(
                     out_b.append(nid)
                     out_s.append(sim)
                     out_r.append(rank)
-    logger.info("near-duplicate candidates: %d query assets x top-%d = %d compared pairs", len(ids), k, len(out_a))
+    logger.log(log_level, "nearest neighbours: %d query assets x top-%d = %d compared pairs", len(ids), k, len(out_a))
     return pa.table(
         {
             "asset_id": pa.array(out_a, pa.string()),
@@ -205,9 +212,6 @@ def assign(
     first_seen: dict[str, datetime] = {}
     for p in previous.values():
         first_seen[p.cluster_id] = min(first_seen.get(p.cluster_id, p.first_seen_at), p.first_seen_at)
-    old_size: dict[str, int] = defaultdict(int)
-    for p in previous.values():
-        old_size[p.cluster_id] += 1
 
     def canonical_of(group: Sequence[str]) -> str:
         return min(group, key=lambda a: (str(created_at.get(a) or "9999"), a))
@@ -333,7 +337,8 @@ def refresh_neighbours(
         meta = {}
     query_ids = found.column("asset_id").to_pylist()
     # An asset with no neighbour at all still gets a row, so it is not queried again next run.
-    lonely = [a for a in meta if a not in set(query_ids)]
+    matched = set(query_ids)
+    lonely = [a for a in meta if a not in matched]
     out = {
         "asset_id": query_ids + lonely,
         "neighbour_id": found.column("neighbour_id").to_pylist() + [None] * len(lonely),

@@ -11,13 +11,11 @@ Used by ``semantic_compliance_check(text)`` in SQL and ``semantic check "text"``
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
-import pyarrow as pa
 
 from semantic.errors import SemanticConfigError
 
@@ -84,7 +82,8 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         SemanticModelVersionError: The bank was embedded with another model version.
     """
     from semantic import calibration
-    from semantic.store import VectorStore
+    from semantic.clustering import neighbours
+    from semantic.store import VectorStore, sql_literal
 
     store = VectorStore(config.lance_dir)
     if not store.exists(REFERENCES_TABLE):
@@ -96,15 +95,16 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
     units, owner = scoring_units(texts)
     if not units:
         return [EMPTY] * len(texts)
-    vectors = encoder.encode(units)
-    table = store._db().open_table(REFERENCES_TABLE)
     where = "is_active"
     if market:
-        where += f" AND (market = 'ALL' OR market = '{market.strip().upper().replace(chr(39), chr(39) * 2)}')"
-    found = _nearest(table, [str(i) for i in range(len(units))], vectors, where)
+        where += f" AND market IN ('ALL', {sql_literal(market.strip().upper())})"
+    found = neighbours(store._db().open_table(REFERENCES_TABLE), "reference_id", [str(u) for u in range(len(units))],
+                       encoder.encode(units), k=1, where=where, exclude_self=False, log_level=logging.DEBUG)
+    nearest = {int(u): (ref, sim) for u, ref, sim in zip(
+        *(found.column(c).to_pylist() for c in ("asset_id", "neighbour_id", "similarity")))}
     best: dict[int, tuple[float, str]] = {}
     for u, i in enumerate(owner):
-        hit = found.get(str(u))
+        hit = nearest.get(u)
         if hit is not None and (i not in best or hit[1] > best[i][0]):
             best[i] = (hit[1], hit[0])
     refs = {r["reference_id"]: r for r in store.read(REFERENCES_TABLE, [
@@ -118,19 +118,4 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         ref = refs[ref_id]
         out[i] = Check(cal.decision([sim])[0], ref_id, ref["rule_id"], ref["severity"], sim,
                        float(cal.probability(sim)), ref["text"], ref["rationale"])
-    return out
-
-
-def _nearest(table: Any, ids: list[str], vectors: np.ndarray, where: str) -> dict[str, tuple[str, float]]:
-    """Nearest reference (id, cosine) per query id, prefiltered by ``where``."""
-    from semantic.store import cosine_from_distance
-
-    hits = (table.search(np.asarray(vectors, dtype=np.float32)).distance_type("cosine")
-            .where(where, prefilter=True).limit(1).select(["reference_id", "_distance"]).to_arrow())
-    if "query_index" not in hits.column_names:
-        hits = hits.append_column("query_index", pa.array([0] * hits.num_rows, pa.int32()))
-    sims = cosine_from_distance(hits.column("_distance").to_numpy(), "cosine")
-    out: dict[str, tuple[str, float]] = {}
-    for qi, ref_id, sim in zip(hits.column("query_index").to_pylist(), hits.column("reference_id").to_pylist(), sims):
-        out[ids[qi]] = (ref_id, float(sim))
     return out

@@ -57,7 +57,8 @@ def identifier_features(a: str, b: str) -> tuple[float, float]:
     return float(shared), 0.0
 
 
-def _cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+def cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Cosine similarity of aligned pairs (a[i], b[i]) under ``embed`` (rows of unit length)."""
     ea, eb = embed(a), embed(b)
     if hasattr(ea, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
         return np.asarray(ea.multiply(eb).sum(axis=1)).ravel()
@@ -69,7 +70,7 @@ def features(
 ) -> np.ndarray:
     """The feature matrix (one row per pair, columns :data:`FEATURES`)."""
     ident = np.array([identifier_features(x, y) for x, y in zip(a, b)], dtype=float).reshape(-1, 2)
-    return np.column_stack([_cosines(embed, a, b), _cosines(lexical, a, b), ident])
+    return np.column_stack([cosines(embed, a, b), cosines(lexical, a, b), ident])
 
 
 def _logistic(x: np.ndarray, coef: Sequence[float], intercept: float) -> np.ndarray:

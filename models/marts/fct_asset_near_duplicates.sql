@@ -7,6 +7,7 @@
 {%- if override is not none and (override is not number or override < -1 or override > 1) -%}
     {{ exceptions.raise_compiler_error("near_duplicate_threshold must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ override) }}
 {%- endif -%}
+{%- set threshold_sql = override if override is not none else 'thresholds.threshold' -%}
 {%- if block_on not in ['brand', 'market', 'channel', 'asset_type', 'campaign_id', none, 'none'] -%}
     {{ exceptions.raise_compiler_error("near_duplicate_block_on must be one of brand, market, channel, asset_type, campaign_id or none; got " ~ block_on) }}
 {%- endif -%}
@@ -62,11 +63,11 @@ scored as (
 above_threshold as (
     select
         scored.*,
-        {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %} as threshold,
-        {% if override is not none -%} 'var' {%- elif true -%} case when thresholds.is_fallback then 'fallback' else 'calibrated' end {%- endif %} as threshold_source
+        {{ threshold_sql }} as threshold,
+        {% if override is not none -%} 'var' {%- else -%} case when thresholds.is_fallback then 'fallback' else 'calibrated' end {%- endif %} as threshold_source
     from scored
     left join thresholds on thresholds.model_version = scored.model_version
-    where scored.similarity >= {% if override is not none -%} {{ override }} {%- else -%} thresholds.threshold {%- endif %}
+    where scored.similarity >= {{ threshold_sql }}
 ),
 
 final as (

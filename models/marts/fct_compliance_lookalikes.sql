@@ -9,6 +9,8 @@
         {{ exceptions.raise_compiler_error(name ~ " must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ value) }}
     {%- endif -%}
 {%- endfor %}
+{%- set flag_sql = flag_override if flag_override is not none else 'threshold' -%}
+{%- set review_sql = review_override if review_override is not none else 'coalesce(review_threshold, threshold)' %}
 
 with candidates as (
     select * from {{ ref('int_compliance_candidates') }}
@@ -21,8 +23,8 @@ compliance_references as (
 thresholds as (
     select
         model_version,
-        {% if flag_override is not none -%} {{ flag_override }} {%- else -%} threshold {%- endif %} as flag_threshold,
-        {% if review_override is not none -%} {{ review_override }} {%- else -%} coalesce(review_threshold, threshold) {%- endif %} as review_threshold
+        {{ flag_sql }} as flag_threshold,
+        least({{ review_sql }}, {{ flag_sql }}) as review_threshold  -- the abstain zone lies below the flag
     from {{ ref('dim_similarity_thresholds') }}
     where task = 'lookalike'
 ),
@@ -49,11 +51,11 @@ decided as (
     select
         candidates.*,
         thresholds.flag_threshold,
-        least(thresholds.review_threshold, thresholds.flag_threshold) as review_threshold,
+        thresholds.review_threshold,
         candidates.similarity - thresholds.flag_threshold as margin,
         case
             when candidates.similarity >= thresholds.flag_threshold then 'flag'
-            when candidates.similarity >= least(thresholds.review_threshold, thresholds.flag_threshold) then 'review'
+            when candidates.similarity >= thresholds.review_threshold then 'review'
             else 'clear'
         end as decision
     from candidates
