@@ -222,12 +222,15 @@ def load_lance(conn: duckdb.DuckDBPyConnection) -> None:
 FILTERS = """    where (cast(brand as varchar) is null or found.brand = cast(brand as varchar))
         and (cast(market as varchar) is null or found.market = cast(market as varchar))
         and (cast(channel as varchar) is null or found.channel = cast(channel as varchar))
-        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))"""
-COLUMNS = "hits.asset_id, hits.brand, hits.channel, hits.market, hits.asset_type"
+        and (cast(asset_type as varchar) is null or found.asset_type = cast(asset_type as varchar))
+        and (cast(created_from as date) is null or found.created_at >= cast(created_from as date))
+        and (cast(created_to as date) is null or found.created_at <= cast(created_to as date))"""
+COLUMNS = "hits.asset_id, hits.brand, hits.channel, hits.market, hits.asset_type, hits.created_at"
 
 SEARCH_MACRO = """
 create or replace temp macro semantic_search(
-    query, k := 10, brand := NULL, market := NULL, channel := NULL, asset_type := NULL
+    query, k := 10, brand := NULL, market := NULL, channel := NULL, asset_type := NULL,
+    created_from := NULL, created_to := NULL
 ) as table
 with hits as (
     select * from lance_vector_search(
@@ -260,7 +263,8 @@ _SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic
 
 HYBRID_MACRO = """
 create or replace temp macro semantic_hybrid_search(
-    query, k := 10, alpha := 0.5, brand := NULL, market := NULL, channel := NULL, asset_type := NULL
+    query, k := 10, alpha := 0.5, brand := NULL, market := NULL, channel := NULL, asset_type := NULL,
+    created_from := NULL, created_to := NULL
 ) as table
 with hits as (
     select * from lance_hybrid_search(
@@ -330,11 +334,11 @@ def describe() -> list[tuple[str, str, str]]:
     return [
         (f"{fn.name}({', '.join(fn.params)})", fn.returns, fn.doc) for fn in FUNCTIONS
     ] + [("semantic_search(query VARCHAR, k := 10, brand := NULL, market := NULL, channel := NULL, "
-         "asset_type := NULL)", "TABLE",
-         "Top-k assets for a free-text query; filters are applied before the vector search (k rows whenever "
-         "k match)."),
+         "asset_type := NULL, created_from := NULL, created_to := NULL)", "TABLE",
+         "Top-k assets for a free-text query; filters (created_from/created_to: an inclusive date range) are "
+         "applied before the vector search (k rows whenever k match)."),
         ("semantic_hybrid_search(query VARCHAR, k := 10, alpha := 0.5, brand := NULL, market := NULL, "
-         "channel := NULL, asset_type := NULL)", "TABLE",
+         "channel := NULL, asset_type := NULL, created_from := NULL, created_to := NULL)", "TABLE",
          "Vector and BM25 full-text search fused (alpha: weight of the vector side, 1 = vector only); finds "
          "product codes and campaign names the embedding misses.")]
 

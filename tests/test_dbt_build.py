@@ -102,6 +102,28 @@ def test_planted_briefs_find_their_known_assets(project, first_build):
     assert top5 >= 0.7, f"only {top5:.0%} of briefs have a known asset in their top 5"
 
 
+def test_brief_matches_come_from_the_brief_brand_and_market_with_one_slot_per_cluster(project, first_build):
+    k = 10
+    short = query(project, """
+        select b.brief_id, count(m.asset_id), least(any_value(n.n), ?) as expected
+        from int_briefs_embedded b
+        left join fct_brief_asset_matches m using (brief_id)
+        left join (select brand, market, count(distinct coalesce(c.cluster_id, a.asset_id)) as n
+                   from int_assets_embedded a left join dim_asset_clusters c using (asset_id)
+                   group by all) n on n.brand = b.brand and n.market = b.market
+        group by b.brief_id having count(m.asset_id) <> least(any_value(n.n), ?)""", [k, k])
+    assert short == [], f"briefs without exactly min(k, clusters in their brand and market) rows: {short[:5]}"
+    assert query(project, """
+        select count(*) from fct_brief_asset_matches m join int_briefs_embedded b using (brief_id)
+        join int_assets_embedded a using (asset_id) where a.brand <> b.brand or a.market <> b.market""")[0][0] == 0
+    twice = query(project, """
+        select brief_id, cluster_id from fct_brief_asset_matches where cluster_id is not null
+        group by all having count(*) > 1""")
+    assert twice == [], f"a near-duplicate cluster takes two slots: {twice[:5]}"
+    hidden = query(project, "select sum(duplicates_hidden) from fct_brief_asset_matches")[0][0]
+    assert hidden > 0, "the demo plants paraphrases, so some brief lists must have collapsed a cluster"
+
+
 def test_planted_duplicates_are_found_and_hard_negatives_mostly_not(project, first_build):
     found = {
         (a, b) for a, b in query(project, "select asset_id_a, asset_id_b from fct_asset_near_duplicates")

@@ -1,3 +1,5 @@
+from datetime import date, timedelta
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -28,6 +30,7 @@ def store_dir(tmp_path_factory, real_encoder):
             "channel": ["social"] * 4,
             "market": ["US"] * 4,
             "asset_type": ["headline"] * 4,
+            "created_at": [date(2026, 1, d) for d in (1, 2, 3, 4)],
             "text": list(texts.values()),
             "content_hash": list(texts),
         }
@@ -114,6 +117,7 @@ def test_search_on_a_long_lived_connection_sees_later_writes(tmp_path):
                 "channel": ["email"] * len(texts),
                 "market": ["UK"] * len(texts),
                 "asset_type": ["headline"] * len(texts),
+                "created_at": [date(2026, 1, 1)] * len(texts),
                 "text": list(texts.values()),
                 "content_hash": list(texts.values()),
             }
@@ -145,6 +149,7 @@ def test_filtered_search_prefilters_so_k_rows_come_back_and_values_stay_data(tmp
     table = pa.table({
         "asset_id": list(texts), "brand": brands, "channel": ["email"] * n,
         "market": ["UK" if i % 2 else "US" for i in range(n)], "asset_type": ["headline"] * n,
+        "created_at": [date(2026, 1, 1) + timedelta(days=i) for i in range(n)],
         "text": list(texts.values()), "content_hash": list(texts.values()),
     })
     VectorStore(tmp_path).sync("assets", table, encoder, id_column="asset_id")
@@ -161,6 +166,15 @@ def test_filtered_search_prefilters_so_k_rows_come_back_and_values_stay_data(tmp
     both = search("k := 7, brand := 'common', market := 'UK'")
     assert len(both) == 7 and all(b == "common" and m == "UK" for _, b, m in both)
     assert search("k := 5, brand := ?", ["x' OR 1=1 --"]) == []  # a value cannot widen the search
+    with pytest.raises(duckdb.ConversionException, match="date"):  # not a date: an error, never a wider search
+        search("k := 5, created_from := ?", ["x' OR 1=1 --"])
+    # an inclusive date range: 12 assets were created from 2026-03-01 to 2026-03-12
+    window = conn.execute(
+        "select asset_id, created_at from semantic_search('jacket parka', k := 20, "
+        "created_from := DATE '2026-03-01', created_to := '2026-03-12')").fetchall()
+    assert len(window) == 12 and all(date(2026, 3, 1) <= d <= date(2026, 3, 12) for _, d in window)
+    rare_recent = search("k := 3, brand := 'rare', created_from := '2026-06-01'")  # 6 rare rows are that late
+    assert len(rare_recent) == 3 and all(b == "rare" for _, b, _ in rare_recent)
     assert search("k := 5, brand := 'rare'' OR brand = ''common'") == []
     assert len(search("k := 5")) == 5
 
@@ -174,7 +188,8 @@ def test_hybrid_search_finds_a_product_code_the_embedding_misses(tmp_path):
     texts["a150"] += " sku zx9000q"  # one asset carries the code
     table = pa.table({
         "asset_id": list(texts), "brand": ["b"] * n, "channel": ["email"] * n, "market": ["UK"] * n,
-        "asset_type": ["headline"] * n, "text": list(texts.values()), "content_hash": list(texts.values()),
+        "asset_type": ["headline"] * n, "created_at": [date(2026, 1, 1)] * n,
+        "text": list(texts.values()), "content_hash": list(texts.values()),
     })
     store = VectorStore(tmp_path)
     store.sync("assets", table, encoder, id_column="asset_id", full_text=True)
