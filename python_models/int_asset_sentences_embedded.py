@@ -8,7 +8,7 @@ def model(dbt, session):
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
     mirrored = None
     if dbt.is_incremental:
-        mirrored = session.sql(f"select sentence_id, content_hash, model_version from {dbt.this}").to_arrow_table()
+        mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
         dbt.ref("stg_demo__asset_sentences").to_arrow_table(),
         table="asset_sentences",

@@ -11,7 +11,7 @@ def model(dbt, session):
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
     mirrored = None
     if dbt.is_incremental:
-        mirrored = session.sql(f"select asset_id, content_hash, model_version from {dbt.this}").to_arrow_table()
+        mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
         dbt.ref("stg_demo__assets").to_arrow_table(),
         table="assets",
@@ -19,4 +19,5 @@ def model(dbt, session):
         output_columns=["campaign_id", "brand", "channel", "market", "asset_type"],
         mirrored=mirrored,
         full_text=True,  # BM25 index for semantic_hybrid_search
+        vector_index_min_rows=dbt.config.get("vector_index_min_rows"),  # ANN index past this many rows
     )

@@ -126,9 +126,15 @@ def pair_decision_task(path: Path, embed: Embed, lexical: Embed) -> dict[str, fl
 def ranking(sims: np.ndarray, relevant: list[set[int]], ks: Sequence[int] = (1, 10)) -> dict[str, float]:
     """recall@k, MRR@10 and nDCG@10 (binary relevance) of each query's row of similarities."""
     top = np.argsort(-sims, axis=1, kind="stable")[:, : max(max(ks), 10)]
+    return ranked_lists([[int(j) for j in row] for row in top], relevant, ks)
+
+
+def ranked_lists(found: Sequence[Sequence[int]], relevant: list[set[int]], ks: Sequence[int] = (1, 10)
+                 ) -> dict[str, float]:
+    """recall@k, MRR@10 and nDCG@10 (binary relevance) of each query's ranked list of corpus rows."""
     totals: dict[str, float] = defaultdict(float)
-    for row, rel in zip(top, relevant):
-        hits = [int(j) in rel for j in row]
+    for row, rel in zip(found, relevant):
+        hits = [j in rel for j in row]
         for k in ks:
             totals[f"recall@{k}"] += sum(hits[:k]) / max(len(rel), 1)
         first = next((i for i, h in enumerate(hits[:10]) if h), None)
@@ -139,8 +145,19 @@ def ranking(sims: np.ndarray, relevant: list[set[int]], ks: Sequence[int] = (1, 
     return {k: v / max(len(relevant), 1) for k, v in totals.items()}
 
 
-def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
-    """Exact search of every query over the corpus."""
+INDEX_MIN_ROWS = 1000
+"""Corpora of at least this many documents are also searched through an ANN index."""
+
+
+def retrieval_task(path: Path, embed: Embed, hybrid: bool = False) -> dict[str, float]:
+    """Every query searched over the corpus.
+
+    Dense models go through the project's own SQL search (``semantic_search`` over a LanceDB
+    ``assets`` table built from the corpus): exact (``exact := true``), then through the ANN index
+    the store builds (``ann_`` metrics and ``ann_vs_exact_recall@10``, the share of the exact top 10
+    the index returns), and with ``hybrid`` through ``semantic_hybrid_search`` (``hybrid_``). Sparse
+    rows (the lexical floor) are ranked by an exact matrix product.
+    """
     queries = _read(path / "queries.csv")
     corpus = _read(path / "corpus.csv")
     index = {r["id"]: i for i, r in enumerate(corpus)}
@@ -149,24 +166,81 @@ def retrieval_task(path: Path, embed: Embed) -> dict[str, float]:
         if float(r["relevance"] or 0) > 0 and r["doc_id"] in index:
             qrels[r["query_id"]].add(index[r["doc_id"]])
     queries = [q for q in queries if q["id"] in qrels]
+    relevant = [qrels[q["id"]] for q in queries]
     eq = embed([q["text"] for q in queries])
     ec = embed([c["text"] for c in corpus])
+    if not hasattr(ec, "multiply"):  # dense vectors: through the SQL search functions
+        return sql_search_metrics([q["text"] for q in queries], [c["text"] for c in corpus], np.asarray(ec),
+                                  relevant, embed, hybrid=hybrid)
     out: dict[str, float] = defaultdict(float)
     for start in range(0, len(queries), 256):
         sims = _dense(eq[start : start + 256] @ ec.T)
-        part = ranking(sims, [qrels[q["id"]] for q in queries[start : start + 256]])
+        part = ranking(sims, relevant[start : start + 256])
         for k, v in part.items():
             out[k] += v * len(sims)
-    metrics = {k: v / len(queries) for k, v in out.items()}
-    if not hasattr(ec, "multiply"):  # dense vectors: also search through a LanceDB ANN index
-        relevant = [qrels[q["id"]] for q in queries]
-        ann = ann_recall_at_10(np.asarray(eq), np.asarray(ec), relevant)
-        if ann is not None:
-            metrics["ann_recall@10"] = ann
-            metrics["recall@10_lost_to_ann"] = metrics["recall@10"] - ann
-        hybrid = hybrid_recall(np.asarray(eq), [q["text"] for q in queries], np.asarray(ec),
-                               [c["text"] for c in corpus], relevant)
-        metrics.update({f"hybrid_{k}": v for k, v in hybrid.items()})
+    return {k: v / len(queries) for k, v in out.items()}
+
+
+class _EmbedEncoder:
+    """The encoder interface over an ``embed`` function, so the SQL functions can run on a task."""
+
+    def __init__(self, embed: Embed, dim: int, version: str = "evaluate") -> None:
+        self.embed, self.dim, self.version = embed, dim, version
+
+    def encode(self, texts: Sequence[str | None], progress: Any = None) -> np.ndarray:
+        out = np.asarray(self.embed([t or "" for t in texts]), dtype=np.float32).reshape(len(texts), self.dim)
+        out[[not (t and t.strip()) for t in texts]] = np.nan
+        return out
+
+
+def sql_search_metrics(query_texts: list[str], corpus_texts: list[str], corpus: np.ndarray,
+                       relevant: list[set[int]], embed: Embed, hybrid: bool = False, k: int = 10,
+                       index_min_rows: int = INDEX_MIN_ROWS) -> dict[str, float]:
+    """Ranking metrics of ``semantic_search`` (exact and through the ANN index) and optionally
+    ``semantic_hybrid_search``, over a LanceDB ``assets`` table of the corpus in a temp folder."""
+    import tempfile
+
+    import duckdb
+    import lancedb
+    import pyarrow as pa
+    from lancedb.index import FTS
+
+    from semantic.config import SemanticConfig
+    from semantic.functions import register
+    from semantic.store import VectorStore
+
+    encoder = _EmbedEncoder(embed, corpus.shape[1])
+    n = len(corpus_texts)
+    data = pa.table({
+        "asset_id": [str(i) for i in range(n)],
+        **{c: pa.nulls(n, pa.string()) for c in ("brand", "channel", "market", "asset_type")},
+        "created_at": pa.nulls(n, pa.date32()),
+        "text": corpus_texts,
+        "model_version": [encoder.version] * n,
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(corpus.astype(np.float32).ravel()), corpus.shape[1]),
+    })
+
+    def search(conn: Any, sql: str) -> list[list[int]]:
+        return [[int(r[0]) for r in conn.execute(sql, [text]).fetchall()] for text in query_texts]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        table = lancedb.connect(tmp).create_table("assets", data)
+        if hybrid:
+            table.create_index("text", config=FTS())
+        conn = duckdb.connect()
+        register(conn, SemanticConfig.from_plugin({"lance_dir": tmp}), encoder=encoder)  # type: ignore[arg-type]
+        exact = search(conn, f"select asset_id from semantic_search(?, k := {k}, exact := true)")
+        metrics = ranked_lists(exact, relevant)
+        built = VectorStore(tmp).ensure_vector_index("assets", index_min_rows)
+        if built.action in ("created", "rebuilt"):
+            ann = search(conn, f"select asset_id from semantic_search(?, k := {k})")
+            metrics.update({f"ann_{m}": v for m, v in ranked_lists(ann, relevant).items()})
+            metrics[f"ann_vs_exact_recall@{k}"] = float(np.mean(
+                [len(set(a) & set(e)) / max(len(e), 1) for a, e in zip(ann, exact)]))
+        if hybrid:
+            fused = search(conn, f"select asset_id from semantic_hybrid_search(?, k := {k})")
+            metrics.update({f"hybrid_{m}": v for m, v in ranked_lists(fused, relevant).items()})
+        conn.close()
     return metrics
 
 
@@ -186,48 +260,6 @@ def _vector_table(vectors: Any, ids: Sequence[str] | None = None, **columns: Any
     }
     with tempfile.TemporaryDirectory() as tmp:
         yield lancedb.connect(tmp).create_table("vectors", pa.table(data))
-
-
-def hybrid_recall(queries: np.ndarray, query_texts: list[str], corpus: np.ndarray, corpus_texts: list[str],
-                  relevant: list[set[int]]) -> dict[str, float]:
-    """recall@1 and recall@10 of LanceDB hybrid search: the vector search and BM25 full-text search
-    over the same table, fused by reciprocal rank (RRF, k=60), as ``semantic_hybrid_search`` does."""
-    from lancedb.index import FTS
-    from lancedb.rerankers import RRFReranker
-
-    found1 = found10 = 0.0
-    with _vector_table(corpus, text=corpus_texts) as table:
-        table.create_index("text", config=FTS())
-        reranker = RRFReranker()
-        for vector, text, rel in zip(queries, query_texts, relevant):
-            hits = (table.search(query_type="hybrid").vector(vector.astype(np.float32)).text(text)  # type: ignore[attr-defined]
-                    .distance_type("cosine").rerank(reranker).limit(10).to_arrow())
-            rows = hits.column("id").to_pylist()
-            found1 += len(set(rows[:1]) & rel) / max(len(rel), 1)
-            found10 += len(set(rows) & rel) / max(len(rel), 1)
-    n = max(len(relevant), 1)
-    return {"recall@1": found1 / n, "recall@10": found10 / n}
-
-
-def ann_recall_at_10(queries: np.ndarray, corpus: np.ndarray, relevant: list[set[int]]) -> float | None:
-    """recall@10 when the corpus is searched through a LanceDB IVF_HNSW_SQ cosine index.
-
-    Returns None for a corpus too small to train an index on (under 1,000 vectors).
-    """
-    from lancedb.index import IvfHnswSq
-
-    if len(corpus) < 1000:
-        return None
-    with _vector_table(corpus) as table:
-        partitions = max(1, int(np.sqrt(len(corpus)) / 4))
-        table.create_index("vector", config=IvfHnswSq(distance_type="cosine", num_partitions=partitions))
-        total = 0.0
-        for vector, rel in zip(queries, relevant):
-            query = table.search(vector.astype(np.float32))
-            hits = query.distance_type("cosine").limit(10).to_arrow()  # type: ignore[attr-defined]
-            found = set(hits.column("id").to_pylist())
-            total += len(found & rel) / max(len(rel), 1)
-    return total / max(len(relevant), 1)
 
 
 def _bank_similarity(refs: Any, probes: Any) -> np.ndarray:
@@ -471,7 +503,7 @@ def encoder_embed(encoder: Any) -> Embed:
 
 
 def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: int = 512,
-        calibrate_with: Path | None = None) -> list[Row]:
+        calibrate_with: Path | None = None, hybrid: bool = False) -> list[Row]:
     """Score every task under ``root`` with the lexical floor and every model, side by side.
 
     Each model also gets a ``collapse`` row: the collapse guard's figures on a fixed sample of the
@@ -497,6 +529,9 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
                 if calibrate_with is not None and lexical and label != "lexical":
                     rows.append(Row(name, kind, f"{label}+decision", dedup_task(
                         path, embed, calibrate_with=calibrate_with, lexical=scorers["lexical"])))
+                continue
+            if kind == "retrieval":
+                rows.append(Row(name, kind, label, retrieval_task(path, embed, hybrid=hybrid)))
                 continue
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
             if kind == "pairs" and lexical and label != "lexical":

@@ -124,7 +124,8 @@ def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> 
     if args.calibrate_with and task_kind(Path(args.calibrate_with)) != "pairs":
         raise SemanticError(f"--calibrate-with {args.calibrate_with} is not a pairs folder "
                             "(train.csv, valid.csv and test.csv with text_a, text_b, label)")
-    rows = run(Path(args.data), dict(models), calibrate_with=Path(args.calibrate_with) if args.calibrate_with else None)
+    rows = run(Path(args.data), dict(models), calibrate_with=Path(args.calibrate_with) if args.calibrate_with else None,
+               hybrid=args.hybrid)
     table = to_markdown(rows)
     print(table)
     if args.json:
@@ -213,6 +214,52 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    import os
+
+    from semantic.config import active, project_root
+    from semantic.publishing import build
+
+    dbt_args = list(args.dbt_args)
+    project_dir = project_root()
+    for i, arg in enumerate(dbt_args):
+        if arg == "--project-dir" and i + 1 < len(dbt_args):
+            project_dir = Path(dbt_args[i + 1])
+        elif arg.startswith("--project-dir="):
+            project_dir = Path(arg.split("=", 1)[1])
+    if not any(a == "--project-dir" or a.startswith("--project-dir=") for a in dbt_args):
+        dbt_args = ["--project-dir", str(project_dir), *dbt_args]
+    env = dict(os.environ)
+    profiles_given = any(a == "--profiles-dir" or a.startswith("--profiles-dir=") for a in dbt_args)
+    if not profiles_given and "DBT_PROFILES_DIR" not in env and (project_dir / "profiles.yml").is_file():
+        env["DBT_PROFILES_DIR"] = str(project_dir)
+    live = active().with_overrides(db_path=args.db).db_path
+    staging_dir = Path(args.staging_dir) if args.staging_dir else None
+    return build(live, dbt_args, staging_dir=staging_dir, env=env)
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.distributed import near_duplicate_candidates, sync
+
+    config = active().with_overrides(model_dir=args.model_dir)
+    result = sync(
+        args.source, args.lance, id_column=args.id_column, text_column=args.text_column, engine=args.engine,
+        workers=args.workers, cpus_per_worker=args.cpus_per_worker, model_dir=config.encoder_dir(),
+        batch_size=config.batch_size, ray_address=args.ray_address,
+    )
+    print(f"{result.uri}: embedded {result.embedded}, unchanged {result.unchanged}, deleted {result.deleted}, "
+          f"skipped (no text) {result.skipped_empty}; {result.total} rows at Lance version {result.lance_version} "
+          f"(model {result.model_version}, {result.workers} {result.engine} worker(s), {result.seconds:.1f} s)")
+    if args.neighbours_k:
+        out = args.neighbours_lance or result.uri[: -len(".lance")] + "_neighbours.lance"
+        found = near_duplicate_candidates(result.uri, args.neighbours_k, id_column=args.id_column,
+                                          engine=args.engine, workers=args.workers, out_uri=out,
+                                          ray_address=args.ray_address)
+        print(f"{out}: {found.num_rows} near-duplicate candidate rows (top {args.neighbours_k} per asset)")
+    return 0
+
+
 def _functions(args: argparse.Namespace) -> int:
     from semantic.functions import describe
 
@@ -267,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
     p.add_argument("--calibrate-with", help="a pairs folder of the same domain: dedup tasks calibrate their "
                    "threshold on its valid.csv (and learn the pair decision on its train.csv), then cluster")
+    p.add_argument("--hybrid", action="store_true", help="retrieval tasks: also score semantic_hybrid_search "
+                   "(vector + BM25)")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders")
@@ -297,6 +346,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.set_defaults(func=_fix_encoding)
 
+    p = sub.add_parser(
+        "build", allow_abbrev=False,
+        help="run `dbt build` into a copy of the DuckDB file and swap it in atomically (readers keep working)",
+        description="Run `dbt build` into <db folder>/.building/<db name> and rename it onto the DuckDB file "
+        "when dbt succeeds, so BI tools holding the file read-only never block the build nor see it half "
+        "built. Every other argument goes to `dbt build` (--select, --vars, --full-refresh, ...). Exit "
+        "status: dbt's; on failure the live file is untouched and the failed build is kept in staging.",
+    )
+    p.add_argument("--db", help="the DuckDB file readers open (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.add_argument("--staging-dir", help="folder to build in, on the same filesystem (default: <db folder>/.building)")
+    p.set_defaults(func=_build, dbt_args=[])
+
+    p = sub.add_parser(
+        "embed", help="embed a Parquet source into a Lance table (s3:// or local) on Ray workers, incrementally",
+        description="Sync a Lance table with a Parquet source: only rows whose content_hash or model version "
+        "changed are embedded, rows gone from the source are deleted, and the table changes in one Lance commit "
+        "at the end. S3 credentials and endpoint come from the environment (AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY, SEMANTIC_S3_ENDPOINT or AWS_ENDPOINT_URL).",
+    )
+    p.add_argument("--engine", default="ray", choices=["ray", "local"],
+                   help="ray: Ray Data workers (a local cluster unless --ray-address); local: this process")
+    p.add_argument("--source", required=True, help="Parquet file or folder (local or s3://) with the id and the text")
+    p.add_argument("--lance", required=True, help="the Lance table, e.g. s3://bucket/vectors/assets.lance")
+    p.add_argument("--workers", type=int, default=2, help="embedding workers (Ray actors)")
+    p.add_argument("--cpus-per-worker", type=int, default=1, help="cores per worker (its encoder threads)")
+    p.add_argument("--id-column", default="asset_id")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--model-dir", help="sentence-transformers model directory (default: the active encoder)")
+    p.add_argument("--ray-address", help="a running Ray cluster (default: $RAY_ADDRESS, else a local one)")
+    p.add_argument("--neighbours-k", type=int, help="also write each row's top-k near-duplicate candidates")
+    p.add_argument("--neighbours-lance", help="where the candidates go (default: <table>_neighbours.lance beside it)")
+    p.set_defaults(func=_embed)
+
     p = sub.add_parser("functions", help="list the SQL functions the plugin registers")
     p.set_defaults(func=_functions)
     return parser
@@ -310,7 +392,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(logging.INFO)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "build":
+        args.dbt_args = extra  # everything else is dbt's
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args))
     except SemanticError as e:

@@ -54,6 +54,7 @@ def neighbours(
     where: str | None = None,
     exclude_self: bool = True,
     log_level: int = logging.INFO,
+    exact: bool = True,
 ) -> pa.Table:
     """Top-``k`` neighbours (other than itself) of each query row, from a LanceDB table.
 
@@ -66,11 +67,15 @@ def neighbours(
         where: A further prefilter on ``table`` (literals quoted with ``store.sql_literal``).
         exclude_self: Drop a hit whose id is the query's own (the query rows are in ``table``).
         log_level: Level of the line that counts the compared pairs (the dbt log shows INFO).
+        exact: Scan even when ``table`` has an ANN index (the default: one flat scan answers a
+            whole batch, and under a blocking prefilter the index was 19x slower and found 0.82 of
+            the exact top-10 at 20,000 assets; ``benchmarks/cluster_cost.py --with-index``).
 
     Returns:
         Arrow table ``asset_id, neighbour_id, similarity, rank`` (rank 1 = most similar).
     """
     from semantic.store import cosine_from_distance, sql_literal
+    from semantic.vector_index import vector_query
 
     if k < 1:
         from semantic.errors import SemanticDataError
@@ -86,7 +91,7 @@ def neighbours(
     for block, rows in groups.items():
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
-            query = table.search(np.asarray(vectors[chunk], dtype=np.float32)).distance_type("cosine")
+            query, metric = vector_query(table, vectors[chunk], exact=exact)
             clauses = [where] if where else []
             if block_on:
                 clauses.append(f"{block_on} = {sql_literal(block)}" if block is not None else f"{block_on} IS NULL")
@@ -95,7 +100,7 @@ def neighbours(
             hits = query.limit(k + 1 if exclude_self else k).select([id_column, "_distance"]).to_arrow()
             if len(chunk) == 1 and "query_index" not in hits.column_names:
                 hits = hits.append_column("query_index", pa.array([0] * hits.num_rows, pa.int32()))
-            sims = cosine_from_distance(hits.column("_distance").to_numpy(), "cosine")
+            sims = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
             found: dict[int, list[tuple[float, str]]] = defaultdict(list)
             for qi, nid, sim in zip(hits.column("query_index").to_pylist(), hits.column(id_column).to_pylist(), sims):
                 if not (exclude_self and nid == ids[chunk[qi]]):

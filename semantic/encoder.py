@@ -3,15 +3,22 @@
 Wraps sentence-transformers (Reimers & Gurevych, 2019). A model is always identified by the
 SHA-256 of its directory's files, so a tuned model written by the project and the packaged base
 model go through the same code path, and vectors of different models are never mixed.
+
+Every call sorts its texts by token length, embeds them in batches with the backend chosen for
+the model version (:mod:`semantic.backends`: OpenVINO bf16 or torch bf16 on a CPU with bf16
+instructions once they pass :mod:`semantic.quality_gate`, torch fp32 otherwise) and restores the
+input order. ``$SEMANTIC_ENCODER_BACKEND`` (auto, fp32, bf16, openvino) forces a backend.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,10 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semantic.errors import SemanticModelError
+from semantic.errors import SemanticConfigError, SemanticModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
+
+    from semantic.backends import Backend, BackendContext
+    from semantic.quality_gate import GateResult
 
 logger = logging.getLogger("semantic")
 
@@ -103,19 +113,136 @@ def _read_dim(path: Path) -> int:
     )
 
 
+ENV_BACKEND = "SEMANTIC_ENCODER_BACKEND"
+ENV_CACHE = "SEMANTIC_ENCODER_CACHE"
+BACKEND_CHOICES = ("auto", "fp32", "bf16", "openvino")
+
+
+def encoder_cache_root() -> Path:
+    """Where exports and gate results live: ``$SEMANTIC_ENCODER_CACHE``, else ``<data>/encoder_cache``.
+
+    ``<data>`` is the folder holding the active config's model registry (``data/models``), so
+    ``$SEMANTIC_HOME`` or ``$SEMANTIC_MODELS_DIR`` move the cache with the rest of the project's data.
+    """
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser().resolve()
+    from semantic.config import active
+
+    return active().models_dir.parent / "encoder_cache"
+
+
+def requested_backend() -> str:
+    """The backend ``$SEMANTIC_ENCODER_BACKEND`` asks for (``auto`` when unset).
+
+    Raises:
+        SemanticConfigError: The value is not one of auto, fp32, bf16, openvino.
+    """
+    value = os.environ.get(ENV_BACKEND, "").strip().lower() or "auto"
+    if value not in BACKEND_CHOICES:
+        raise SemanticConfigError(
+            f"{ENV_BACKEND}={value!r} is not a backend; accepted values are {', '.join(BACKEND_CHOICES)} "
+            "(auto picks openvino, then bf16, on a CPU with bf16 instructions and fp32 elsewhere)"
+        )
+    return value
+
+
+class _Tokenizer:
+    """Tokenises like the model's sentence-transformers Transformer module, without importing torch.
+
+    Uses the fast tokenizer file (``tokenizer.json``) with the module's ``max_seq_length`` and
+    ``do_lower_case`` (``sentence_bert_config.json``).
+    """
+
+    def __init__(self, model_dir: Path) -> None:
+        folder = model_dir / _transformer_path(model_dir)
+        st_cfg = _read_json(folder / "sentence_bert_config.json")
+        tok_cfg = _read_json(folder / "tokenizer_config.json")
+        hf_cfg = _read_json(folder / "config.json")
+        self.max_length = int(
+            st_cfg.get("max_seq_length")
+            or min(int(tok_cfg.get("model_max_length") or 512), int(hf_cfg.get("max_position_embeddings") or 512))
+        )
+        self.lower = bool(st_cfg.get("do_lower_case", False))
+        path = folder / "tokenizer.json"
+        if not path.is_file():
+            raise SemanticModelError(
+                f"{folder} has no tokenizer.json (a fast tokenizer); re-save the model with "
+                "SentenceTransformer.save() from a model with a fast tokenizer"
+            )
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path))
+        padding = self._tok.padding
+        pad = tok_cfg.get("pad_token")
+        pad_id = self._tok.token_to_id(pad) if isinstance(pad, str) else None
+        self.pad_id = int(padding["pad_id"] if padding else pad_id or 0)
+        self._tok.enable_truncation(self.max_length)
+        self._tok.no_padding()
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int]:
+        """Token ids and type ids of each text (truncated to the window), and how many were cut."""
+        if self.lower:
+            texts = [t.lower() for t in texts]
+        encodings = self._tok.encode_batch(texts)
+        cut = sum(1 for t, e in zip(texts, encodings) if e.overflowing or len(t) >= MAX_CHARS)
+        return [e.ids for e in encodings], [e.type_ids for e in encodings], cut
+
+    def pad(self, ids: Sequence[list[int]], type_ids: Sequence[list[int]]) -> dict[str, np.ndarray]:
+        """Right-pad one batch into int64 arrays: input ids, attention mask and token type ids."""
+        width = max(len(row) for row in ids)
+        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        types = np.zeros((len(ids), width), dtype=np.int64)
+        for r, (row, trow) in enumerate(zip(ids, type_ids)):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+            types[r, : len(trow)] = trow
+        return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+
+def _transformer_path(model_dir: Path) -> str:
+    for module in json.loads((model_dir / "modules.json").read_text()):
+        if str(module.get("type", "")).endswith("Transformer"):
+            return str(module.get("path", ""))
+    return ""
+
+
 class Encoder:
     """Turns texts into L2-normalised float32 vectors with a versioned model.
+
+    Texts are sorted by token length over the whole call, batched, embedded by the fastest backend
+    that passed the quality gate for this model version (:mod:`semantic.quality_gate`), and put
+    back in input order. The backend is chosen on the first call that has text to embed, so a call
+    with nothing to embed loads neither torch nor OpenVINO.
 
     Args:
         model_dir: A sentence-transformers model directory.
         batch_size: Texts per forward pass.
+        backend: ``auto``, ``fp32``, ``bf16`` or ``openvino``; None reads ``$SEMANTIC_ENCODER_BACKEND``
+            (default ``auto``). A named backend still has to pass the gate, else fp32 is used.
+        cache_dir: The encoder cache (exports, gate results); None means :func:`encoder_cache_root`.
     """
 
-    def __init__(self, model_dir: Path | str, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model_dir: Path | str,
+        batch_size: int = 64,
+        backend: str | None = None,
+        cache_dir: Path | str | None = None,
+    ) -> None:
         self.info = model_info(model_dir)
         self.batch_size = batch_size
-        self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
+        self._requested = backend
+        self._cache_root = Path(cache_dir) if cache_dir is not None else None
+        self._backend: Backend | None = None
+        self._tokenizer: _Tokenizer | None = None
+        self.gate: GateResult | None = None
+        self._lock = threading.RLock()
 
     @property
     def version(self) -> str:
@@ -129,33 +256,38 @@ class Encoder:
 
     @property
     def model(self) -> SentenceTransformer:
-        """The loaded sentence-transformers model (loaded on first use, offline)."""
-        if self._model is None:
+        """The fp32 sentence-transformers model (loaded on first use, offline; shared in the process)."""
+        from semantic.backends import load_sentence_transformer
+
+        return load_sentence_transformer(self.info.path, "fp32")
+
+    @property
+    def tokenizer(self) -> _Tokenizer:
+        """The tokenizer (loaded on first use; does not import torch)."""
+        if self._tokenizer is None:
             with self._lock:
-                if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                    import transformers
-                    from sentence_transformers import SentenceTransformer
-
-                    transformers.logging.set_verbosity_error()
-                    transformers.utils.logging.disable_progress_bar()
-
-                    try:
-                        self._model = SentenceTransformer(
-                            str(self.info.path), device="cpu", local_files_only=True
-                        )
-                    except Exception as e:
-                        raise SemanticModelError(
-                            f"could not load the encoder from {self.info.path}: {e}; check that the "
-                            "directory holds a complete sentence-transformers model"
-                        ) from e
-        return self._model
+                if self._tokenizer is None:
+                    self._tokenizer = _Tokenizer(self.info.path)
+        return self._tokenizer
 
     @property
     def max_tokens(self) -> int:
         """The model's token window; longer texts are truncated to it."""
-        return int(self.model.max_seq_length or 512)
+        return self.tokenizer.max_length
+
+    @property
+    def backend(self) -> Backend:
+        """The backend that embeds (chosen, gated and loaded on first use)."""
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    self._backend = self._select()
+        return self._backend
+
+    @property
+    def backend_name(self) -> str:
+        """The name of the backend in use (``fp32``, ``bf16`` or ``openvino``); loads it if needed."""
+        return self.backend.name
 
     def encode(
         self,
@@ -166,7 +298,7 @@ class Encoder:
 
         Args:
             texts: The texts, in order.
-            progress: Called with (texts done, texts total) after each chunk.
+            progress: Called with (texts done, texts total) after each chunk of batches.
 
         Returns:
             A float32 array of shape (len(texts), dim), each valid row of unit length.
@@ -176,7 +308,7 @@ class Encoder:
         if not keep:
             return out
         clean = [_clean(texts[i]) for i in keep]  # type: ignore[arg-type]
-        n_truncated = self._count_truncated(clean)
+        ids, types, n_truncated = self.tokenizer.encode(clean)
         if n_truncated:
             # one-text calls (a query, a per-row scorer) would repeat this line for every row
             (logger.info if len(clean) > 1 else logger.debug)(
@@ -185,30 +317,162 @@ class Encoder:
                 len(clean),
                 self.max_tokens,
             )
-        chunk = max(self.batch_size * 16, 256)
-        for start in range(0, len(clean), chunk):
-            part = clean[start : start + chunk]
-            vectors = self.model.encode(
-                part,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out[keep[start : start + len(part)]] = vectors.astype(np.float32, copy=False)
-            if progress is not None:
-                progress(start + len(part), len(clean))
+        rows = np.asarray(keep)
+        out[rows] = self._embed_tokens(self.backend, ids, types, progress)
         return out
 
-    def _count_truncated(self, texts: list[str]) -> int:
-        tokenizer: Any = self.model.tokenizer
-        limit = self.max_tokens
-        n = 0
-        for start in range(0, len(texts), 1024):
-            part = texts[start : start + 1024]
-            lengths = tokenizer(part, add_special_tokens=True, truncation=False)["input_ids"]
-            n += sum(1 for t, ids in zip(part, lengths) if len(ids) > limit or len(t) >= MAX_CHARS)
-        return n
+    def _embed_tokens(
+        self,
+        backend: Backend,
+        ids: list[list[int]],
+        types: list[list[int]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed tokenised texts longest first in batches of similar length; rows in input order."""
+        from semantic.backends import embed_batches
+
+        order = np.argsort([-len(row) for row in ids], kind="stable")
+        vectors = np.empty((len(ids), self.dim), dtype=np.float32)
+        size = self._batch_size(backend)
+        chunk = max(self.batch_size * 16, 256)
+        for start in range(0, len(order), chunk):
+            groups = [order[s : s + size] for s in range(start, min(start + chunk, len(order)), size)]
+            batches = [self.tokenizer.pad([ids[i] for i in g], [types[i] for i in g]) for g in groups]
+            for group, result in zip(groups, embed_batches(backend, batches)):
+                vectors[group] = result
+            if progress is not None:
+                progress(min(start + chunk, len(order)), len(order))
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+    def _batch_size(self, backend: Backend) -> int:
+        """Texts per forward pass: the configured size, or less where the backend prefers it."""
+        preferred = getattr(backend, "batch_size", None)
+        return min(self.batch_size, int(preferred)) if preferred else self.batch_size
+
+    def _embed_texts(self, backend: Backend, texts: Sequence[str]) -> np.ndarray:
+        ids, types, _ = self.tokenizer.encode(list(texts))
+        return self._embed_tokens(backend, ids, types)
+
+    def _select(self) -> Backend:
+        """Pick the backend: the requested one, or the fastest gated bf16 one on a bf16 CPU, else fp32."""
+        from semantic.backends import (
+            BACKENDS,
+            BF16_FLAGS,
+            BackendContext,
+            TorchBackend,
+            available_cores,
+            cpu_bf16_flags,
+            release_sentence_transformers,
+        )
+
+        requested = (self._requested or requested_backend()).lower()
+        if requested not in BACKEND_CHOICES:
+            raise SemanticConfigError(
+                f"encoder backend {requested!r} is unknown; accepted values are {', '.join(BACKEND_CHOICES)}"
+            )
+        flags = cpu_bf16_flags()
+        root = self._cache_root or encoder_cache_root()
+        context = BackendContext(
+            model_dir=self.info.path, cache_dir=root / self.version, threads=available_cores(), cpu_bf16=bool(flags)
+        )
+        if requested == "fp32":
+            candidates: list[str] = []
+            why = f"forced by {ENV_BACKEND}=fp32" if self._requested is None else "requested"
+        elif requested != "auto":
+            candidates = [requested]
+            why = ""
+        elif flags:
+            candidates = ["openvino", "bf16"]
+            why = ""
+        else:
+            candidates = []
+            why = f"the CPU has no bf16 matrix instructions ({' or '.join(BF16_FLAGS)})"
+        reference: list[np.ndarray] = []  # fp32 sample vectors, computed at most once
+        for name in candidates:
+            try:
+                candidate = BACKENDS[name](context)
+            except Exception as e:  # a missing package, a failed export: fp32 still works
+                logger.warning("encoder %s: the %s backend could not start (%s); trying the next one", self.version,
+                               name, e)
+                why = f"{name} could not start"
+                continue
+            result = self._gate_result(name, candidate, context, flags, reference)
+            if result.passed:
+                self.gate = result
+                if not isinstance(candidate, TorchBackend):
+                    release_sentence_transformers(self.info.path)  # the gate's fp32 copy is not needed now
+                logger.info("encoder %s: using the %s backend on %d threads (quality gate passed: %s)",
+                            self.version, name, context.threads, result.reason)
+                return candidate
+            logger.warning("encoder %s: the %s backend failed the quality gate (%s); falling back",
+                           self.version, name, result.reason)
+            why = f"{name} failed the quality gate"
+        backend = BACKENDS["fp32"](context)
+        logger.info("encoder %s: using the fp32 backend on %d threads (%s)", self.version, context.threads,
+                    why or "no faster backend passed")
+        return backend
+
+    def _gate_result(
+        self, name: str, candidate: Backend, context: BackendContext, flags: tuple[str, ...],
+        reference: list[np.ndarray],
+    ) -> GateResult:
+        """The cached gate result for (model version, backend), or a fresh one written to the cache."""
+        from semantic import quality_gate
+        from semantic.backends import package_version
+
+        sample = quality_gate.gate_sample(quality_gate.SAMPLE_ASSETS)
+        signature = {
+            "model_version": self.version,
+            "sample": sample.digest,
+            "cpu_bf16": list(flags),
+            "batch_size": self._batch_size(candidate),
+            **{pkg: package_version(pkg) for pkg in ("openvino", "torch", "sentence-transformers")},
+        }
+        path = context.cache_dir / f"gate-{name}.json"
+        try:
+            cached = quality_gate.GateResult.from_json(path.read_text())
+            if dict(cached.signature) == signature:
+                return cached
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        start = time.perf_counter()
+        if not reference:
+            reference.append(self._gate_reference(context, sample.texts, sample.digest))
+        fast = self._embed_texts(candidate, sample.texts)
+        result = quality_gate.evaluate(name, fast, reference[0], sample, signature)
+        logger.info("encoder %s: ran the quality gate for %s on %d texts in %.1f s", self.version, name,
+                    len(sample.texts), time.perf_counter() - start)
+        _write_atomically(path, result.to_json().encode())
+        return result
+
+    def _gate_reference(self, context: BackendContext, texts: Sequence[str], digest: str) -> np.ndarray:
+        """fp32 vectors of the gate sample, cached beside the gate results (the gate's main cost)."""
+        from semantic.backends import BACKENDS
+
+        path = context.cache_dir / f"gate-sample-fp32-{digest[:16]}.npy"
+        try:
+            vectors = np.load(path)
+            if vectors.shape == (len(texts), self.dim):
+                return np.asarray(vectors, dtype=np.float32)
+        except (OSError, ValueError):
+            pass
+        vectors = self._embed_texts(BACKENDS["fp32"](context), texts)
+        buffer = io.BytesIO()
+        np.save(buffer, vectors)
+        _write_atomically(path, buffer.getvalue())
+        return vectors
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a cache file through a temporary name, so a concurrent reader never sees half of it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        logger.warning("could not write the encoder cache file %s (%s); it will be recomputed next time", path, e)
 
 
 def _refuse_collapsed(path: Path) -> None:

@@ -25,3 +25,7 @@ class SemanticModelVersionError(SemanticError, RuntimeError):
 
 class SemanticModelError(SemanticError, RuntimeError):
     """A model directory is missing, unreadable or not a sentence-transformers model."""
+
+
+class SemanticPublishError(SemanticError, RuntimeError):
+    """A build could not be swapped in: the DuckDB file is held by a writer, or staging is on another filesystem."""

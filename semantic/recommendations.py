@@ -122,6 +122,7 @@ def brief_matches(
         SemanticModelVersionError: The briefs and the assets table were embedded by different models.
     """
     from semantic.store import VectorStore, cosine_from_distance, sql_literal
+    from semantic.vector_index import vector_query
 
     if not isinstance(k, int) or k < 1:
         raise SemanticDataError(f"brief_match_k must be a positive integer, got {k!r}")
@@ -161,9 +162,12 @@ def brief_matches(
         )
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
+            # exact: a prefiltered search through the ANN index loses recall, and one exact scan per
+            # batch of briefs costs little
+            query, metric = vector_query(tbl, vectors[chunk], exact=True)
             hits = (
-                tbl.search(vectors[chunk]).distance_type("cosine").where(where, prefilter=True)
-                .limit(pool).select([*ASSET_COLUMNS, "vector", "_distance"]).to_arrow()
+                query.where(where, prefilter=True).limit(pool).select([*ASSET_COLUMNS, "vector", "_distance"])
+                .to_arrow()
             )
             if "query_index" not in hits.column_names:
                 hits = hits.append_column("query_index", pa.array([0] * hits.num_rows, pa.int32()))
@@ -171,7 +175,7 @@ def brief_matches(
             per_query: dict[int, list[int]] = defaultdict(list)
             for row, qi in enumerate(hits.column("query_index").to_pylist()):
                 per_query[qi].append(row)
-            sims_all = cosine_from_distance(hits.column("_distance").to_numpy(), "cosine")
+            sims_all = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
             cols = {c: hits.column(c).to_pylist() for c in ASSET_COLUMNS}
             hit_vectors = np.asarray(hits.column("vector").to_pylist(), dtype=np.float32) if hits.num_rows else None
             for qi, hit_rows in per_query.items():

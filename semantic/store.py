@@ -4,11 +4,14 @@ A row is embedded again only when its ``content_hash`` or the model version chan
 left the source are deleted. All embedding happens before anything is written, and each write is
 a single Lance commit, so a failed run leaves the previous table version intact and readable.
 LanceDB reports distances; this module is the one place they become cosine similarities.
+A table that reaches ``vector_index_min_rows`` gets an ANN index, brought up to date after every
+sync and checked against exact search (:mod:`semantic.vector_index`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -20,7 +23,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semantic.errors import SemanticDataError, SemanticModelVersionError
+from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
+from semantic.vector_index import (
+    INDEX_LOG_SCHEMA,
+    INDEX_LOG_TABLE,
+    INDEX_TYPE,
+    MAX_SEGMENTS,
+    REBUILD_FRACTION,
+    IndexRun,
+    IndexState,
+    RecallCheck,
+    find_vector_index,
+    index_metric,
+    index_type_of,
+    partitions_for,
+    recall_at_k,
+    vector_query,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from semantic.encoder import Encoder
@@ -172,6 +191,7 @@ class VectorStore:
         id_column: str,
         text_column: str = TEXT,
         full_text: bool = False,
+        vector_index_min_rows: int | None = None,
     ) -> SyncResult:
         """Bring a vector table in line with its source rows, embedding only what changed.
 
@@ -182,6 +202,8 @@ class VectorStore:
             encoder: The active encoder; its version is stamped on every vector.
             id_column: The key column.
             text_column: The column to embed.
+            vector_index_min_rows: Build the ANN vector index once the table has this many rows
+                (see :meth:`ensure_vector_index`); None builds none but keeps an existing one current.
 
         Raises:
             SemanticDataError: ids are missing or duplicated, or a required column is absent.
@@ -202,7 +224,10 @@ class VectorStore:
         rows = rows.filter(has_text)
 
         version = encoder.version
-        existing = self._existing(table, id_column)
+        attributes = [c for c in rows.column_names if c not in (id_column, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT,
+                                                                  VECTOR)]
+        existing = self._existing(table, id_column, attributes)
+        moved: list[int] = []
         if existing is None:
             stale = np.ones(len(rows), dtype=bool)
             removed: list[str] = []
@@ -219,12 +244,23 @@ class VectorStore:
             hashes = rows.column(CONTENT_HASH).to_pylist()
             stale = np.array([known.get(i) != (h, version) for i, h in zip(ids, hashes)], dtype=bool)
             removed = sorted(set(known) - set(ids))
+            # same text and model, other columns changed (a market, a brand, an active flag): the
+            # row is rewritten with its stored vector, never re-embedded
+            shared = [c for c in attributes if c in existing.column_names]
+            if shared:
+                stored = dict(zip(existing.column(id_column).to_pylist(),
+                                  zip(*(existing.column(c).to_pylist() for c in shared))))
+                current = zip(*(rows.column(c).to_pylist() for c in shared))
+                moved = [j for j, (i, now) in enumerate(zip(ids, current)) if not stale[j] and stored[i] != now]
         todo = rows.filter(pa.array(stale)) if len(rows) else rows
         logger.info(
-            "%s: embedding %d of %d rows with model %s (%d unchanged, %d to delete)",
-            table, len(todo), len(rows), version, len(rows) - len(todo), len(removed),
+            "%s: embedding %d of %d rows with model %s (%d unchanged, %d with changed columns only, %d to delete)",
+            table, len(todo), len(rows), version, len(rows) - len(todo) - len(moved), len(moved), len(removed),
         )
         new = self._embed(table, todo, encoder, text_column)
+        n_embedded = len(new)
+        if moved:
+            new = pa.concat_tables([new, self._restamped(table, rows.take(moved), id_column).select(new.column_names)])
 
         db = self._db()
         if existing is None:
@@ -249,8 +285,8 @@ class VectorStore:
         result = SyncResult(
             table=table,
             model_version=version,
-            embedded=len(new),
-            unchanged=len(rows) - len(new),
+            embedded=n_embedded,
+            unchanged=len(rows) - n_embedded,
             deleted=len(removed),
             skipped_empty=int(skipped),
             total=tbl.count_rows(),
@@ -261,7 +297,211 @@ class VectorStore:
             "%s: embedded %d rows, kept %d unchanged, deleted %d; %d rows at Lance version %d",
             table, result.embedded, result.unchanged, result.deleted, result.total, result.lance_version,
         )
+        self.ensure_vector_index(table, vector_index_min_rows)
         return result
+
+    def vector_tables(self) -> list[str]:
+        """Names of the tables that hold a ``vector`` column (not the ``sync_runs`` or index logs)."""
+        if not self.lance_dir.is_dir():
+            return []
+        db = self._db()
+        names = sorted(p.name[: -len(".lance")] for p in self.lance_dir.glob("*.lance"))
+        return [n for n in names if VECTOR in db.open_table(n).schema.names]
+
+    def ensure_vector_index(
+        self, table: str, min_rows: int | None, *, rebuild_fraction: float = REBUILD_FRACTION
+    ) -> IndexRun:
+        """Build the table's ANN index once it is big enough, and keep it covering every row.
+
+        No index and at least ``min_rows`` rows: build an IVF_HNSW_SQ index (L2 over unit vectors,
+        which ranks as cosine; ``partitions_for(rows)`` partitions). An index with unindexed rows
+        (appended or changed since): they are indexed as a delta segment, unless more than
+        ``rebuild_fraction`` of the rows are unindexed (a new model version re-embedded them), the
+        table has quadrupled since training, or ``MAX_SEGMENTS`` segments accumulated: then the
+        fragments are compacted and the index retrained. An existing index is kept current even
+        below ``min_rows`` or when ``min_rows`` is None. Every build or optimisation is logged to the
+        ``vector_indexes`` table.
+
+        Args:
+            table: The vector table.
+            min_rows: Rows from which the table gets an index (dbt var ``vector_index_min_rows``);
+                None never builds one.
+            rebuild_fraction: Unindexed share above which the index is retrained, not optimised.
+
+        Raises:
+            SemanticConfigError: ``min_rows`` is not a positive integer or None.
+        """
+        if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
+            raise SemanticConfigError(
+                f"vector_index_min_rows must be a positive integer (or null for no index), got {min_rows!r}; "
+                "set e.g. `vector_index_min_rows: 20000` in dbt_project.yml vars"
+            )
+        db = self._db()
+        tbl = db.open_table(table)
+        rows = tbl.count_rows()
+        idx = find_vector_index(tbl)
+        started = time.monotonic()
+        partitions: int | None
+        if idx is None:
+            if min_rows is None or rows < min_rows:
+                reason = "no index wanted" if min_rows is None else f"{rows} rows < vector_index_min_rows {min_rows}"
+                return IndexRun(table, "none", f"exact search: {reason}", rows, rows, rows, None, 0.0)
+            before, partitions = rows, partitions_for(rows)
+            self._build_index(tbl, partitions, replace=False)
+            action, reason = "created", f"{rows} rows >= vector_index_min_rows {min_rows}"
+        else:
+            before = int(idx.num_unindexed_rows)
+            partitions = self._trained_partitions(db, table)
+            if not before:
+                return IndexRun(table, "current", "every row is indexed", rows, 0, 0, partitions, 0.0)
+            if before > rebuild_fraction * rows:
+                reason = f"{before} of {rows} rows unindexed (> {rebuild_fraction:.0%})"
+            elif partitions is not None and partitions_for(rows) >= 2 * partitions:
+                reason = f"table grew to {rows} rows since the index was trained with {partitions} partitions"
+            elif int(idx.num_segments) >= MAX_SEGMENTS:
+                reason = f"{idx.num_segments} index segments (>= {MAX_SEGMENTS})"
+            else:
+                reason = ""
+            if reason:
+                partitions = partitions_for(rows)
+                tbl.drop_index(idx.name)
+                tbl.optimize()  # compact the fragments syncs left (no vector index to remap now); prune > 7 days
+                self._build_index(tbl, partitions, replace=True)
+                action = "rebuilt"
+            else:
+                self._append_to_index(table, idx.name)
+                action, reason = "optimised", f"{before} unindexed rows added to the index as a delta segment"
+                tbl = self._db().open_table(table)
+                left = find_vector_index(tbl)
+                if left is not None and int(left.num_unindexed_rows):
+                    # seen once under heavy load: the extension's append left rows out; LanceDB's own
+                    # (slower) optimize merges them, so the index never silently drifts
+                    logger.warning("%s: %d rows still unindexed after the delta append; running LanceDB "
+                                   "optimize()", table, int(left.num_unindexed_rows))
+                    tbl.optimize()
+                    reason += " (completed by LanceDB optimize)"
+            tbl = self._db().open_table(table)
+        after = find_vector_index(tbl)
+        run = IndexRun(
+            table=table,
+            action=action,
+            reason=reason,
+            total_rows=rows,
+            unindexed_before=before,
+            unindexed_after=int(after.num_unindexed_rows) if after is not None else rows,
+            num_partitions=partitions,
+            seconds=time.monotonic() - started,
+        )
+        self._log_index(db, run, after, int(tbl.version))
+        logger.info(
+            "%s: vector index %s in %.1f s (%s); %d unindexed rows before, %d after",
+            table, action, run.seconds, reason, run.unindexed_before, run.unindexed_after,
+        )
+        return run
+
+    @staticmethod
+    def _build_index(tbl: Any, partitions: int, replace: bool) -> None:
+        from lancedb.index import IvfHnswSq
+
+        # squared L2 over unit vectors ranks as cosine; why not LanceDB's cosine: semantic.vector_index
+        tbl.create_index(VECTOR, config=IvfHnswSq(distance_type="l2", num_partitions=partitions), replace=replace)
+
+    def _append_to_index(self, table: str, index_name: str) -> None:
+        """Index the unindexed rows as a delta segment (Lance's ``append`` index optimisation).
+
+        Through DuckDB's lance extension: LanceDB's Python ``optimize()`` offers no index-only step;
+        it compacts and re-merges the whole index, which took 66 s against 1 s for this at 105,000
+        rows (2.7x a fresh build; benchmarks/ann_index.py).
+        """
+        import duckdb
+
+        from semantic.functions import load_lance
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", index_name):
+            raise SemanticDataError(
+                f"vector index name {index_name!r} of '{table}' is not a plain identifier; "
+                "drop the index and let ensure_vector_index rebuild it"
+            )
+        path = str(self.table_path(table).resolve()).replace("'", "''")
+        con = duckdb.connect()
+        try:
+            load_lance(con)
+            con.execute(f"alter index {index_name} on '{path}' optimize with (mode = 'append')")
+        finally:
+            con.close()
+
+    def _index_log(self, db: Any, table: str) -> list[dict[str, Any]]:
+        if not (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
+            return []
+        log = db.open_table(INDEX_LOG_TABLE).to_arrow()  # one row per build or optimisation: small
+        return sorted((r for r in log.to_pylist() if r["table_name"] == table), key=lambda r: r["at"])
+
+    def _trained_partitions(self, db: Any, table: str) -> int | None:
+        built = [r for r in self._index_log(db, table) if r["action"] in ("created", "rebuilt")]
+        return built[-1]["num_partitions"] if built else None
+
+    def _log_index(self, db: Any, run: IndexRun, idx: Any, version: int) -> None:
+        record = {
+            "table_name": run.table,
+            "action": run.action,
+            "index_type": index_type_of(idx) if idx is not None else None,
+            "metric": index_metric(idx) if idx is not None else None,
+            "num_partitions": run.num_partitions,
+            "total_rows": run.total_rows,
+            "unindexed_before": run.unindexed_before,
+            "unindexed_after": run.unindexed_after,
+            "seconds": run.seconds,
+            "lance_version": version,
+            "at": datetime.now(UTC).replace(tzinfo=None),
+        }
+        data = pa.Table.from_pylist([record], schema=INDEX_LOG_SCHEMA)
+        if (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
+            db.open_table(INDEX_LOG_TABLE).add(data)
+        else:
+            db.create_table(INDEX_LOG_TABLE, data)
+
+    def index_state(self, table: str) -> IndexState:
+        """The vector index of a table now: rows indexed and not, partitions, when last optimised."""
+        db = self._db()
+        tbl = db.open_table(table)
+        rows = tbl.count_rows()
+        idx = find_vector_index(tbl)
+        if idx is None:
+            return IndexState(table, rows, None, None, None, 0, rows, 0, None, None)
+        log = [r for r in self._index_log(db, table) if r["action"] in ("created", "optimised", "rebuilt")]
+        return IndexState(
+            table=table,
+            total_rows=rows,
+            index_name=idx.name,
+            index_type=index_type_of(idx),
+            metric=index_metric(idx),
+            indexed_rows=int(idx.num_indexed_rows),
+            unindexed_rows=int(idx.num_unindexed_rows),
+            segments=int(idx.num_segments),
+            num_partitions=self._trained_partitions(db, table),
+            last_optimised_at=log[-1]["at"] if log else None,
+        )
+
+    def ann_recall(self, table: str, sample: int = 200, k: int = 10, seed: int = 0) -> RecallCheck:
+        """Recall@k of the indexed search against exact search, on ``sample`` of the table's own vectors.
+
+        Cheap without an index: returns 1.0 (every search is exact) without searching.
+
+        Raises:
+            SemanticDataError: ``sample`` or ``k`` is not a positive integer, or the table does not exist.
+        """
+        for name, value in (("sample", sample), ("k", k)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SemanticDataError(f"ann_recall: {name} must be a positive integer, got {value!r}")
+        if not self.exists(table):
+            raise SemanticDataError(
+                f"ann_recall: no LanceDB table '{table}' in {self.lance_dir}; vector tables: {self.vector_tables()}"
+            )
+        recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed)
+        if not queries:
+            return RecallCheck(table, 1.0, k, 0, "no vector index: every search is exact")
+        note = f"{INDEX_TYPE} search against exact top-{k}, {queries} sampled rows (seed {seed})"
+        return RecallCheck(table, recall, k, queries, note)
 
     def has_fts_index(self, table: str, column: str = TEXT) -> bool:
         """Whether ``table`` has a full-text index on ``column``."""
@@ -270,31 +510,34 @@ class VectorStore:
         return any(column in idx.columns and "FTS" in str(idx.index_type).upper()
                    for idx in self._db().open_table(table).list_indices())
 
-    def _existing(self, table: str, id_column: str) -> pa.Table | None:
+    def _existing(self, table: str, id_column: str, attributes: Sequence[str] = ()) -> pa.Table | None:
         if not self.exists(table):
             return None
-        return self.read(table, [id_column, CONTENT_HASH, MODEL_VERSION])
+        names = self._db().open_table(table).schema.names
+        return self.read(table, [id_column, CONTENT_HASH, MODEL_VERSION, *(c for c in attributes if c in names)])
+
+    def _restamped(self, table: str, rows: pa.Table, id_column: str) -> pa.Table:
+        """``rows`` (whose text and model are unchanged) with their stored vector, model version and time."""
+        stored = self.read(table, [id_column, MODEL_VERSION, EMBEDDED_AT, VECTOR])
+        position = {i: j for j, i in enumerate(stored.column(id_column).to_pylist())}
+        taken = stored.take(pa.array([position[i] for i in rows.column(id_column).to_pylist()], type=pa.int64()))
+        out = rows
+        for name in (MODEL_VERSION, EMBEDDED_AT, VECTOR):
+            if name in out.column_names:
+                out = out.drop_columns([name])
+            out = out.append_column(name, taken.column(name))
+        return out
 
     def _embed(self, table: str, rows: pa.Table, encoder: Encoder, text_column: str) -> pa.Table:
+        from semantic.embedding import embed_batch  # the one embedding path (also the distributed job's)
+
         started = time.monotonic()
 
         def progress(done: int, total: int) -> None:
             rate = done / max(time.monotonic() - started, 1e-9)
             logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, done, total, rate)
 
-        vectors = encoder.encode(rows.column(text_column).to_pylist(), progress=progress)
-        flat = pa.array(vectors.reshape(-1), type=pa.float32())
-        now = datetime.now(UTC).replace(tzinfo=None)
-        out = rows
-        for name, column in (
-            (MODEL_VERSION, pa.array([encoder.version] * len(rows), type=pa.string())),
-            (EMBEDDED_AT, pa.array([now] * len(rows), type=pa.timestamp("us"))),
-            (VECTOR, pa.FixedSizeListArray.from_arrays(flat, encoder.dim)),
-        ):
-            if name in out.column_names:
-                out = out.drop_columns([name])
-            out = out.append_column(name, column)
-        return out
+        return embed_batch(rows, encoder, text_column, progress=progress)
 
     def _log_run(self, db: Any, result: SyncResult) -> None:
         record = asdict(result)
@@ -340,15 +583,30 @@ class VectorStore:
             raise SemanticDataError(f"k must be a positive integer, got {k}; pass k >= 1")
         self.assert_model_version(table, model_version)
         tbl = self._db().open_table(table)
-        query = tbl.search(np.asarray(vector, dtype=np.float32)).distance_type("cosine").limit(k)
+        # through the ANN index (refined) when there is one; a filtered search scans the matching rows
+        query, metric = vector_query(tbl, vector, exact=bool(where))
+        query = query.limit(k)
         if where:
             query = query.where(where, prefilter=True)
         hits = query.to_arrow()
         keep = list(columns) if columns else [c for c in hits.column_names if c not in (VECTOR, "_distance")]
-        sim = cosine_from_distance(hits.column("_distance").to_numpy(), "cosine")
+        sim = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
         out = hits.select(keep)
         out = out.append_column("similarity", pa.array(sim, type=pa.float64()))
         return out.append_column("rank", pa.array(np.arange(1, len(out) + 1), type=pa.int32()))
+
+
+def _min_rows(value: int | str | None) -> int | None:
+    """``vector_index_min_rows`` as dbt renders it into a model config (``"20000"``, ``"None"``)."""
+    if value is None or str(value).strip().lower() in ("none", "null", ""):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError as e:
+        raise SemanticConfigError(
+            f"vector_index_min_rows must be a positive integer or null, got {value!r}; "
+            "set e.g. `vector_index_min_rows: 20000` in dbt_project.yml vars"
+        ) from e
 
 
 def sync_embeddings(
@@ -359,6 +617,7 @@ def sync_embeddings(
     output_columns: Sequence[str] | None = None,
     mirrored: pa.Table | None = None,
     full_text: bool = False,
+    vector_index_min_rows: int | str | None = None,
 ) -> pa.Table:
     """Sync one entity's vectors in LanceDB and return the rows the DuckDB mirror must upsert.
 
@@ -371,9 +630,14 @@ def sync_embeddings(
         id_column: The key column.
         text_column: The column to embed.
         output_columns: Columns to return besides the id, hash, model version, time and vector.
-        mirrored: On an incremental run, the (id, content_hash, model_version) rows the DuckDB
-            table already holds; only LanceDB rows missing from it or different are returned.
+        mirrored: On an incremental run, the rows the DuckDB table already holds (the id,
+            content_hash, model_version and any of ``output_columns``); only LanceDB rows missing
+            from it or different in one of those columns are returned.
             ``None`` returns every row (first run or full refresh).
+        full_text: Also keep a BM25 full-text index on the text column.
+        vector_index_min_rows: Rows from which the table gets an ANN index (dbt var
+            ``vector_index_min_rows``, as dbt passes it: a number, or None / "None" for no index).
+            See ``VectorStore.ensure_vector_index``.
     """
     from semantic.config import active
     from semantic.encoder import load_encoder
@@ -381,22 +645,62 @@ def sync_embeddings(
     config = active()
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(config.encoder_dir(), config.batch_size)
-    store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text)
+    store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text,
+               vector_index_min_rows=_min_rows(vector_index_min_rows))
     extra = [c for c in (output_columns or []) if c != id_column]
     data = store.read(table, [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR])
     if mirrored is not None:
-        have = set(
-            zip(
-                mirrored.column(id_column).to_pylist(),
-                mirrored.column(CONTENT_HASH).to_pylist(),
-                mirrored.column(MODEL_VERSION).to_pylist(),
-            )
-        )
-        keys = zip(
-            data.column(id_column).to_pylist(),
-            data.column(CONTENT_HASH).to_pylist(),
-            data.column(MODEL_VERSION).to_pylist(),
-        )
+        # a row is upserted when the mirror lacks it or holds other values in any compared column
+        # (text hash, model version, or a column such as market that changed without the text)
+        compared = [c for c in (id_column, *extra, CONTENT_HASH, MODEL_VERSION) if c in mirrored.column_names]
+        have = set(zip(*(mirrored.column(c).to_pylist() for c in compared)))
+        keys = zip(*(data.column(c).to_pylist() for c in compared))
         data = data.filter(pa.array([k not in have for k in keys], type=pa.bool_()))
         logger.info("%s: %d row(s) to upsert into the DuckDB mirror", table, len(data))
     return data.sort_by(id_column)
+
+
+def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.Table:
+    """One row per LanceDB vector table: its ANN index state and recall@10 against exact (``dim_vector_indexes``).
+
+    Args:
+        sample: Rows of each indexed table used as queries for the recall check.
+        lance_dir: The LanceDB folder (default: the active config's).
+    """
+    if lance_dir is None:
+        from semantic.config import active
+
+        lance_dir = active().lance_dir
+    store = VectorStore(lance_dir)
+    records = []
+    for table in store.vector_tables():
+        state = store.index_state(table)
+        check = store.ann_recall(table, sample=sample, k=10)
+        records.append(
+            {
+                "table_name": table,
+                "has_index": state.has_index,
+                "index_name": state.index_name,
+                "index_type": state.index_type,
+                "metric": state.metric,
+                "total_rows": state.total_rows,
+                "indexed_rows": state.indexed_rows,
+                "unindexed_rows": state.unindexed_rows,
+                "index_segments": state.segments,
+                "num_partitions": state.num_partitions,
+                "last_optimised_at": state.last_optimised_at,
+                "ann_recall_at_10": check.recall,
+                "recall_sample": check.queries,
+                "recall_note": check.note,
+            }
+        )
+    schema = pa.schema(
+        [
+            ("table_name", pa.string()), ("has_index", pa.bool_()), ("index_name", pa.string()),
+            ("index_type", pa.string()), ("metric", pa.string()), ("total_rows", pa.int64()),
+            ("indexed_rows", pa.int64()), ("unindexed_rows", pa.int64()), ("index_segments", pa.int64()),
+            ("num_partitions", pa.int64()), ("last_optimised_at", pa.timestamp("us")),
+            ("ann_recall_at_10", pa.float64()), ("recall_sample", pa.int64()), ("recall_note", pa.string()),
+        ]
+    )
+    return pa.Table.from_pylist(records, schema=schema)

@@ -14,6 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
+# one encoder cache (OpenVINO export, quality-gate results) for every test project, dbt subprocesses included
+os.environ.setdefault("SEMANTIC_ENCODER_CACHE", str(ROOT / "data" / "encoder_cache"))
 
 
 class FakeEncoder:

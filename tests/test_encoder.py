@@ -1,12 +1,16 @@
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from semantic.encoder import model_info
-from semantic.errors import SemanticModelError
+from semantic.config import default_model_dir
+from semantic.encoder import ENV_BACKEND, Encoder, encoder_cache_root, model_info
+from semantic.errors import SemanticConfigError, SemanticModelError
 
 
 def make_model_dir(path, dim=8):
@@ -57,3 +61,219 @@ def test_paraphrases_score_above_unrelated_text(real_encoder):
         ["cheap flights to Paris", "low-cost airfare to France", "organic dog food for puppies"]
     )
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+# --- the fast encoding path: length sorting, backends, quality gate, cache -----------------------
+
+FAKE_DIM = 32
+
+
+def fake_model_dir(path):
+    """A model directory with the base model's tokenizer and no weights (for injected backends)."""
+    from semantic.config import default_model_dir
+
+    base = default_model_dir()
+    path.mkdir(parents=True)
+    for name in ("modules.json", "tokenizer.json", "tokenizer_config.json", "sentence_bert_config.json"):
+        shutil.copy(base / name, path / name)
+    (path / "1_Pooling").mkdir()
+    (path / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": FAKE_DIM}))
+    return path
+
+
+class HashBackend:
+    """Mean of fixed random token vectors under the attention mask: padding-independent, no torch.
+
+    ``noise`` adds a fixed perturbation of that norm to every row (a lossy "fast" backend).
+    """
+
+    def __init__(self, name="fp32", noise=0.0):
+        self.name = name
+        self.noise = noise
+        self.table = np.random.default_rng(0).normal(size=(30522, FAKE_DIM)).astype(np.float32)
+        self.widths = []
+        self.rows = 0
+
+    def embed(self, features):
+        ids, mask = features["input_ids"], features["attention_mask"]
+        self.widths.append(ids.shape[1])
+        self.rows += len(ids)
+        v = (self.table[ids] * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        if self.noise:
+            v = v + self.noise * np.random.default_rng(ids.sum(axis=1)[:, None] % 1000).normal(size=v.shape)
+        return v.astype(np.float32)
+
+
+@pytest.fixture
+def injected(monkeypatch):
+    """Replace the backend factories with hash backends; records what each factory built."""
+    from semantic import backends
+
+    built = {}
+
+    def install(**specs):
+        for name, spec in specs.items():
+            def factory(context, name=name, spec=spec):
+                if isinstance(spec, Exception):
+                    raise spec
+                backend = HashBackend(name, noise=spec)
+                built.setdefault(name, []).append(backend)
+                return backend
+
+            monkeypatch.setitem(backends.BACKENDS, name, factory)
+        return built
+
+    return install
+
+
+def test_texts_are_sorted_by_length_over_the_whole_call_and_come_back_in_order(tmp_path, injected):
+    built = injected(fp32=0.0)
+    model = fake_model_dir(tmp_path / "m")
+    rng = np.random.default_rng(3)
+    words = ["jacket", "warm", "coffee", "ridge", "free", "shipping", "order", "today"]
+    texts = [" ".join(rng.choice(words, size=int(n))) for n in rng.integers(1, 60, size=50)]
+    texts[7], texts[20] = None, "   "
+    calls = []
+    encoder = Encoder(model, batch_size=4, backend="fp32", cache_dir=tmp_path / "cache")
+    together = encoder.encode(texts, progress=lambda done, total: calls.append((done, total)))
+    one_by_one = np.vstack([encoder.encode([t]) for t in texts])
+    assert np.isnan(together[[7, 20]]).all()
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)  # rows land where their text was
+    widths = built["fp32"][0].widths[:12]  # the batched call: 48 texts in 12 batches of 4
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
+    assert calls[-1] == (48, 48) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_a_backend_with_bad_vectors_fails_the_gate_and_fp32_is_used_saying_why(tmp_path, injected, caplog):
+    built = injected(fp32=0.0, openvino=0.5)
+    encoder = Encoder(fake_model_dir(tmp_path / "m"), backend="openvino", cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        vectors = encoder.encode(["warm jacket", "coffee beans"])
+    assert encoder.backend_name == "fp32"
+    assert "the openvino backend failed the quality gate (cosine to fp32 is" in caplog.text
+    assert "using the fp32 backend" in caplog.text
+    np.testing.assert_allclose(vectors, built["fp32"][0].embed(encoder.tokenizer.pad(
+        *encoder.tokenizer.encode(["warm jacket", "coffee beans"])[:2])), atol=1e-6)
+    record = json.loads((tmp_path / "cache" / encoder.version / "gate-openvino.json").read_text())
+    assert record["passed"] is False and record["min_cosine"] < 0.99
+
+
+def test_a_close_backend_passes_and_its_gate_result_is_reused_by_the_next_load(tmp_path, injected, caplog):
+    built = injected(fp32=0.0, bf16=0.002)
+    model = fake_model_dir(tmp_path / "m")
+    first = Encoder(model, backend="bf16", cache_dir=tmp_path / "cache")
+    assert first.backend_name == "bf16" and first.gate.passed and first.gate.min_cosine >= 0.99
+    record = tmp_path / "cache" / first.version / "gate-bf16.json"
+    stamp = record.stat().st_mtime_ns
+    assert len(built["fp32"]) == 1  # the fp32 reference of the gate sample
+    second = Encoder(model, backend="bf16", cache_dir=tmp_path / "cache")
+    assert second.backend_name == "bf16"
+    assert len(built["fp32"]) == 1 and built["bf16"][1].rows == 0  # no second gate run
+    assert record.stat().st_mtime_ns == stamp
+
+
+def test_fp32_can_be_forced_with_the_environment_variable(tmp_path, injected, monkeypatch, caplog):
+    injected(fp32=0.0, bf16=AssertionError("bf16 must not load"), openvino=AssertionError("nor openvino"))
+    monkeypatch.setenv(ENV_BACKEND, "fp32")
+    encoder = Encoder(fake_model_dir(tmp_path / "m"), cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        assert encoder.backend_name == "fp32"
+    assert f"forced by {ENV_BACKEND}=fp32" in caplog.text
+    assert not (tmp_path / "cache").exists()  # no export, no gate
+    monkeypatch.setenv(ENV_BACKEND, "fp16")
+    with pytest.raises(SemanticConfigError, match="auto, fp32, bf16, openvino"):
+        Encoder(fake_model_dir(tmp_path / "m2"), cache_dir=tmp_path / "cache").encode(["x"])
+
+
+def test_auto_uses_fp32_on_a_cpu_without_bf16_and_says_so(tmp_path, injected, monkeypatch, caplog):
+    from semantic import backends
+
+    injected(fp32=0.0, bf16=AssertionError("no bf16 here"), openvino=AssertionError("no bf16 here"))
+    monkeypatch.setattr(backends, "cpu_bf16_flags", lambda: ())
+    encoder = Encoder(fake_model_dir(tmp_path / "m"), backend="auto", cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        assert encoder.backend_name == "fp32"
+    assert "no bf16 matrix instructions" in caplog.text
+
+
+def test_cpu_flags_and_core_count_are_read_from_the_machine(tmp_path):
+    from semantic.backends import available_cores, cpu_bf16_flags
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\n")
+    assert cpu_bf16_flags(cpuinfo) == ("avx512_bf16",)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2\n")
+    assert cpu_bf16_flags(cpuinfo) == ()
+    assert 1 <= available_cores() <= len(os.sched_getaffinity(0))
+
+
+def test_nothing_to_embed_loads_no_model():
+    code = (
+        "import sys, semantic\n"
+        "from semantic.config import default_model_dir\n"
+        "from semantic.encoder import Encoder\n"
+        "e = Encoder(default_model_dir())\n"
+        "assert e.encode([]).shape == (0, 384) and e.encode([None, '  ']).shape == (2, 384)\n"
+        "print(sorted(m for m in ('torch', 'openvino', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_sorted_fp32_vectors_match_sentence_transformers_one_text_at_a_time(tmp_path, eval_texts):
+    encoder = Encoder(default_model_dir(), backend="fp32", cache_dir=tmp_path)
+    st = encoder.model
+    ids, _, _ = encoder.tokenizer.encode(eval_texts)
+    features = st.preprocess(eval_texts)
+    for row, mask, ours in zip(features["input_ids"], features["attention_mask"], ids):
+        assert row[mask.bool()].tolist() == ours  # same tokens as sentence-transformers
+    expected = np.vstack([st.encode([t], normalize_embeddings=True) for t in eval_texts])
+    np.testing.assert_allclose(encoder.encode(eval_texts), expected, atol=2e-5)
+
+
+@pytest.mark.slow
+def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_texts):
+    from semantic.backends import cpu_bf16_flags, package_version
+
+    if not cpu_bf16_flags() or package_version("openvino") is None:
+        pytest.skip("this CPU has no bf16 instructions (or openvino is missing): fp32 is the fast path here")
+    assert real_encoder.backend_name == "openvino"
+    assert real_encoder.gate.passed and real_encoder.gate.min_cosine >= 0.99
+    assert real_encoder.gate.recall >= real_encoder.gate.recall_fp32 - 0.005
+    fast = real_encoder.encode(eval_texts)
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_second_load_reuses_the_export_and_the_gate_result(real_encoder, monkeypatch):
+    from semantic import quality_gate
+    from semantic.backends import package_version
+
+    if package_version("openvino") is None:
+        pytest.skip("openvino is not installed")
+    import openvino
+
+    first = Encoder(default_model_dir(), backend="openvino")
+    assert first.backend_name == "openvino"  # exports and gates now unless already cached
+    folder = encoder_cache_root() / first.version
+    stamps = {p.name: p.stat().st_mtime_ns for p in (folder / "openvino").iterdir()}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("re-exported or re-gated although the cache holds the result")
+
+    monkeypatch.setattr(openvino, "convert_model", refuse)
+    monkeypatch.setattr(quality_gate, "evaluate", refuse)
+    second = Encoder(default_model_dir(), backend="openvino")
+    assert second.backend_name == "openvino"
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / "openvino").iterdir()} == stamps
+
+
+@pytest.fixture(scope="module")
+def eval_texts():
+    """Ad copy of mixed lengths, a headline and a text longer than the token window."""
+    from semantic.quality_gate import gate_sample
+
+    sample = gate_sample()
+    return [*sample.texts[:40:3], *sample.texts[-3:], "Stay warm on the ridge", "free shipping " * 200]

@@ -202,3 +202,36 @@ def test_hybrid_search_finds_a_product_code_the_embedding_misses(tmp_path):
     assert len(hybrid) == 5 and [r[2] for r in hybrid] == [1, 2, 3, 4, 5]
     assert "a150" in [r[0] for r in hybrid]
     assert "a150" not in vector_only or vector_only.index("a150") >= [r[0] for r in hybrid].index("a150")
+
+
+def test_search_uses_the_ann_index_unfiltered_and_scans_exactly_when_filtered(tmp_path):
+    encoder = FakeEncoder(dim=64)
+    rng = np.random.default_rng(2)
+    words = [f"w{i}" for i in range(300)]
+    n = 3000
+    texts = {f"a{i:04d}": " ".join(rng.choice(words, 5)) for i in range(n)}
+    table = pa.table({
+        "asset_id": list(texts), "brand": [f"b{i % 20}" for i in range(n)], "channel": ["email"] * n,
+        "market": ["UK"] * n, "asset_type": ["headline"] * n, "created_at": [date(2026, 1, 1)] * n,
+        "text": list(texts.values()), "content_hash": list(texts.values()),
+    })
+    store = VectorStore(tmp_path)
+    store.sync("assets", table, encoder, id_column="asset_id", vector_index_min_rows=1000)
+    assert store.index_state("assets").indexed_rows == n
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=encoder)
+
+    def ids(query: str, args: str) -> list[str]:
+        return [r[0] for r in conn.execute(f"select asset_id from semantic_search(?, {args})", [query]).fetchall()]
+
+    plan = conn.execute("explain select * from semantic_search('w1 w2', k := 10)").fetchall()[0][1]
+    assert "ANNSubIndex" in plan  # unfiltered: through the index
+    filtered_plan = conn.execute("explain select * from semantic_search('w1 w2', k := 10, brand := 'b3')").fetchall()
+    assert "ANNSubIndex" not in filtered_plan[0][1]  # filtered: an exact scan
+    overlap = []
+    for _ in range(30):
+        query = " ".join(rng.choice(words, 3))
+        exact = ids(query, "k := 10, exact := true")
+        overlap.append(len(set(ids(query, "k := 10")) & set(exact)) / 10)
+        assert ids(query, "k := 10, brand := 'b3'") == ids(query, "k := 10, brand := 'b3', exact := true")
+    assert np.mean(overlap) >= 0.95

@@ -50,6 +50,25 @@ def test_only_changed_rows_are_embedded_and_deleted_rows_leave(tmp_path, fake_en
     np.testing.assert_allclose(stored["vector"][i], fake_encoder.encode(["rewritten copy 0 for tea"])[0], rtol=1e-6)
 
 
+def test_a_column_changed_without_the_text_is_rewritten_without_re_embedding(tmp_path, fake_encoder):
+    store = VectorStore(tmp_path)
+    first = rows(BASE)
+    store.sync("assets", first, fake_encoder, id_column="asset_id")
+    before = store.read("assets").sort_by("asset_id")
+    brands = ["acme"] * 20
+    brands[3] = "zeta"  # a3 moves to another brand; its text is the same
+    moved = first.set_column(first.column_names.index("brand"), "brand", pa.array(brands))
+    calls = len(fake_encoder.calls)
+    result = store.sync("assets", moved, fake_encoder, id_column="asset_id")
+    assert result.embedded == 0 and sum(fake_encoder.calls[calls:]) == 0  # nothing was encoded
+    after = store.read("assets").sort_by("asset_id")
+    assert dict(zip(after["asset_id"].to_pylist(), after["brand"].to_pylist()))["a3"] == "zeta"
+    assert after["vector"].to_pylist() == before["vector"].to_pylist()  # the stored vectors, untouched
+    assert after["embedded_at"].to_pylist() == before["embedded_at"].to_pylist()
+    assert len(store.search("assets", np.asarray(after["vector"][3].as_py()), fake_encoder.version, k=1,
+                            where="brand = 'zeta'")) == 1
+
+
 def test_a_new_model_version_re_embeds_every_row(tmp_path, fake_encoder):
     store = VectorStore(tmp_path)
     store.sync("assets", rows(BASE), fake_encoder, id_column="asset_id")

@@ -1,13 +1,15 @@
 {#- Each asset's top lookalike_top_k active compliance references that apply to its market (or ALL),
     by the lookalike score (the whole asset's cosine or its closest sentence's; macro
-    lookalike_scores). Incremental: only assets embedded since the last check are compared,
-    unless the reference bank changed (a reference embedded since, or a different number of active
-    references), which re-checks every asset. -#}
+    lookalike_scores). Incremental: only assets embedded since the last check, or whose market
+    changed, are compared, unless the reference bank changed (its fingerprint over every active
+    reference's id, text hash, market and model version: a reference added, removed, deactivated,
+    reworded or moved to another market), which re-checks every asset. A column added by an
+    upgrade is NULL on the old rows, which also re-checks every asset. -#}
 {{ config(
     materialized='incremental',
     unique_key='asset_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     post_hook="delete from {{ this }} where asset_id not in (select asset_id from {{ ref('int_assets_embedded') }})",
 ) }}
 {%- set k = var('lookalike_top_k') -%}
@@ -21,7 +23,12 @@ with references_embedded as (
 ),
 
 bank as (
-    select count(*) as n_references, max(embedded_at) as changed_at from references_embedded
+    select
+        count(*) as n_references,
+        md5(coalesce(string_agg(
+            concat_ws('|', reference_id, content_hash, market, model_version), ',' order by reference_id
+        ), '')) as bank_fingerprint
+    from references_embedded
 ),
 
 assets as (
@@ -29,8 +36,14 @@ assets as (
     {%- if is_incremental() %}
     where assets.embedded_at > (select coalesce(max(checked_at), timestamp '1970-01-01') from {{ this }})
         or assets.asset_id not in (select asset_id from {{ this }})
-        or (select changed_at from bank) > (select max(checked_at) from {{ this }})
-        or (select n_references from bank) is distinct from (select max(n_references) from {{ this }})
+        or assets.asset_id in (
+            select checked.asset_id from {{ this }} as checked
+            where checked.asset_market is distinct from (
+                select now_.market from {{ ref('int_assets_embedded') }} as now_ where now_.asset_id = checked.asset_id
+            )
+        )
+        or (select bank_fingerprint from bank) is distinct from (select max(bank_fingerprint) from {{ this }})
+        or (select count(distinct bank_fingerprint) from {{ this }}) > 1
     {%- endif %}
 ),
 
@@ -55,9 +68,12 @@ ranked as (
 final as (
     select
         ranked.*,
+        assets.market as asset_market,
         (select n_references from bank) as n_references,
+        (select bank_fingerprint from bank) as bank_fingerprint,
         timezone('UTC', current_timestamp) as checked_at
     from ranked
+    inner join assets on assets.asset_id = ranked.asset_id
 )
 
 select * from final

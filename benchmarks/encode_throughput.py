@@ -1,0 +1,217 @@
+"""Encoding throughput and peak memory: sentence-transformers fp32 against our encoder's backends.
+
+Usage: nice -n 5 .venv/bin/python benchmarks/encode_throughput.py [--sets ads,headlines,transcripts]
+       [--n-texts 2000] [--rounds 3] [--paths st_one_call,st_per_batch,fp32,bf16,openvino]
+
+Every path embeds the same texts in a fresh subprocess (so peak RSS is that path's own), and the
+paths run interleaved, round after round, so load on a shared machine hits them alike. Paths:
+
+* ``st_one_call``  sentence-transformers fp32, one ``encode()`` over all texts (it sorts by length);
+  the baseline every ratio is taken against, within the same round;
+* ``st_per_batch`` sentence-transformers fp32, one ``encode()`` per consecutive 64 texts (what a
+  naive UDF or per-record-batch Python model does);
+* ``fp32``, ``bf16``, ``openvino``: :meth:`semantic.encoder.Encoder.encode` with that backend forced
+  (global length sorting; exports and gate results come from the encoder cache, as in production).
+
+Sets: ``ads`` demo ad copy of every asset type (:func:`semantic.demo.generate`), ``headlines`` the
+demo's short assets (headlines, subjects, calls to action), ``transcripts`` real radio/TV ad
+transcripts from ``$SEMANTIC_EVAL_DATA/corpus/ad_transcripts`` (skipped when absent). Columns:
+texts/s (median over rounds), ratio to ``st_one_call`` (median of per-round ratios), peak RSS,
+load time, and quality against ``st_one_call``: the smallest cosine and the share of each text's
+top-10 neighbours (among the set) that fp32 also has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from semantic.backends import available_cores, cpu_bf16_flags
+
+PATHS = ("st_one_call", "st_per_batch", "fp32", "bf16", "openvino")
+SETS = ("ads", "headlines", "transcripts")
+BATCH = 64
+
+
+def make_texts(name: str, n: int) -> list[str] | None:
+    """The texts of one set, or None when the set's data is absent."""
+    from semantic.demo import generate
+
+    if name == "transcripts":
+        root = Path(os.environ.get("SEMANTIC_EVAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+        path = root / "corpus" / "ad_transcripts" / "records.csv"
+        if not path.is_file():
+            return None
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [r["text"] for r in csv.DictReader(fh)][:n]
+    short = {"headline", "email_subject", "cta"}
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp), seed=1, n_assets=max(120, n if name == "ads" else 4 * n))
+        with open(Path(tmp) / "demo_assets.csv", newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    texts = [r["text"] for r in rows if name == "ads" or r["asset_type"] in short]
+    return texts[:n]
+
+
+def worker(path: str, texts_file: Path, vectors_file: Path) -> None:
+    """Load one path, then embed all texts once per ``run`` line on stdin; answer with a JSON line each.
+
+    The JSON line holds wall seconds, CPU seconds (user + system, all threads) and peak RSS;
+    the vectors of the last run are saved on ``quit``.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    texts = json.loads(texts_file.read_text())
+    start = time.perf_counter()
+    if path.startswith("st_"):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from semantic.backends import available_cores
+        from semantic.config import default_model_dir
+
+        torch.set_num_threads(available_cores())  # the same threads as our backends get
+        model = SentenceTransformer(str(default_model_dir()), device="cpu", local_files_only=True)
+        model.encode(["warm-up"], normalize_embeddings=True)
+        backend = "torch fp32"
+
+        def encode() -> np.ndarray:
+            if path == "st_one_call":
+                return model.encode(texts, batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)
+            return np.vstack([
+                model.encode(texts[i : i + BATCH], batch_size=BATCH, normalize_embeddings=True,
+                             show_progress_bar=False)
+                for i in range(0, len(texts), BATCH)
+            ])
+    else:
+        from semantic.config import default_model_dir
+        from semantic.encoder import Encoder
+
+        encoder = Encoder(default_model_dir(), batch_size=BATCH, backend=path)
+        encoder.encode(["warm-up"])
+        backend = encoder.backend_name
+
+        def encode() -> np.ndarray:
+            return encoder.encode(texts)
+
+    load = time.perf_counter() - start
+    print(json.dumps({"ready": True, "load": load, "backend": backend}), flush=True)
+    vectors = None
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        vectors = encode()
+        took, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        rss_mb = after.ru_maxrss / 1024
+        print(json.dumps({"seconds": took, "cpu": cpu, "rss_mb": rss_mb}), flush=True)
+    if vectors is not None:
+        np.save(vectors_file, np.asarray(vectors, dtype=np.float32))
+
+
+def neighbour_recall(fast: np.ndarray, ref: np.ndarray, k: int = 10) -> float:
+    """Share of each text's top-k neighbours under ``ref`` that ``fast`` also returns."""
+
+    def top(v: np.ndarray) -> np.ndarray:
+        scores = v @ v.T
+        np.fill_diagonal(scores, -np.inf)
+        return np.argpartition(-scores, k, axis=1)[:, :k]
+
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top(fast).tolist(), top(ref).tolist())]))
+
+
+def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Path) -> None:
+    texts_file = tmp / f"{name}.json"
+    texts_file.write_text(json.dumps(texts))
+    workers: dict[str, subprocess.Popen[str]] = {}
+    info: dict[str, dict[str, object]] = {}
+    results: dict[str, list[dict[str, float]]] = {p: [] for p in paths}
+    for path in paths:  # loaded one after another, so load times are not contended by each other
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", path, "--texts-file", str(texts_file),
+             "--vectors", str(tmp / f"{name}-{path}.npy")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            sys.exit(f"{path} failed to start (see its stderr above)")
+        workers[path], info[path] = proc, json.loads(line)
+    for r in range(rounds):
+        for path in paths[r % len(paths):] + paths[: r % len(paths)]:  # rotate who goes first
+            proc = workers[path]
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("run\n")
+            proc.stdin.flush()
+            row = json.loads(proc.stdout.readline())
+            results[path].append(row)
+            print(f"  {name} round {r + 1} {path:<13} {len(texts) / row['seconds']:7.1f} texts/s, "
+                  f"{row['cpu']:.1f} CPU s", file=sys.stderr, flush=True)
+    vectors = {}
+    for path, proc in workers.items():
+        proc.communicate("quit\n", timeout=300)
+        vectors[path] = np.load(tmp / f"{name}-{path}.npy")
+    cores = available_cores()
+    ref = vectors.get("st_one_call")
+    mean_chars = sum(len(t) for t in texts) / len(texts)
+    print(f"\n### {name}: {len(texts)} texts, {mean_chars:.0f} characters on average, {rounds} rounds\n")
+    print("| path | backend | texts/s (median) | × st_one_call (median of rounds) | texts per CPU s × cores | "
+          "× st_one_call (CPU) | peak RSS MB | load s | min cosine | top-10 overlap |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for path in paths:
+        rows = results[path]
+        rate = statistics.median(len(texts) / x["seconds"] for x in rows)
+        cpu_rate = statistics.median(len(texts) * cores / x["cpu"] for x in rows)
+        if ref is not None:
+            base = results["st_one_call"]
+            ratio = f"{statistics.median(b['seconds'] / x['seconds'] for x, b in zip(rows, base)):.2f}"
+            cpu_ratio = f"{statistics.median(b['cpu'] for b in base) / statistics.median(x['cpu'] for x in rows):.2f}"
+            v = vectors[path]
+            cos = f"{float(np.min(np.sum(v * ref, axis=1))):.5f}"
+            overlap = f"{neighbour_recall(v, ref):.4f}"
+        else:
+            ratio = cpu_ratio = cos = overlap = "–"
+        print(f"| {path} | {info[path]['backend']} | {rate:.1f} | {ratio} | {cpu_rate:.1f} | {cpu_ratio} | "
+              f"{max(x['rss_mb'] for x in rows):.0f} | {float(info[path]['load']):.1f} | {cos} | {overlap} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default="ads,headlines,transcripts")
+    parser.add_argument("--n-texts", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.texts_file, args.vectors)
+        return
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = sorted(set(paths) - set(PATHS)) + sorted(set(args.sets.split(",")) - set(SETS))
+    if unknown:
+        sys.exit(f"unknown path or set {unknown}; paths: {', '.join(PATHS)}; sets: {', '.join(SETS)}")
+    print(f"{available_cores()} cores, bf16 CPU flags: {', '.join(cpu_bf16_flags()) or 'none'}, batch size {BATCH}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.sets.split(","):
+            texts = make_texts(name, args.n_texts)
+            if texts is None:
+                print(f"\n### {name}: skipped (no ad_transcripts under $SEMANTIC_EVAL_DATA or ../shared/data)")
+                continue
+            run_set(name, texts, paths, args.rounds, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
