@@ -3,8 +3,9 @@
 Usage: nice -n 5 .venv/bin/python benchmarks/encode_throughput.py [--sets ads,headlines,transcripts]
        [--n-texts 2000] [--rounds 3] [--paths st_one_call,st_per_batch,fp32,bf16,openvino]
 
-Every path embeds the same texts in a fresh subprocess (so peak RSS is that path's own), and the
-paths run interleaved, round after round, so load on a shared machine hits them alike. Paths:
+Every path runs in its own subprocess (so peak RSS is that path's own), loads once, then embeds
+the same texts once per round; the paths run interleaved, in an order rotated each round, so load
+on a shared machine hits them alike. Paths:
 
 * ``st_one_call``  sentence-transformers fp32, one ``encode()`` over all texts (it sorts by length);
   the baseline every ratio is taken against, within the same round;
@@ -16,9 +17,11 @@ paths run interleaved, round after round, so load on a shared machine hits them 
 Sets: ``ads`` demo ad copy of every asset type (:func:`semantic.demo.generate`), ``headlines`` the
 demo's short assets (headlines, subjects, calls to action), ``transcripts`` real radio/TV ad
 transcripts from ``$SEMANTIC_EVAL_DATA/corpus/ad_transcripts`` (skipped when absent). Columns:
-texts/s (median over rounds), ratio to ``st_one_call`` (median of per-round ratios), peak RSS,
-load time, and quality against ``st_one_call``: the smallest cosine and the share of each text's
-top-10 neighbours (among the set) that fp32 also has.
+wall texts/s (median over rounds) and its ratio to ``st_one_call`` (median of per-round ratios);
+texts per CPU second times the cores and its ratio (CPU time, user + system over all threads, is
+moved much less than wall time by other jobs on the machine); peak RSS; load time (including a
+first export and quality gate, if the cache lacked them); and quality against ``st_one_call``: the
+smallest cosine and the share of each text's top-10 neighbours (among the set) that fp32 also has.
 """
 
 from __future__ import annotations

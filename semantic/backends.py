@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -200,9 +201,9 @@ def export_openvino(context: BackendContext) -> Path:
     target = context.cache_dir / "openvino"
     if _export_manifest(target) is not None:
         return target
-    import openvino as ov
     import torch
 
+    ov = import_openvino()
     start = time.perf_counter()
     model = load_sentence_transformer(context.model_dir, "fp32")
 
@@ -250,11 +251,29 @@ def export_openvino(context: BackendContext) -> Path:
     return target
 
 
+def import_openvino() -> Any:
+    """Import OpenVINO with its usage telemetry off.
+
+    OpenVINO's telemetry is opt-out: ``import openvino`` alone reports to Google Analytics when a
+    network is there and keeps counters in ``~/intel``. Hiding the ``openvino_telemetry`` package
+    during the import makes OpenVINO fall back to its own no-op stub; the package is visible again
+    afterwards.
+    """
+    if "openvino" not in sys.modules and "openvino_telemetry" not in sys.modules:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            import openvino
+        finally:
+            del sys.modules["openvino_telemetry"]
+        return openvino
+    import openvino
+
+    return openvino
+
+
 @lru_cache(maxsize=1)
 def _openvino_core() -> Any:
-    import openvino as ov
-
-    return ov.Core()
+    return import_openvino().Core()
 
 
 class OpenVinoBackend:
@@ -296,10 +315,8 @@ class OpenVinoBackend:
 
     def embed_many(self, batches: Sequence[Mapping[str, np.ndarray]]) -> list[np.ndarray]:
         """Run several batches concurrently, one per stream; results in the order of ``batches``."""
-        import openvino as ov
-
         results: list[np.ndarray | None] = [None] * len(batches)
-        queue = ov.AsyncInferQueue(self.compiled, self.streams)
+        queue = import_openvino().AsyncInferQueue(self.compiled, self.streams)
 
         def done(request: Any, i: int) -> None:
             results[i] = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # copy: buffers are reused

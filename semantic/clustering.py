@@ -151,23 +151,80 @@ def connected_components(nodes: Iterable[str], edges: Iterable[tuple[str, str]])
 def split_chains(
     members: list[str], edges: list[tuple[str, str, float]], vectors: Mapping[str, np.ndarray], min_similarity: float
 ) -> list[list[str]]:
-    """Cut the weakest link of a component until every part's diameter is >= ``min_similarity``."""
+    """Cut the weakest link of a component until every part's diameter is >= ``min_similarity``.
+
+    Cutting links weakest first splits a component exactly where its maximum spanning tree's
+    weakest link goes, so this walks the single-linkage tree (Kruskal, strongest link first) top
+    down instead of cutting one link at a time: a part is kept when it has at most two members or
+    its diameter reaches ``min_similarity``, else its two halves are checked. Diameters are computed
+    bottom up: a merged part's is the lowest of its halves' and of the cosines across them (every
+    member pair is counted once, O(n^2) in all); parts over ``MAX_EXACT`` members, or with a member
+    without a vector, use the weakest link that joined them instead (every link is at or above the
+    match threshold, so there only a ``min_similarity`` above it splits). Iterative, so a chain of
+    thousands of links cannot exhaust the stack.
+    """
     if len(members) <= 2:
         return [members]
-    if len(members) <= MAX_EXACT and all(m in vectors for m in members):
-        m = np.stack([vectors[x] for x in members])
-        diameter = float((m @ m.T).min())
-    else:
-        diameter = min(s for _, _, s in edges)
-    if diameter >= min_similarity:
-        return [members]
-    weakest = min(edges, key=lambda e: (e[2], e[0], e[1]))
-    rest = [e for e in edges if e is not weakest]
-    out = []
-    for part in connected_components(members, [(a, b) for a, b, _ in rest]):
-        inside = set(part)
-        out += split_chains(part, [e for e in rest if e[0] in inside and e[1] in inside], vectors, min_similarity)
-    return out
+    index = {m: i for i, m in enumerate(members)}
+    n = len(members)
+    exact_ok = all(m in vectors for m in members)
+    matrix = np.stack([np.asarray(vectors[m], dtype=np.float32) for m in members]) if exact_ok else None
+    # tree nodes: 0..n-1 are members; each merge adds one node
+    left: list[int] = [-1] * n
+    right: list[int] = [-1] * n
+    size: list[int] = [1] * n
+    weakest_inside: list[float] = [np.inf] * n  # lowest link with both ends inside the node
+    diameter: list[float] = [np.inf] * n
+    rows: list[np.ndarray | None] = [np.array([i]) for i in range(n)]
+    parent = list(range(n))
+    node_of = list(range(n))  # union-find root -> its current tree node
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, sim in sorted(edges, key=lambda e: (e[2], e[0], e[1]), reverse=True):
+        ra, rb = find(index[a]), find(index[b])
+        if ra == rb:  # a link inside a part already joined by stronger ones
+            node = node_of[ra]
+            weakest_inside[node] = min(weakest_inside[node], sim)
+            continue
+        la, lb = node_of[ra], node_of[rb]
+        node = len(left)
+        left.append(la)
+        right.append(lb)
+        size.append(size[la] + size[lb])
+        weakest_inside.append(min(sim, weakest_inside[la], weakest_inside[lb]))
+        ia, ib = rows[la], rows[lb]
+        if matrix is not None and ia is not None and ib is not None and size[node] <= MAX_EXACT:
+            across = float((matrix[ia] @ matrix[ib].T).min())
+            diameter.append(min(diameter[la], diameter[lb], across))
+            rows.append(np.concatenate([ia, ib]))
+        else:
+            diameter.append(weakest_inside[node])
+            rows.append(None)
+        rows[la] = rows[lb] = None  # only the newest node of a part needs its rows
+        parent[max(ra, rb)] = min(ra, rb)
+        node_of[min(ra, rb)] = node
+    roots = {node_of[find(i)] for i in range(n)}
+    out: list[list[str]] = []
+    stack = sorted(roots)
+    while stack:
+        node = stack.pop()
+        if size[node] <= 2 or diameter[node] >= min_similarity:
+            leaves, todo = [], [node]
+            while todo:
+                x = todo.pop()
+                if x < n:
+                    leaves.append(members[x])
+                else:
+                    todo += [left[x], right[x]]
+            out.append(sorted(leaves))
+        else:
+            stack += [left[node], right[node]]
+    return sorted(out, key=lambda g: g[0])
 
 
 def clusters(

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from semantic.embedding import BatchEncoder, embed_batch, embedded_schema, with_content_hash, with_text
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticError
 from semantic.object_storage import arrow_filesystem, storage_options
-from semantic.store import CONTENT_HASH, MODEL_VERSION, VECTOR, check_model_versions, sql_literal
+from semantic.store import CONTENT_HASH, MODEL_VERSION, VECTOR, check_ids, check_model_versions, sql_literal
 
 logger = logging.getLogger("semantic")
 
@@ -162,20 +162,7 @@ def plan_sync(keys: pa.Table, existing: pa.Table | None, id_column: str, model_v
     Raises:
         SemanticDataError: Source ids are NULL or duplicated.
     """
-    ids = keys.column(id_column)
-    if ids.null_count:
-        raise SemanticDataError(
-            f"{ids.null_count} source row(s) have a NULL {id_column}; every row needs an id - filter them out "
-            "or fill them before exporting the source"
-        )
-    counts = pc.value_counts(ids)
-    dup = counts.filter(pc.greater(counts.field("counts"), 1))
-    if len(dup):
-        shown = ", ".join(str(v) for v in dup.field("values").to_pylist()[:20])
-        raise SemanticDataError(
-            f"{len(dup)} duplicate {id_column} value(s) in the source: {shown}; ids must be unique - "
-            "deduplicate them before exporting the source"
-        )
+    check_ids(keys, id_column, "the source", fix_where="before exporting the source")
     live = keys.filter(keys.column(_HAS_TEXT)).select([id_column, CONTENT_HASH])
     skipped = keys.num_rows - live.num_rows
     if existing is None or existing.num_rows == 0:

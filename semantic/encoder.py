@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -116,6 +117,10 @@ def _read_dim(path: Path) -> int:
 ENV_BACKEND = "SEMANTIC_ENCODER_BACKEND"
 ENV_CACHE = "SEMANTIC_ENCODER_CACHE"
 BACKEND_CHOICES = ("auto", "fp32", "bf16", "openvino")
+#: A call with fewer texts never pays a first export and quality gate (it runs fp32 instead).
+FAST_PATH_MIN_TEXTS = 64
+#: Model versions whose exports and gate results the cache keeps (most recently used first).
+CACHE_KEEP_VERSIONS = 4
 
 
 def encoder_cache_root() -> Path:
@@ -151,7 +156,8 @@ class _Tokenizer:
     """Tokenises like the model's sentence-transformers Transformer module, without importing torch.
 
     Uses the fast tokenizer file (``tokenizer.json``) with the module's ``max_seq_length`` and
-    ``do_lower_case`` (``sentence_bert_config.json``).
+    ``do_lower_case`` (``sentence_bert_config.json``); a model without one falls back to the
+    tokenizer transformers loads for it (which imports torch).
     """
 
     def __init__(self, model_dir: Path) -> None:
@@ -164,26 +170,37 @@ class _Tokenizer:
             or min(int(tok_cfg.get("model_max_length") or 512), int(hf_cfg.get("max_position_embeddings") or 512))
         )
         self.lower = bool(st_cfg.get("do_lower_case", False))
+        self._tok: Any = None
+        self._hf: Any = None
         path = folder / "tokenizer.json"
-        if not path.is_file():
-            raise SemanticModelError(
-                f"{folder} has no tokenizer.json (a fast tokenizer); re-save the model with "
-                "SentenceTransformer.save() from a model with a fast tokenizer"
-            )
-        from tokenizers import Tokenizer
+        if path.is_file():
+            from tokenizers import Tokenizer
 
-        self._tok = Tokenizer.from_file(str(path))
-        padding = self._tok.padding
-        pad = tok_cfg.get("pad_token")
-        pad_id = self._tok.token_to_id(pad) if isinstance(pad, str) else None
-        self.pad_id = int(padding["pad_id"] if padding else pad_id or 0)
-        self._tok.enable_truncation(self.max_length)
-        self._tok.no_padding()
+            self._tok = Tokenizer.from_file(str(path))
+            padding = self._tok.padding
+            pad = tok_cfg.get("pad_token")
+            pad_id = self._tok.token_to_id(pad) if isinstance(pad, str) else None
+            self.pad_id = int(padding["pad_id"] if padding else pad_id or 0)
+            self._tok.enable_truncation(self.max_length)
+            self._tok.no_padding()
+        else:
+            from transformers import AutoTokenizer
+
+            self._hf = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            self.pad_id = int(self._hf.pad_token_id or 0)
 
     def encode(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int]:
         """Token ids and type ids of each text (truncated to the window), and how many were cut."""
         if self.lower:
             texts = [t.lower() for t in texts]
+        if self._tok is None:
+            out = self._hf(texts, truncation=True, max_length=self.max_length, return_token_type_ids=True)
+            ids, types = out["input_ids"], out["token_type_ids"]
+            full = [i for i, row in enumerate(ids) if len(row) >= self.max_length]  # maybe cut: check
+            lengths = self._hf([texts[i] for i in full], truncation=False)["input_ids"] if full else []
+            over = {i for i, row in zip(full, lengths) if len(row) > self.max_length}
+            over.update(i for i, t in enumerate(texts) if len(t) >= MAX_CHARS)
+            return ids, types, len(over)
         encodings = self._tok.encode_batch(texts)
         cut = sum(1 for t, e in zip(texts, encodings) if e.overflowing or len(t) >= MAX_CHARS)
         return [e.ids for e in encodings], [e.type_ids for e in encodings], cut
@@ -240,6 +257,8 @@ class Encoder:
         self._requested = backend
         self._cache_root = Path(cache_dir) if cache_dir is not None else None
         self._backend: Backend | None = None
+        self._interim: Backend | None = None
+        self._ctx: BackendContext | None = None
         self._tokenizer: _Tokenizer | None = None
         self.gate: GateResult | None = None
         self._lock = threading.RLock()
@@ -277,11 +296,27 @@ class Encoder:
 
     @property
     def backend(self) -> Backend:
-        """The backend that embeds (chosen, gated and loaded on first use)."""
-        if self._backend is None:
-            with self._lock:
-                if self._backend is None:
-                    self._backend = self._select()
+        """The backend that embeds (chosen, exported and gated if need be, and loaded on first use)."""
+        return self._backend_for(None)
+
+    def _backend_for(self, n_texts: int | None) -> Backend:
+        """The committed backend; a call of fewer than ``FAST_PATH_MIN_TEXTS`` texts does not pay
+        a first export and gate: it uses fp32 until a larger call (or a cached gate) settles it."""
+        if self._backend is not None:
+            return self._backend
+        with self._lock:
+            if self._backend is None:
+                build = n_texts is None or n_texts >= FAST_PATH_MIN_TEXTS
+                chosen = self._select(build)
+                if chosen is None:
+                    if self._interim is None:
+                        from semantic.backends import BACKENDS
+
+                        self._interim = BACKENDS["fp32"](self._context())
+                        logger.debug("encoder %s: fp32 for calls under %d texts until the fast backend is "
+                                     "exported and gated", self.version, FAST_PATH_MIN_TEXTS)
+                    return self._interim
+                self._backend, self._interim = chosen, None
         return self._backend
 
     @property
@@ -318,7 +353,7 @@ class Encoder:
                 self.max_tokens,
             )
         rows = np.asarray(keep)
-        out[rows] = self._embed_tokens(self.backend, ids, types, progress)
+        out[rows] = self._embed_tokens(self._backend_for(len(clean)), ids, types, progress)
         return out
 
     def _embed_tokens(
@@ -354,28 +389,36 @@ class Encoder:
         ids, types, _ = self.tokenizer.encode(list(texts))
         return self._embed_tokens(backend, ids, types)
 
-    def _select(self) -> Backend:
-        """Pick the backend: the requested one, or the fastest gated bf16 one on a bf16 CPU, else fp32."""
-        from semantic.backends import (
-            BACKENDS,
-            BF16_FLAGS,
-            BackendContext,
-            TorchBackend,
-            available_cores,
-            cpu_bf16_flags,
-            release_sentence_transformers,
-        )
+    def _context(self) -> BackendContext:
+        """Where this version's cache lives and what the machine offers (resolved once per encoder)."""
+        if self._ctx is None:
+            from semantic.backends import BackendContext, available_cores, cpu_bf16_flags
+
+            root = self._cache_root or encoder_cache_root()
+            self._ctx = BackendContext(
+                model_dir=self.info.path,
+                cache_dir=root / self.version,
+                threads=available_cores(),
+                cpu_bf16=bool(cpu_bf16_flags()),
+            )
+        return self._ctx
+
+    def _select(self, build: bool = True) -> Backend | None:
+        """Pick the backend: the requested one, or the fastest gated bf16 one on a bf16 CPU, else fp32.
+
+        Args:
+            build: Export and gate a candidate that has no cached gate result yet; when False
+                such a candidate makes this return None (decide later) instead.
+        """
+        from semantic.backends import BACKENDS, BF16_FLAGS, TorchBackend, cpu_bf16_flags, release_sentence_transformers
 
         requested = (self._requested or requested_backend()).lower()
         if requested not in BACKEND_CHOICES:
             raise SemanticConfigError(
                 f"encoder backend {requested!r} is unknown; accepted values are {', '.join(BACKEND_CHOICES)}"
             )
-        flags = cpu_bf16_flags()
-        root = self._cache_root or encoder_cache_root()
-        context = BackendContext(
-            model_dir=self.info.path, cache_dir=root / self.version, threads=available_cores(), cpu_bf16=bool(flags)
-        )
+        context = self._context()
+        flags = cpu_bf16_flags() if context.cpu_bf16 else ()
         if requested == "fp32":
             candidates: list[str] = []
             why = f"forced by {ENV_BACKEND}=fp32" if self._requested is None else "requested"
@@ -390,6 +433,10 @@ class Encoder:
             why = f"the CPU has no bf16 matrix instructions ({' or '.join(BF16_FLAGS)})"
         reference: list[np.ndarray] = []  # fp32 sample vectors, computed at most once
         for name in candidates:
+            if not build and not (context.cache_dir / f"gate-{name}.json").is_file():
+                return None  # a small call: leave the export and the gate to a larger one
+            if name == candidates[0]:
+                _mark_used_and_prune(context.cache_dir)
             try:
                 candidate = BACKENDS[name](context)
             except Exception as e:  # a missing package, a failed export: fp32 still works
@@ -462,6 +509,38 @@ class Encoder:
         np.save(buffer, vectors)
         _write_atomically(path, buffer.getvalue())
         return vectors
+
+
+def _mark_used_and_prune(folder: Path, keep: int = CACHE_KEEP_VERSIONS) -> None:
+    """Note that a model version's cache folder is in use, and drop all but the ``keep`` most recently used.
+
+    A folder is renamed away before it is deleted, so no process sees half of it; one that was
+    about to read it falls back to fp32 for that process (logged), nothing worse.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "last_used").touch()
+        versions = [p for p in folder.parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError as e:
+        logger.debug("could not mark or list the encoder cache %s (%s)", folder.parent, e)
+        return
+
+    def last_used(path: Path) -> float:
+        try:
+            return (path / "last_used").stat().st_mtime
+        except OSError:
+            return path.stat().st_mtime if path.exists() else 0.0
+
+    for stale in sorted(versions, key=last_used, reverse=True)[keep:]:
+        if stale == folder:
+            continue
+        trash = folder.parent / f".deleting-{stale.name}-{os.getpid()}"
+        try:
+            os.rename(stale, trash)
+        except OSError:
+            continue  # another process is pruning it
+        shutil.rmtree(trash, ignore_errors=True)
+        logger.info("removed the encoder cache of %s (keeping the %d most recently used versions)", stale.name, keep)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

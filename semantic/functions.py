@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from semantic.errors import SemanticConfigError
-from semantic.vector_index import REFINE_FACTOR
+from semantic.vector_index import NPROBES, REFINE_FACTOR
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -274,6 +274,7 @@ with hits as (
         -- the index loses recall, 0.80 of the exact top 10 at 100k rows with one brand in 20); exact
         -- := true always searches every row. Candidates are re-ranked on the full vectors.
         use_index := {use_index},
+        nprobs := {nprobes},
         refine_factor := {refine_factor},
         prefilter := true
     ) as found
@@ -313,6 +314,7 @@ with hits as (
         k := k,
         alpha := cast(alpha as float),
         use_index := {use_index},
+        nprobs := {nprobes},
         refine_factor := {refine_factor},
         prefilter := true
     ) as found
@@ -363,6 +365,7 @@ def register(
     load_lance(conn)
     for macro in (SEARCH_MACRO, HYBRID_MACRO):
         conn.execute(macro.format(table=ASSETS_TABLE, filters=FILTERS, columns=COLUMNS, refine_factor=REFINE_FACTOR,
+                                  nprobes=NPROBES,
                                   use_index=USE_INDEX))
 
 

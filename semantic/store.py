@@ -117,26 +117,37 @@ def sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _check_ids(rows: pa.Table, id_column: str, table: str) -> None:
+def check_ids(rows: pa.Table, id_column: str, what: str, fix_where: str = "in the staging model") -> None:
+    """Refuse rows whose id column is missing, NULL or duplicated, naming them and the fix.
+
+    Args:
+        rows: The rows.
+        id_column: The key column.
+        what: The rows in words, for the message (``"the rows for 'assets'"``, ``"the source"``).
+        fix_where: Where the user fixes them (``"in the staging model"``).
+
+    Raises:
+        SemanticDataError: The first problem found.
+    """
     if id_column not in rows.column_names:
         raise SemanticDataError(
-            f"rows for '{table}' have no id column '{id_column}' (columns: {rows.column_names}); "
+            f"{what} have no id column '{id_column}' (columns: {rows.column_names}); "
             "select the key column under that name"
         )
     ids = rows.column(id_column)
     n_null = ids.null_count
     if n_null:
         raise SemanticDataError(
-            f"{n_null} row(s) for '{table}' have a NULL {id_column}; every row needs an id - "
-            "filter them out or fill them in the staging model"
+            f"{n_null} row(s) of {what} have a NULL {id_column}; every row needs an id - "
+            f"filter them out or fill them {fix_where}"
         )
     counts = pc.value_counts(ids)
     dup = counts.filter(pc.greater(counts.field("counts"), 1))
     if len(dup):
         shown = ", ".join(str(v) for v in dup.field("values").to_pylist()[:20])
         raise SemanticDataError(
-            f"{len(dup)} duplicate {id_column} value(s) in the rows for '{table}': {shown}; "
-            "ids must be unique - deduplicate them in the staging model"
+            f"{len(dup)} duplicate {id_column} value(s) in {what}: {shown}; "
+            f"ids must be unique - deduplicate them {fix_where}"
         )
 
 
@@ -214,7 +225,7 @@ class VectorStore:
                     f"rows for '{table}' have no '{col}' column (columns: {rows.column_names}); "
                     f"the staging model must provide '{text_column}' and '{CONTENT_HASH}'"
                 )
-        _check_ids(rows, id_column, table)
+        check_ids(rows, id_column, f"the rows for '{table}'")
         text = rows.column(text_column)
         has_text = pc.and_(pc.is_valid(text), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0))
         has_text = pc.fill_null(has_text, False)

@@ -39,6 +39,9 @@ import pyarrow as pa
 INDEX_TYPE = "IVF_HNSW_SQ"
 INDEX_METRIC = "l2"
 REFINE_FACTOR = 5
+NPROBES = 10
+"""IVF partitions probed per query. Without it DuckDB's lance extension probed enough to take 12-20 ms
+at 50,000 rows; 10 probes took 5 ms there at the same recall (benchmarks/search_latency.py)."""
 """Candidates re-ranked on full vectors per result row (k * 5); also makes ``_distance`` exact."""
 REBUILD_FRACTION = 0.5
 """Retrain instead of optimising when more than this share of the rows is unindexed."""
@@ -202,7 +205,7 @@ def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: b
         # bypass: a cosine query on an L2-indexed table would fall back to a scan, with a warning
         return query.distance_type("cosine").bypass_vector_index(), "cosine"
     metric = index_metric(idx)
-    return query.distance_type(metric).refine_factor(REFINE_FACTOR), metric
+    return query.distance_type(metric).nprobes(NPROBES).refine_factor(REFINE_FACTOR), metric
 
 
 def _top(hits: pa.Table, n_queries: int) -> list[list[int]]:

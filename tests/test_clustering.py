@@ -154,3 +154,22 @@ def test_adding_100_assets_to_10000_compares_only_theirs_and_keeps_every_cluster
         assert any(second[b] == second[a] for b in new_ids)  # a new asset joined them
     joined = [a for a in new_ids if second[a] in old_ids]
     assert len(joined) > 50  # most new assets joined an existing cluster under its id
+
+
+def test_a_chain_of_thousands_of_links_is_split_without_recursion_and_every_part_holds_together():
+    from semantic.clustering import MAX_EXACT, split_chains
+
+    n = 1500  # points along an arc: each is close to its neighbours, the ends are far apart
+    angles = np.linspace(0, np.pi / 2, n)
+    vectors = {f"a{i:05d}": np.array([np.cos(t), np.sin(t), 0.0]) for i, t in enumerate(angles)}
+    ids = sorted(vectors)
+    edges = [(ids[i], ids[i + 1], float(vectors[ids[i]] @ vectors[ids[i + 1]])) for i in range(n - 1)]
+    parts = split_chains(ids, edges, vectors, min_similarity=0.99)
+    assert sorted(m for p in parts for m in p) == ids
+    assert len(parts) > 1 and n <= MAX_EXACT
+    for part in parts:
+        m = np.stack([vectors[x] for x in part])
+        assert len(part) <= 2 or (m @ m.T).min() >= 0.99
+    # neighbouring parts could not have been merged: the guard cuts no more than it must
+    biggest = max(len(p) for p in parts)
+    assert biggest >= 0.5 * np.arccos(0.99) / (np.pi / 2 / n)

@@ -283,6 +283,17 @@ def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_em
     assert query(project, misplaced) == []
 
 
+def test_a_compliance_table_from_before_the_recheck_columns_is_upgraded_in_place(project, first_build):
+    db = project / "data" / "semantic_assets.duckdb"
+    with duckdb.connect(str(db)) as con:  # as an earlier version of the project left it
+        con.execute("alter table int_compliance_candidates drop column asset_market")
+        con.execute("alter table int_compliance_candidates drop column bank_fingerprint")
+    result = dbt_build(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert query(project, "select count(*) from int_compliance_candidates where asset_market is null "
+                          "or bank_fingerprint is null") == [(0,)]
+
+
 def test_compliance_check_from_python_matches_the_mart(project, first_build):
     from semantic.config import SemanticConfig
     from semantic.connection import connect

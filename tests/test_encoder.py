@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from semantic.config import default_model_dir
-from semantic.encoder import ENV_BACKEND, Encoder, encoder_cache_root, model_info
+from semantic.encoder import ENV_BACKEND, FAST_PATH_MIN_TEXTS, Encoder, encoder_cache_root, model_info
 from semantic.errors import SemanticConfigError, SemanticModelError
 
 
@@ -149,8 +149,8 @@ def test_a_backend_with_bad_vectors_fails_the_gate_and_fp32_is_used_saying_why(t
     built = injected(fp32=0.0, openvino=0.5)
     encoder = Encoder(fake_model_dir(tmp_path / "m"), backend="openvino", cache_dir=tmp_path / "cache")
     with caplog.at_level(logging.INFO, logger="semantic"):
+        assert encoder.backend_name == "fp32"
         vectors = encoder.encode(["warm jacket", "coffee beans"])
-    assert encoder.backend_name == "fp32"
     assert "the openvino backend failed the quality gate (cosine to fp32 is" in caplog.text
     assert "using the fp32 backend" in caplog.text
     np.testing.assert_allclose(vectors, built["fp32"][0].embed(encoder.tokenizer.pad(
@@ -171,6 +171,31 @@ def test_a_close_backend_passes_and_its_gate_result_is_reused_by_the_next_load(t
     assert second.backend_name == "bf16"
     assert len(built["fp32"]) == 1 and built["bf16"][1].rows == 0  # no second gate run
     assert record.stat().st_mtime_ns == stamp
+
+
+def test_a_small_first_call_runs_fp32_without_exporting_and_a_large_one_settles_the_backend(tmp_path, injected):
+    built = injected(fp32=0.0, bf16=0.002)
+    model = fake_model_dir(tmp_path / "m")
+    encoder = Encoder(model, backend="bf16", cache_dir=tmp_path / "cache")
+    encoder.encode(["one search query"])
+    assert "bf16" not in built and not (tmp_path / "cache").exists()  # no export, no gate for one text
+    encoder.encode([f"asset number {i}" for i in range(FAST_PATH_MIN_TEXTS)])
+    assert encoder.backend_name == "bf16" and built["bf16"][0].rows > FAST_PATH_MIN_TEXTS  # gate + the call
+    later = Encoder(model, backend="bf16", cache_dir=tmp_path / "cache")
+    later.encode(["one search query"])
+    assert later._backend is not None and later._backend.name == "bf16"  # a cached gate is used at once
+
+
+def test_the_cache_keeps_the_most_recently_used_model_versions(tmp_path, injected):
+    injected(fp32=0.0, bf16=0.002)
+    cache = tmp_path / "cache"
+    for i, name in enumerate(["v1", "v2", "v3", "v4"]):
+        (cache / name).mkdir(parents=True)
+        (cache / name / "last_used").touch()
+        os.utime(cache / name / "last_used", (1_000_000 + i, 1_000_000 + i))
+    encoder = Encoder(fake_model_dir(tmp_path / "m"), backend="bf16", cache_dir=cache)
+    assert encoder.backend_name == "bf16"
+    assert sorted(p.name for p in cache.iterdir()) == sorted([encoder.version, "v2", "v3", "v4"])
 
 
 def test_fp32_can_be_forced_with_the_environment_variable(tmp_path, injected, monkeypatch, caplog):
@@ -234,6 +259,19 @@ def test_sorted_fp32_vectors_match_sentence_transformers_one_text_at_a_time(tmp_
 
 
 @pytest.mark.slow
+def test_a_model_without_a_fast_tokenizer_file_tokenises_the_same(tmp_path):
+    from semantic.config import default_model_dir as base
+
+    fast = fake_model_dir(tmp_path / "fast")
+    slow = fake_model_dir(tmp_path / "slow")
+    (slow / "tokenizer.json").unlink()
+    shutil.copy(base() / "vocab.txt", slow / "vocab.txt")
+    texts = ["Stay warm on the ridge", "Café — 漢字", "free shipping " * 200]
+    a, b = Encoder(fast).tokenizer, Encoder(slow).tokenizer
+    assert a.encode(texts) == b.encode(texts) and a.encode(texts)[2] == 1
+
+
+@pytest.mark.slow
 def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_texts):
     from semantic.backends import cpu_bf16_flags, package_version
 
@@ -248,12 +286,12 @@ def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_t
 
 @pytest.mark.slow
 def test_a_second_load_reuses_the_export_and_the_gate_result(real_encoder, monkeypatch):
-    from semantic import quality_gate
+    from semantic import backends, quality_gate
     from semantic.backends import package_version
 
     if package_version("openvino") is None:
         pytest.skip("openvino is not installed")
-    import openvino
+    openvino = backends.import_openvino()
 
     first = Encoder(default_model_dir(), backend="openvino")
     assert first.backend_name == "openvino"  # exports and gates now unless already cached

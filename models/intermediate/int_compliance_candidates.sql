@@ -31,9 +31,16 @@ bank as (
     from references_embedded
 ),
 
+{%- set upgraded = false -%}
+{%- if is_incremental() -%}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {#- a table built before these columns existed: check every asset once (they are appended) -#}
+    {%- set upgraded = 'asset_market' not in existing or 'bank_fingerprint' not in existing -%}
+{%- endif %}
+
 assets as (
     select assets.* from {{ ref('int_assets_embedded') }} as assets
-    {%- if is_incremental() %}
+    {%- if is_incremental() and not upgraded %}
     where assets.embedded_at > (select coalesce(max(checked_at), timestamp '1970-01-01') from {{ this }})
         or assets.asset_id not in (select asset_id from {{ this }})
         or assets.asset_id in (

@@ -1,0 +1,159 @@
+"""Search latency at 1,000,000 vectors: the Python API and the SQL search function, against exact.
+
+Usage: nice .venv/bin/python benchmarks/search_latency.py [--rows 1000000] [--queries 100]
+
+Synthetic 384-d unit vectors around ``--clusters`` centres (real embeddings are clustered) in a
+LanceDB ``assets`` table with the columns ``semantic_search`` reads. Stages, same run:
+
+1. index build: ``VectorStore.ensure_vector_index`` (IVF_HNSW_SQ, the store's settings), timed;
+2. ground truth: each held-out query's exact top 10 by a NumPy matrix product;
+3. Python API: one ``vector_query`` (refined, through the index) per query: p50 / p95 latency and
+   recall@10 against the exact top 10; and LanceDB's exact flat scan (``exact=True``) as the
+   baseline latency;
+4. SQL: ``select ... from semantic_search(?, k := 10)`` on a DuckDB connection with the project's
+   functions registered, one query per call: p50 / p95 and recall@10. The query text maps to its
+   precomputed vector (a lookup encoder), so the figure is the search path (macro, model-version
+   check, lance extension, index); encoding one short query with the real encoder adds its own
+   cost, printed separately when ``--encode`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from semantic.config import SemanticConfig
+from semantic.functions import register
+from semantic.store import VectorStore
+from semantic.vector_index import vector_query
+
+
+class LookupEncoder:
+    """The encoder interface over precomputed query vectors (query text ``q<i>`` -> vector i)."""
+
+    version = "bench"
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = vectors
+        self.dim = vectors.shape[1]
+
+    def encode(self, texts: Sequence[str | None], progress: Any = None) -> np.ndarray:
+        return np.stack([self.vectors[int(t[1:])] for t in texts if t]).astype(np.float32)
+
+
+def mixture(n: int, centres: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((n, centres.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):  # in blocks: 1M x 384 float64 noise would be 3 GB
+        m = min(100_000, n - start)
+        block = centres[rng.integers(0, len(centres), m)] + spread * rng.normal(size=(m, centres.shape[1]))
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def pct(times: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(times) * 1000, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--clusters", type=int, default=5000)
+    parser.add_argument("--spread", type=float, default=0.6)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--encode", action="store_true", help="also time encoding one query with the real encoder")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(args.clusters, args.dim))
+    vectors = mixture(args.rows, centres, args.spread, rng)
+    queries = mixture(args.queries, centres, args.spread, rng)
+    n, k = args.rows, args.k
+    rows: list[tuple[str, str, str, str]] = []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = pa.table({
+            "asset_id": pa.array([f"a{i:07d}" for i in range(n)]),
+            **{c: pa.nulls(n, pa.string()) for c in ("brand", "channel", "market", "asset_type")},
+            "created_at": pa.nulls(n, pa.date32()),
+            "content_hash": pa.nulls(n, pa.string()),
+            "model_version": pa.array(["bench"] * n),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), args.dim),
+        })
+        lancedb.connect(tmp).create_table("assets", data)
+        del data
+        store = VectorStore(tmp)
+        started = time.perf_counter()
+        built = store.ensure_vector_index("assets", min_rows=1)
+        build_s = time.perf_counter() - started
+        rows.append(("index build", f"{build_s:.1f} s", "", f"{built.num_partitions} partitions, {n:,} rows"))
+
+        truth = []
+        for q in queries:
+            sims = vectors @ q
+            truth.append(set(np.argpartition(-sims, k)[:k].tolist()))
+        ids = {f"a{i:07d}": i for i in range(n)}
+        tbl = lancedb.connect(tmp).open_table("assets")
+
+        def python(exact: bool) -> tuple[list[float], float]:
+            times, found = [], 0.0
+            for q, t in zip(queries, truth):
+                t0 = time.perf_counter()
+                query, _ = vector_query(tbl, q, exact=exact)
+                hits = query.limit(k).select(["asset_id"]).to_arrow()
+                times.append(time.perf_counter() - t0)
+                found += len({ids[a] for a in hits.column("asset_id").to_pylist()} & t) / k
+            return times, found / len(queries)
+
+        python(False)  # warm the index and file caches
+        ann_t, ann_r = python(False)
+        exact_t, exact_r = python(True)
+        rows.append(("Python API, exact flat scan (baseline)", f"{pct(exact_t, 50):.1f} ms",
+                     f"{exact_r:.3f}", f"p95 {pct(exact_t, 95):.1f} ms"))
+        rows.append(("Python API, through the index (refined)", f"{pct(ann_t, 50):.1f} ms", f"{ann_r:.3f}",
+                     f"p95 {pct(ann_t, 95):.1f} ms; {pct(ann_t, 50) / pct(exact_t, 50):.3f}x exact"))
+
+        conn = duckdb.connect()
+        register(conn, SemanticConfig.from_plugin({"lance_dir": tmp}), encoder=LookupEncoder(queries))  # type: ignore[arg-type]
+        sql = f"select asset_id from semantic_search(?, k := {k})"
+        conn.execute(sql, ["q0"]).fetchall()  # warm
+        times, found = [], 0.0
+        for i, t in enumerate(truth):
+            t0 = time.perf_counter()
+            hits = conn.execute(sql, [f"q{i}"]).fetchall()
+            times.append(time.perf_counter() - t0)
+            found += len({ids[h[0]] for h in hits} & t) / k
+        rows.append(("SQL semantic_search, through the index", f"{pct(times, 50):.1f} ms",
+                     f"{found / len(truth):.3f}", f"p95 {pct(times, 95):.1f} ms; query vector precomputed"))
+        if args.encode:
+            from semantic.config import default_model_dir
+            from semantic.encoder import load_encoder
+
+            encoder = load_encoder(default_model_dir())
+            encoder.encode(["warm up the model"])
+            enc_t = []
+            for i in range(50):
+                t0 = time.perf_counter()
+                encoder.encode([f"insulated winter jacket for hiking number {i}"])
+                enc_t.append(time.perf_counter() - t0)
+            rows.append(("encoding one short query (real encoder)", f"{pct(enc_t, 50):.1f} ms", "",
+                         "add to the SQL figure for a text query"))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    width = max(len(r[0]) for r in rows)
+    print(f"{'stage':<{width}}  {'p50 / time':>11}  {'recall@10':>9}  note")
+    for name, t, r, note in rows:
+        print(f"{name:<{width}}  {t:>11}  {r:>9}  {note}")
+    print(f"peak memory (max RSS): {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
