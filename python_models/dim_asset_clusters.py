@@ -7,13 +7,11 @@ def model(dbt, session):
     import duckdb
 
     from semantic.clustering import cluster_table
+    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     pairs = dbt.ref("fct_asset_near_duplicates")
     assets = dbt.ref("int_assets_embedded").select("asset_id")
     created = dbt.ref("stg_demo__assets").select("asset_id, created_at")
-    embedded = assets.join(created, "asset_id", how="left").to_arrow_table()
-    in_pairs = pairs.select("asset_id_a as asset_id").union(pairs.select("asset_id_b as asset_id")).distinct()
-    vectors = dbt.ref("int_assets_embedded").join(in_pairs, "asset_id").select("asset_id, vector").to_arrow_table()
     min_similarity = dbt.config.get("min_similarity")
     if str(min_similarity).lower() in ("none", ""):
         threshold = dbt.config.get("threshold_override")
@@ -21,14 +19,28 @@ def model(dbt, session):
             row = dbt.ref("dim_similarity_thresholds").filter("task = 'duplicate'").select("threshold").fetchone()
             threshold = row[0]
         min_similarity = float(threshold) - 0.10
+    # same pairs, assets (text and model: so the same vectors) and rule: the same clusters
+    inputs = fingerprint(
+        relation_fingerprint(pairs.select("asset_id_a, asset_id_b, similarity")),
+        relation_fingerprint(dbt.ref("int_assets_embedded").select("asset_id, content_hash, model_version")),
+        relation_fingerprint(created),
+        float(min_similarity),
+    )
+    kept = previous_rows(session, dbt.this, inputs)
+    if kept is not None:
+        return kept
+    embedded = assets.join(created, "asset_id", how="left").to_arrow_table()
+    in_pairs = pairs.select("asset_id_a as asset_id").union(pairs.select("asset_id_b as asset_id")).distinct()
+    vectors = dbt.ref("int_assets_embedded").join(in_pairs, "asset_id").select("asset_id, vector").to_arrow_table()
     try:
         previous = session.sql(f"select * from {dbt.this}").to_arrow_table()
     except duckdb.CatalogException:  # first run (or after a full refresh): no earlier ids to keep
         previous = None
-    return cluster_table(
+    clusters = cluster_table(
         embedded,
         pairs.select("asset_id_a, asset_id_b, similarity").to_arrow_table(),
         vectors,
         previous,
         float(min_similarity),
     )
+    return stamped(clusters, inputs)

@@ -1,6 +1,7 @@
 """One row per task (duplicate, brief_match, lookalike) for the active encoder version: the
 calibrated threshold, its figures with bootstrap intervals, the probability curve and the truth-space
-table (see semantic.calibration). Rebuilt on every run, so a new model version is recalibrated."""
+table (see semantic.calibration). Recalibrated whenever the labelled similarities (and so the model
+version), the settings or the code change; otherwise the previous rows are kept (semantic.fingerprints)."""
 
 
 def model(dbt, session):
@@ -8,12 +9,20 @@ def model(dbt, session):
     from semantic import calibration
     from semantic.config import active
     from semantic.encoder import model_info
+    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     method = dbt.config.get("calibration_method")
     objective = dbt.config.get("calibration_objective")
     target_precision = float(dbt.config.get("target_precision"))
     min_positives = int(dbt.config.get("min_positives"))
     review_recall = float(dbt.config.get("review_recall"))
+    inputs = fingerprint(relation_fingerprint(dbt.ref("int_similarity_labelled")), method, objective,
+                         target_precision, min_positives, review_recall)
+    kept = previous_rows(session, dbt.this, inputs)
+    if kept is not None:
+        stored = kept.select("model_version").distinct().fetchall()
+        if all(calibration.exists(active().calibration_dir, v) for (v,) in stored):
+            return kept
     labelled = dbt.ref("int_similarity_labelled").to_arrow_table()
     versions = set(labelled.column("model_version").to_pylist())
     if len(versions) > 1:
@@ -29,4 +38,4 @@ def model(dbt, session):
         review_recall=review_recall,
     )
     calibration.save(active().calibration_dir, model_version, calibrations)
-    return calibration.thresholds_table(calibrations, labelled, model_version)
+    return stamped(calibration.thresholds_table(calibrations, labelled, model_version), inputs)

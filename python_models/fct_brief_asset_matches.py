@@ -8,23 +8,41 @@ def model(dbt, session):
     import numpy as np
 
     from semantic.config import active
+    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
     from semantic.recommendations import brief_matches
 
-    briefs = dbt.ref("int_briefs_embedded").select("brief_id, brand, market, vector, model_version")
+    embedded = dbt.ref("int_briefs_embedded")
+    briefs = embedded.select("brief_id, brand, market, vector, model_version")
     curve = dbt.ref("dim_similarity_thresholds").filter("task = 'brief_match'").select("curve_x, curve_y").fetchone()
+    clusters = dbt.ref("dim_asset_clusters").select("asset_id, cluster_id")
+    known = dbt.ref("stg_demo__brief_matches").select("brief_id, asset_id")
+    collapse = str(dbt.config.get("collapse_duplicates")).lower() not in ("false", "0", "none", "")
+    settings = [str(dbt.config.get("k")), str(dbt.config.get("pool")), str(dbt.config.get("mmr_lambda"))]
+    # the LanceDB assets table holds what int_assets_embedded mirrors (ids, texts by hash, model, filters)
+    inputs = fingerprint(
+        relation_fingerprint(embedded.select("brief_id, brand, market, content_hash, model_version")),
+        relation_fingerprint(dbt.ref("int_assets_embedded").select("* exclude (vector, embedded_at)")),
+        relation_fingerprint(clusters) if collapse else None,
+        relation_fingerprint(known),
+        curve,
+        settings,
+        str(active().lance_dir),
+    )
+    kept = previous_rows(session, dbt.this, inputs)
+    if kept is not None:
+        return kept
 
     def probability(similarity):
         return np.interp(similarity, curve[0], curve[1]) if curve and curve[0] else np.full(len(similarity), np.nan)
 
-    clusters = dbt.ref("dim_asset_clusters").select("asset_id, cluster_id")
-    collapse = str(dbt.config.get("collapse_duplicates")).lower() not in ("false", "0", "none", "")
-    return brief_matches(
+    matches = brief_matches(
         briefs.to_arrow_table(),
         active().lance_dir,
         k=int(dbt.config.get("k")),
         pool=int(dbt.config.get("pool")),
         mmr_lambda=float(dbt.config.get("mmr_lambda")),
         clusters=clusters.to_arrow_table() if collapse else None,
-        known_matches=dbt.ref("stg_demo__brief_matches").select("brief_id, asset_id").to_arrow_table(),
+        known_matches=known.to_arrow_table(),
         probability=probability,
     )
+    return stamped(matches, inputs)

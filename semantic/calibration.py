@@ -520,6 +520,11 @@ def save(directory: Path | str, model_version: str, calibrations: dict[str, Cali
     return path
 
 
+def exists(directory: Path | str, model_version: str) -> bool:
+    """Whether calibrations were saved for a model version (what :func:`load` reads)."""
+    return (Path(directory) / f"{model_version}.json").is_file()
+
+
 def load(directory: Path | str, model_version: str) -> dict[str, Calibration]:
     """The calibrations saved for a model version.
 

@@ -238,6 +238,19 @@ def _build(args: argparse.Namespace) -> int:
     return build(live, dbt_args, staging_dir=staging_dir, env=env)
 
 
+def _min_rows_arg(value: str) -> int | None:
+    """``--index-min-rows``: a positive integer, or ``none`` for no new index."""
+    if value.strip().lower() in ("none", "null"):
+        return None
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer; pass e.g. 20000, or none")
+    return rows
+
+
 def _embed(args: argparse.Namespace) -> int:
     from semantic.config import active
     from semantic.distributed import near_duplicate_candidates, sync
@@ -246,16 +259,17 @@ def _embed(args: argparse.Namespace) -> int:
     result = sync(
         args.source, args.lance, id_column=args.id_column, text_column=args.text_column, engine=args.engine,
         workers=args.workers, cpus_per_worker=args.cpus_per_worker, model_dir=config.encoder_dir(),
-        batch_size=config.batch_size, ray_address=args.ray_address,
+        batch_size=config.batch_size, ray_address=args.ray_address, index_min_rows=args.index_min_rows,
     )
     print(f"{result.uri}: embedded {result.embedded}, unchanged {result.unchanged}, deleted {result.deleted}, "
           f"skipped (no text) {result.skipped_empty}; {result.total} rows at Lance version {result.lance_version} "
-          f"(model {result.model_version}, {result.workers} {result.engine} worker(s), {result.seconds:.1f} s)")
+          f"(model {result.model_version}, {result.workers} {result.engine} worker(s), {result.seconds:.1f} s); "
+          f"vector index: {result.index_action}")
     if args.neighbours_k:
         out = args.neighbours_lance or result.uri[: -len(".lance")] + "_neighbours.lance"
         found = near_duplicate_candidates(result.uri, args.neighbours_k, id_column=args.id_column,
                                           engine=args.engine, workers=args.workers, out_uri=out,
-                                          ray_address=args.ray_address)
+                                          incremental=not args.full_candidates, ray_address=args.ray_address)
         print(f"{out}: {found.num_rows} near-duplicate candidate rows (top {args.neighbours_k} per asset)")
     return 0
 
@@ -377,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="a running Ray cluster (default: $RAY_ADDRESS, else a local one)")
     p.add_argument("--neighbours-k", type=int, help="also write each row's top-k near-duplicate candidates")
     p.add_argument("--neighbours-lance", help="where the candidates go (default: <table>_neighbours.lance beside it)")
+    p.add_argument("--full-candidates", action="store_true",
+                   help="query every row for candidates (default: only new and changed rows and those whose "
+                   "stored neighbours changed, when the stored candidates allow it)")
+    p.add_argument("--index-min-rows", type=_min_rows_arg, default=20000,
+                   help="rows from which the table gets its ANN index, kept current after each job; 'none' for "
+                   "no new index (default 20000, like the dbt var vector_index_min_rows)")
     p.set_defaults(func=_embed)
 
     p = sub.add_parser("functions", help="list the SQL functions the plugin registers")

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 logger = logging.getLogger("semantic")
 
@@ -379,7 +380,8 @@ def refresh_neighbours(
         store = VectorStore(lance_dir)
         for version in versions:
             store.assert_model_version(table, version)
-        vectors = np.stack(rows.column("vector").to_numpy(zero_copy_only=False)).astype(np.float32)
+        column = rows.column("vector").combine_chunks()
+        vectors = pc.list_flatten(column).to_numpy().astype(np.float32, copy=False).reshape(len(column), -1)
         ids = rows.column("asset_id").to_pylist()
         found = neighbours(
             store._db().open_table(table),

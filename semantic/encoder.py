@@ -41,6 +41,8 @@ logger = logging.getLogger("semantic")
 #: Characters kept before tokenising: far above any 512-token window, so only pathological
 #: inputs (a 100,000-character paste) are cut here; the tokenizer truncates the rest.
 MAX_CHARS = 20_000
+#: Texts tokenised per tokenizer call (bounds the memory its encoding objects take at once).
+TOKENIZE_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,23 @@ class _Tokenizer:
             self._hf = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
             self.pad_id = int(self._hf.pad_token_id or 0)
 
-    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int]:
-        """Token ids and type ids of each text (truncated to the window), and how many were cut."""
+    def encode(self, texts: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+        """Token ids and type ids of each text (truncated to the window), and how many were cut.
+
+        Texts are tokenised ``TOKENIZE_CHUNK`` at a time and kept as small int32 arrays, so a call
+        over hundreds of thousands of texts never holds all the tokenizer's encoding objects at once.
+        """
+        ids: list[np.ndarray] = []
+        types: list[np.ndarray] = []
+        cut = 0
+        for start in range(0, len(texts), TOKENIZE_CHUNK):
+            part_ids, part_types, part_cut = self._encode_chunk(texts[start : start + TOKENIZE_CHUNK])
+            ids.extend(np.asarray(row, dtype=np.int32) for row in part_ids)
+            types.extend(np.asarray(row, dtype=np.int32) for row in part_types)
+            cut += part_cut
+        return ids, types, cut
+
+    def _encode_chunk(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int]:
         if self.lower:
             texts = [t.lower() for t in texts]
         if self._tok is None:
@@ -205,7 +222,7 @@ class _Tokenizer:
         cut = sum(1 for t, e in zip(texts, encodings) if e.overflowing or len(t) >= MAX_CHARS)
         return [e.ids for e in encodings], [e.type_ids for e in encodings], cut
 
-    def pad(self, ids: Sequence[list[int]], type_ids: Sequence[list[int]]) -> dict[str, np.ndarray]:
+    def pad(self, ids: Sequence[np.ndarray], type_ids: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Right-pad one batch into int64 arrays: input ids, attention mask and token type ids."""
         width = max(len(row) for row in ids)
         input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
@@ -352,33 +369,39 @@ class Encoder:
                 len(clean),
                 self.max_tokens,
             )
-        rows = np.asarray(keep)
-        out[rows] = self._embed_tokens(self._backend_for(len(clean)), ids, types, progress)
+        self._embed_tokens(self._backend_for(len(clean)), ids, types, progress, out=out, rows=np.asarray(keep))
         return out
 
     def _embed_tokens(
         self,
         backend: Backend,
-        ids: list[list[int]],
-        types: list[list[int]],
+        ids: Sequence[np.ndarray],
+        types: Sequence[np.ndarray],
         progress: Callable[[int, int], None] | None = None,
+        out: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Embed tokenised texts longest first in batches of similar length; rows in input order."""
+        """Embed tokenised texts longest first in batches of similar length; rows in input order.
+
+        Each batch is normalised and written straight into ``out`` (text ``i`` into row
+        ``rows[i]``), so the call holds one vector array, not several copies of it.
+        """
         from semantic.backends import embed_batches
 
         order = np.argsort([-len(row) for row in ids], kind="stable")
-        vectors = np.empty((len(ids), self.dim), dtype=np.float32)
+        vectors = out if out is not None else np.empty((len(ids), self.dim), dtype=np.float32)
+        target = rows if rows is not None else np.arange(len(ids))
         size = self._batch_size(backend)
         chunk = max(self.batch_size * 16, 256)
         for start in range(0, len(order), chunk):
             groups = [order[s : s + size] for s in range(start, min(start + chunk, len(order)), size)]
             batches = [self.tokenizer.pad([ids[i] for i in g], [types[i] for i in g]) for g in groups]
             for group, result in zip(groups, embed_batches(backend, batches)):
-                vectors[group] = result
+                norms = np.linalg.norm(result, axis=1, keepdims=True)
+                vectors[target[group]] = result / np.where(norms > 0, norms, 1.0)
             if progress is not None:
                 progress(min(start + chunk, len(order)), len(order))
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms > 0, norms, 1.0)
+        return vectors
 
     def _batch_size(self, backend: Backend) -> int:
         """Texts per forward pass: the configured size, or less where the backend prefers it."""

@@ -10,10 +10,14 @@ sync and checked against exact search (:mod:`semantic.vector_index`).
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import logging
 import re
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
+from semantic.fingerprints import arrow_fingerprint
 from semantic.vector_index import (
     INDEX_LOG_SCHEMA,
     INDEX_LOG_TABLE,
@@ -36,9 +41,9 @@ from semantic.vector_index import (
     find_vector_index,
     index_metric,
     index_type_of,
+    indexed_query,
     partitions_for,
     recall_at_k,
-    vector_query,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +57,14 @@ MODEL_VERSION = "model_version"
 EMBEDDED_AT = "embedded_at"
 VECTOR = "vector"
 SYNC_LOG_TABLE = "sync_runs"
+#: Folder (in the LanceDB folder) of each table's last sync state: what lets a no-change sync skip LanceDB.
+SYNC_STATE_DIR = "_sync_state"
 _DELETE_CHUNK = 500
+_U64_MAX = 2**64 - 1
+#: Rows embedded and written per step of a sync: bounds the vectors in memory (about 50 MB at 384 d).
+EMBED_CHUNK_ROWS = 32_768
+#: Rows per batch when a table is streamed (:meth:`VectorStore.scan`).
+SCAN_BATCH_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -151,10 +163,23 @@ def check_ids(rows: pa.Table, id_column: str, what: str, fix_where: str = "in th
         )
 
 
+@dataclass(frozen=True)
+class _SearchHandle:
+    """An open table with what every search of it checks, valid while its versions token holds."""
+
+    token: str
+    table: Any
+    model_versions: tuple[str | None, ...]
+    index: Any | None
+
+
 class VectorStore:
     """A LanceDB folder holding the vector tables.
 
-    Each call opens a fresh connection, so a long-lived process never reads a stale version.
+    Writes and reads open a fresh connection, so a long-lived process never reads a stale version.
+    :meth:`search` keeps the open table, its model versions and its index per table and reuses
+    them while no new version has been committed (:meth:`versions_token`), so a query costs the
+    search itself, not a connection, an index listing and a scan of the model-version column.
 
     Args:
         lance_dir: The LanceDB folder (created on first write).
@@ -162,6 +187,7 @@ class VectorStore:
 
     def __init__(self, lance_dir: Path | str) -> None:
         self.lance_dir = Path(lance_dir)
+        self._search_handles: dict[str, _SearchHandle] = {}
 
     def _db(self) -> Any:
         import lancedb
@@ -182,17 +208,68 @@ class VectorStore:
         uri = self.table_path(table).resolve().as_uri()
         if not self.exists(table):
             return uri
-        return f"{uri}?version={self._db().open_table(table).version}"
+        version = self.latest_version(table)
+        if version is None:
+            version = self._db().open_table(table).version
+        return f"{uri}?version={version}"
+
+    def latest_version(self, table: str) -> int | None:
+        """The table's latest committed version, read from its manifest file names (no import of LanceDB).
+
+        Lance names manifests ``<version>.manifest``, or with v2 paths ``<2**64 - 1 - version>.manifest``
+        (20 digits, so the newest sorts first). None when there is none or a name is not one of those.
+        """
+        folder = self.table_path(table) / "_versions"
+        if not folder.is_dir():
+            return None
+        versions = []
+        for path in folder.iterdir():
+            stem, dot, suffix = path.name.partition(".")
+            if suffix != "manifest" or not dot:
+                continue
+            if not stem.isdigit():
+                return None
+            versions.append(_U64_MAX - int(stem) if len(stem) == 20 else int(stem))
+        return max(versions) if versions else None
 
     def exists(self, table: str) -> bool:
         """Whether the table has been written."""
         return self.table_path(table).exists()
 
     def read(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
-        """Read a whole table (or some columns of it) as Arrow."""
-        tbl = self._db().open_table(table)
-        data = tbl.to_arrow()
-        return data.select(list(columns)) if columns else data
+        """Read a whole table (or some columns of it, the others never loaded) as Arrow."""
+        dataset = self._db().open_table(table).to_lance()
+        return dataset.to_table(columns=list(columns) if columns else None)
+
+    def schema(self, table: str, columns: Sequence[str]) -> pa.Schema:
+        """The Arrow schema of some columns of a table, read from its manifest (no data)."""
+        full = self._db().open_table(table).schema
+        return pa.schema([full.field(c) for c in columns])
+
+    def scan(
+        self,
+        table: str,
+        columns: Sequence[str],
+        id_column: str | None = None,
+        ids: pa.Array | None = None,
+    ) -> pa.RecordBatchReader:
+        """Stream some columns of a table, optionally only the rows whose ``id_column`` is in ``ids``.
+
+        The reader holds one batch at a time, so a dbt model can hand hundreds of thousands of
+        vectors to DuckDB without having them all in memory.
+        """
+        dataset = self._db().open_table(table).to_lance()
+        names = list(columns)
+        schema = pa.schema([dataset.schema.field(c) for c in names])
+
+        def batches() -> Any:
+            for batch in dataset.to_batches(columns=names, batch_size=SCAN_BATCH_ROWS):
+                if ids is not None and id_column is not None:
+                    batch = batch.filter(pc.is_in(batch.column(id_column), value_set=ids))
+                if batch.num_rows:
+                    yield batch
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
 
     def sync(
         self,
@@ -235,6 +312,17 @@ class VectorStore:
         rows = rows.filter(has_text)
 
         version = encoder.version
+        # the same rows, model and settings as the last sync, and no write to the table since: done,
+        # without opening LanceDB (a no-change `dbt build` costs this check only)
+        key = {"rows": arrow_fingerprint(rows.drop_columns([text_column])), "model_version": version,
+               "full_text": full_text, "vector_index_min_rows": vector_index_min_rows}
+        state = self._sync_state(table)
+        if state is not None and state.get("key") == key and state.get("versions") == self.versions_token(table):
+            logger.info("%s: nothing changed since the last sync (%d rows, model %s, Lance version %d)",
+                        table, state["total"], version, state["lance_version"])
+            return SyncResult(table=table, model_version=version, embedded=0, unchanged=len(rows), deleted=0,
+                              skipped_empty=int(skipped), total=int(state["total"]),
+                              lance_version=int(state["lance_version"]))
         attributes = [c for c in rows.column_names if c not in (id_column, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT,
                                                                   VECTOR)]
         existing = self._existing(table, id_column, attributes)
@@ -268,27 +356,42 @@ class VectorStore:
             "%s: embedding %d of %d rows with model %s (%d unchanged, %d with changed columns only, %d to delete)",
             table, len(todo), len(rows), version, len(rows) - len(todo) - len(moved), len(moved), len(removed),
         )
-        new = self._embed(table, todo, encoder, text_column)
-        n_embedded = len(new)
+        # embedded EMBED_CHUNK_ROWS at a time and streamed into one Lance commit (create or merge)
+        from semantic.embedding import embedded_schema
+
+        schema = embedded_schema(todo.schema, encoder.dim)
+        counts = {"embedded": 0}
+        chunks = self._embed_chunks(table, todo, encoder, text_column, counts)
         if moved:
-            new = pa.concat_tables([new, self._restamped(table, rows.take(moved), id_column).select(new.column_names)])
+            restamped = self._restamped(table, rows.take(moved), id_column).select(schema.names).cast(schema)
+            chunks = itertools.chain(chunks, restamped.to_batches())
+        written = len(todo) + len(moved)
 
         db = self._db()
         if existing is None:
-            tbl = db.create_table(table, new, mode="overwrite")
+            try:
+                tbl = db.create_table(table, data=pa.RecordBatchReader.from_batches(schema, chunks), schema=schema,
+                                      mode="overwrite")
+            except BaseException:
+                # a create that failed part-way leaves data files and no version: remove them, so
+                # the next run starts the table afresh instead of failing to open it
+                if self.exists(table) and not (self.table_path(table) / "_versions").is_dir():
+                    shutil.rmtree(self.table_path(table), ignore_errors=True)
+                raise
         else:
             tbl = db.open_table(table)
-            if len(new):
+            if written:
                 (
                     tbl.merge_insert(id_column)
                     .when_matched_update_all()
                     .when_not_matched_insert_all()
-                    .execute(new)
+                    .execute(pa.RecordBatchReader.from_batches(schema, chunks))
                 )
             for start in range(0, len(removed), _DELETE_CHUNK):
                 part = removed[start : start + _DELETE_CHUNK]
                 tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
-        if full_text and (len(new) or len(removed) or not self.has_fts_index(table, text_column)):
+        n_embedded = counts["embedded"]
+        if full_text and (written or len(removed) or not self.has_fts_index(table, text_column)):
             # BM25 full-text index for hybrid search; rebuilt so appended and changed rows are in it
             from lancedb.index import FTS
 
@@ -309,7 +412,39 @@ class VectorStore:
             table, result.embedded, result.unchanged, result.deleted, result.total, result.lance_version,
         )
         self.ensure_vector_index(table, vector_index_min_rows)
+        self._write_sync_state(table, {"key": key, "versions": self.versions_token(table), "total": result.total,
+                                       "lance_version": result.lance_version})
         return result
+
+    def versions_token(self, table: str) -> str | None:
+        """A cheap token of a table's committed versions (its ``_versions`` listing; None if absent).
+
+        Any write to the table (rows, deletions, indexes, by this project or anyone else) adds a
+        manifest and so changes the token; reading it imports nothing.
+        """
+        folder = self.table_path(table) / "_versions"
+        if not folder.is_dir():
+            return None
+        names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".manifest"))
+        return hashlib.md5("\n".join(names).encode()).hexdigest() if names else None
+
+    def _sync_state_path(self, table: str) -> Path:
+        return self.lance_dir / SYNC_STATE_DIR / f"{table}.json"
+
+    def _sync_state(self, table: str) -> dict[str, Any] | None:
+        path = self._sync_state_path(table)
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):  # no sync yet, or an unreadable file: sync fully
+            return None
+        return state if isinstance(state, dict) else None
+
+    def _write_sync_state(self, table: str, state: dict[str, Any]) -> None:
+        path = self._sync_state_path(table)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(state, sort_keys=True, default=str))
+        tmp.replace(path)
 
     def vector_tables(self) -> list[str]:
         """Names of the tables that hold a ``vector`` column (not the ``sync_runs`` or index logs)."""
@@ -529,7 +664,8 @@ class VectorStore:
 
     def _restamped(self, table: str, rows: pa.Table, id_column: str) -> pa.Table:
         """``rows`` (whose text and model are unchanged) with their stored vector, model version and time."""
-        stored = self.read(table, [id_column, MODEL_VERSION, EMBEDDED_AT, VECTOR])
+        wanted = rows.column(id_column).combine_chunks()
+        stored = self.scan(table, [id_column, MODEL_VERSION, EMBEDDED_AT, VECTOR], id_column, wanted).read_all()
         position = {i: j for j, i in enumerate(stored.column(id_column).to_pylist())}
         taken = stored.take(pa.array([position[i] for i in rows.column(id_column).to_pylist()], type=pa.int64()))
         out = rows
@@ -539,17 +675,32 @@ class VectorStore:
             out = out.append_column(name, taken.column(name))
         return out
 
-    def _embed(self, table: str, rows: pa.Table, encoder: Encoder, text_column: str) -> pa.Table:
+    def _embed_chunks(
+        self, table: str, rows: pa.Table, encoder: Encoder, text_column: str, counts: dict[str, int]
+    ) -> Iterator[pa.RecordBatch]:
+        """Embed rows ``EMBED_CHUNK_ROWS`` at a time, longest texts first, yielding each chunk's batches.
+
+        Sorting the whole call by text length first keeps every chunk's lengths alike (little
+        padding), as one ``encode`` over all rows would, while only one chunk's vectors are in memory.
+        """
         from semantic.embedding import embed_batch  # the one embedding path (also the distributed job's)
 
+        if not len(rows):
+            return
+        order = pc.array_sort_indices(pc.fill_null(pc.utf8_length(rows.column(text_column)), 0), order="descending")
+        rows = rows.take(order)
         started = time.monotonic()
+        total = len(rows)
+        for start in range(0, total, EMBED_CHUNK_ROWS):
+            chunk = rows.slice(start, EMBED_CHUNK_ROWS)
 
-        def progress(done: int, total: int) -> None:
-            rate = done / max(time.monotonic() - started, 1e-9)
-            logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, done, total, rate)
+            def progress(done: int, _: int, offset: int = start) -> None:
+                rate = (offset + done) / max(time.monotonic() - started, 1e-9)
+                logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, offset + done, total, rate)
 
-        return embed_batch(rows, encoder, text_column, progress=progress)
-
+            embedded = embed_batch(chunk, encoder, text_column, progress=progress)
+            counts["embedded"] += embedded.num_rows
+            yield from embedded.to_batches()
     def _log_run(self, db: Any, result: SyncResult) -> None:
         record = asdict(result)
         record["synced_at"] = datetime.now(UTC).replace(tzinfo=None)
@@ -565,8 +716,19 @@ class VectorStore:
         Raises:
             SemanticModelVersionError: The table holds vectors of another model version.
         """
-        stored = pc.unique(self.read(table, [MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
-        check_model_versions(stored, model_version, f"table '{table}'")
+        check_model_versions(self._search_handle(table).model_versions, model_version, f"table '{table}'")
+
+    def _search_handle(self, table: str) -> _SearchHandle:
+        token = self.versions_token(table)
+        cached = self._search_handles.get(table)
+        if cached is not None and token is not None and cached.token == token:
+            return cached
+        tbl = self._db().open_table(table)
+        stored = pc.unique(tbl.to_lance().to_table(columns=[MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
+        handle = _SearchHandle(token or "", tbl, tuple(stored), find_vector_index(tbl))
+        if token is not None:
+            self._search_handles[table] = handle
+        return handle
 
     def search(
         self,
@@ -592,10 +754,10 @@ class VectorStore:
         """
         if k < 1:
             raise SemanticDataError(f"k must be a positive integer, got {k}; pass k >= 1")
-        self.assert_model_version(table, model_version)
-        tbl = self._db().open_table(table)
+        handle = self._search_handle(table)
+        check_model_versions(handle.model_versions, model_version, f"table '{table}'")
         # through the ANN index (refined) when there is one; a filtered search scans the matching rows
-        query, metric = vector_query(tbl, vector, exact=bool(where))
+        query, metric = indexed_query(handle.table, vector, None if where else handle.index)
         query = query.limit(k)
         if where:
             query = query.where(where, prefilter=True)
@@ -651,24 +813,39 @@ def sync_embeddings(
             See ``VectorStore.ensure_vector_index``.
     """
     from semantic.config import active
+    from semantic.embedding import embedded_schema, with_text
     from semantic.encoder import load_encoder
 
     config = active()
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(config.encoder_dir(), config.batch_size)
-    store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text,
-               vector_index_min_rows=_min_rows(vector_index_min_rows))
+    result = store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text,
+                        vector_index_min_rows=_min_rows(vector_index_min_rows))
     extra = [c for c in (output_columns or []) if c != id_column]
-    data = store.read(table, [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR])
-    if mirrored is not None:
-        # a row is upserted when the mirror lacks it or holds other values in any compared column
-        # (text hash, model version, or a column such as market that changed without the text)
-        compared = [c for c in (id_column, *extra, CONTENT_HASH, MODEL_VERSION) if c in mirrored.column_names]
-        have = set(zip(*(mirrored.column(c).to_pylist() for c in compared)))
-        keys = zip(*(data.column(c).to_pylist() for c in compared))
-        data = data.filter(pa.array([k not in have for k in keys], type=pa.bool_()))
-        logger.info("%s: %d row(s) to upsert into the DuckDB mirror", table, len(data))
-    return data.sort_by(id_column)
+    columns = [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR]
+    if mirrored is None:
+        return store.scan(table, columns)
+    # a row is upserted when the mirror lacks it or holds other values in any compared column
+    # (text hash, model version, or a column such as market that changed without the text)
+    compared = [c for c in (id_column, *extra, CONTENT_HASH, MODEL_VERSION) if c in mirrored.column_names]
+    have = set(zip(*(mirrored.column(c).to_pylist() for c in compared)))
+    if not result.embedded and not result.deleted:
+        # LanceDB holds exactly the source rows with text, at this model version: when the mirror
+        # holds them too there is nothing to upsert, and LanceDB need not be read at all
+        source, _ = with_text(rows, text_column)
+        source = source.append_column(MODEL_VERSION, pa.array([encoder.version] * len(source), pa.string()))
+        if len(have) == len(source) and have == set(zip(*(source.column(c).to_pylist() for c in compared))):
+            logger.info("%s: the DuckDB mirror is up to date", table)
+            schema = embedded_schema(rows.select([id_column, *extra, CONTENT_HASH]).schema, encoder.dim)
+            return pa.schema([schema.field(c) for c in columns]).empty_table()
+    # the comparison reads no vectors; only the rows to upsert are streamed with theirs
+    keys = store.read(table, compared)
+    changed = pa.array([k not in have for k in zip(*(keys.column(c).to_pylist() for c in compared))], type=pa.bool_())
+    ids = keys.column(id_column).filter(changed)
+    logger.info("%s: %d row(s) to upsert into the DuckDB mirror", table, len(ids))
+    if not len(ids):
+        return store.schema(table, columns).empty_table()
+    return store.scan(table, columns, id_column=id_column, ids=ids.combine_chunks())
 
 
 def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.Table:

@@ -22,19 +22,26 @@ index optimisation, about 1 s at 100,000 rows); retrained from scratch, after co
 fragments, when most rows are new (a new model version re-embeds everything, and the old
 partitions no longer fit), when the table has quadrupled since training, or when
 ``MAX_SEGMENTS`` segments have piled up. Each action is logged to the LanceDB table
-``vector_indexes``, which is where "last optimised" comes from.
+``vector_indexes``, which is where "last optimised" comes from. The same rules keep the index
+of a shared table on object storage current (:func:`ensure_index`, used by the distributed job).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from semantic.errors import SemanticConfigError
+
+logger = logging.getLogger("semantic")
 
 INDEX_TYPE = "IVF_HNSW_SQ"
 INDEX_METRIC = "l2"
@@ -199,8 +206,16 @@ def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: b
     Returns:
         The query builder (add ``limit``, ``where``, ``select``) and the metric of its ``_distance``.
     """
+    return indexed_query(tbl, vectors, None if exact else find_vector_index(tbl, column), column)
+
+
+def indexed_query(tbl: Any, vectors: np.ndarray, idx: Any | None, column: str = "vector") -> tuple[Any, str]:
+    """:func:`vector_query` with the table's index already looked up (``idx``; None: an exact scan).
+
+    For a caller that searches one table version many times (``VectorStore.search`` caches the
+    index per version, saving a ``list_indices`` call per query).
+    """
     query = tbl.search(np.asarray(vectors, dtype=np.float32), vector_column_name=column)
-    idx = None if exact else find_vector_index(tbl, column)
     if idx is None:
         # bypass: a cosine query on an L2-indexed table would fall back to a scan, with a warning
         return query.distance_type("cosine").bypass_vector_index(), "cosine"
@@ -256,3 +271,153 @@ def recall_at_k(tbl: Any, sample: int, k: int = 10, seed: int = 0, column: str =
         bound = max(dist[r] for r in want) + 1e-5
         shares.append(sum(dist[r] <= bound for r in got) / len(want))
     return (float(np.mean(shares)) if shares else 1.0), len(queries)
+
+
+# --- the lifecycle on any open LanceDB table (local folder or object storage) ----------------------
+
+
+def check_min_rows(min_rows: int | None, option: str = "vector_index_min_rows") -> None:
+    """Refuse a ``min_rows`` that is not a positive integer or None.
+
+    Raises:
+        SemanticConfigError: Naming ``option`` and what to pass.
+    """
+    if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
+        raise SemanticConfigError(
+            f"{option} must be a positive integer (or null for no index), got {min_rows!r}; "
+            f"pass e.g. {option} 20000"
+        )
+
+
+def index_decision(total_rows: int, idx: Any | None, trained_partitions: int | None, min_rows: int | None,
+                   rebuild_fraction: float = REBUILD_FRACTION) -> tuple[str, str]:
+    """What keeping a table's index current takes, by the rules of this module's docstring.
+
+    Args:
+        total_rows: Rows in the table.
+        idx: Its vector index (:func:`find_vector_index`), or None.
+        trained_partitions: IVF partitions the index was trained with (from the index log), or None.
+        min_rows: Rows from which the table gets an index; None never builds one (but keeps one current).
+        rebuild_fraction: Unindexed share above which the index is retrained, not optimised.
+
+    Returns:
+        ``(action, reason)``: action ``none`` (exact search), ``current``, ``created``, ``rebuilt``
+        or ``optimised`` (unindexed rows added as a delta segment).
+    """
+    if idx is None:
+        if min_rows is None or total_rows < min_rows:
+            reason = "no index wanted" if min_rows is None else f"{total_rows} rows < index min rows {min_rows}"
+            return "none", f"exact search: {reason}"
+        return "created", f"{total_rows} rows >= index min rows {min_rows}"
+    unindexed = int(idx.num_unindexed_rows)
+    if not unindexed:
+        return "current", "every row is indexed"
+    if unindexed > rebuild_fraction * total_rows:
+        return "rebuilt", f"{unindexed} of {total_rows} rows unindexed (> {rebuild_fraction:.0%})"
+    if trained_partitions is not None and partitions_for(total_rows) >= 2 * trained_partitions:
+        return "rebuilt", (f"table grew to {total_rows} rows since the index was trained with "
+                           f"{trained_partitions} partitions")
+    if int(idx.num_segments) >= MAX_SEGMENTS:
+        return "rebuilt", f"{idx.num_segments} index segments (>= {MAX_SEGMENTS})"
+    return "optimised", f"{unindexed} unindexed rows added to the index as a delta segment"
+
+
+def build_index(tbl: Any, partitions: int, replace: bool, column: str = "vector") -> None:
+    """Build the IVF_HNSW_SQ index (squared L2 over unit vectors, which ranks as cosine) on an open table."""
+    from lancedb.index import IvfHnswSq
+
+    tbl.create_index(column, config=IvfHnswSq(distance_type="l2", num_partitions=partitions),
+                     replace=replace)
+
+
+def append_to_index(tbl: Any, index_name: str) -> None:
+    """Index a table's unindexed rows as a new delta segment, the existing partitions kept.
+
+    Lance's index-only optimisation (``optimize_indices(num_indices_to_merge=0)``) on the table's
+    dataset, so it works wherever the table is (a local folder or ``s3://``): about 0.03 s for
+    1,000 new rows at 21,000.
+    """
+    tbl.to_lance().optimize.optimize_indices(num_indices_to_merge=0, index_names=[index_name])
+
+
+def ensure_index(tbl: Any, table: str, min_rows: int | None, trained_partitions: int | None = None,
+                 rebuild_fraction: float = REBUILD_FRACTION, column: str = "vector") -> IndexRun:
+    """Build a table's ANN index once it has ``min_rows`` rows, and keep it covering every row.
+
+    The rules of :func:`index_decision`; a retrain first drops the index and compacts the
+    fragments (LanceDB ``optimize``, which also prunes versions older than 7 days). Log the
+    returned run with :func:`index_log_record` where the table's logs live.
+
+    Args:
+        tbl: An open LanceDB table (``lancedb.connect(uri, storage_options=...)`` for object storage).
+        table: Its name (for the run and the log).
+        min_rows: Rows from which the table gets an index; None never builds one.
+        trained_partitions: IVF partitions of the current index's training, from the index log.
+        rebuild_fraction: Unindexed share above which the index is retrained.
+        column: The vector column.
+
+    Raises:
+        SemanticConfigError: ``min_rows`` is not a positive integer or None.
+    """
+    check_min_rows(min_rows)
+    rows = tbl.count_rows()
+    idx = find_vector_index(tbl, column)
+    action, reason = index_decision(rows, idx, trained_partitions, min_rows, rebuild_fraction)
+    before = rows if idx is None else int(idx.num_unindexed_rows)
+    if action in ("none", "current"):
+        return IndexRun(table, action, reason, rows, before, before, trained_partitions, 0.0)
+    started = time.monotonic()
+    partitions = trained_partitions
+    if action == "created":
+        partitions = partitions_for(rows)
+        build_index(tbl, partitions, replace=False, column=column)
+    elif action == "rebuilt":
+        assert idx is not None
+        partitions = partitions_for(rows)
+        tbl.drop_index(idx.name)
+        tbl.optimize()  # compact the fragments syncs left (no vector index to remap now)
+        build_index(tbl, partitions, replace=True, column=column)
+    else:
+        assert idx is not None
+        append_to_index(tbl, idx.name)
+        tbl.checkout_latest()
+        left = find_vector_index(tbl, column)
+        if left is not None and int(left.num_unindexed_rows):
+            logger.warning("%s: %d rows still unindexed after the delta append; running LanceDB optimize()",
+                           table, int(left.num_unindexed_rows))
+            tbl.optimize()
+            reason += " (completed by LanceDB optimize)"
+    tbl.checkout_latest()
+    after = find_vector_index(tbl, column)
+    run = IndexRun(table, action, reason, rows, before, int(after.num_unindexed_rows) if after is not None else rows,
+                   partitions, time.monotonic() - started)
+    logger.info("%s: vector index %s in %.1f s (%s); %d unindexed rows before, %d after",
+                table, action, run.seconds, reason, run.unindexed_before, run.unindexed_after)
+    return run
+
+
+def index_log_record(run: IndexRun, idx: Any | None, lance_version: int) -> pa.Table:
+    """One row of the ``vector_indexes`` log (:data:`INDEX_LOG_SCHEMA`) for an index run."""
+    record = {
+        "table_name": run.table,
+        "action": run.action,
+        "index_type": index_type_of(idx) if idx is not None else None,
+        "metric": index_metric(idx) if idx is not None else None,
+        "num_partitions": run.num_partitions,
+        "total_rows": run.total_rows,
+        "unindexed_before": run.unindexed_before,
+        "unindexed_after": run.unindexed_after,
+        "seconds": run.seconds,
+        "lance_version": lance_version,
+        "at": datetime.now(UTC).replace(tzinfo=None),
+    }
+    return pa.Table.from_pylist([record], schema=INDEX_LOG_SCHEMA)
+
+
+def trained_partitions(log: pa.Table | None, table: str) -> int | None:
+    """IVF partitions of a table's latest index build (``created``/``rebuilt``) in a ``vector_indexes`` log."""
+    if log is None:
+        return None
+    built = sorted((r for r in log.to_pylist() if r["table_name"] == table and r["action"] in ("created", "rebuilt")),
+                   key=lambda r: r["at"])
+    return built[-1]["num_partitions"] if built else None

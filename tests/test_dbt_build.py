@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -335,10 +336,26 @@ def test_every_asset_has_one_cluster_with_its_canonical_asset_inside(project, fi
     assert pairs[0] > 0 and pairs[1] >= 0.9 * pairs[0]
 
 
-def test_second_build_embeds_nothing(project, first_build):
-    result = dbt_build(project, "--select", "+int_assets_embedded")
+def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(project, first_build):
+    settle = dbt_build(project)  # the earlier tests may have left edits behind
+    assert settle.returncode == 0, settle.stdout[-3000:]
+    kept = ("fct_brief_asset_matches", "dim_asset_clusters", "dim_similarity_thresholds", "dim_vector_indexes")
+    before = {t: sorted(map(str, query(project, f"select * from {t}"))) for t in kept}
+    result = dbt_build(project)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "assets: embedding 0 of" in result.stdout
+    for table in ("assets", "asset_sentences", "briefs", "compliance_references"):
+        assert f"{table}: nothing changed since the last sync" in result.stdout
+        assert f"{table}: the DuckDB mirror is up to date" in result.stdout
+    assert "embedding " not in result.stdout and not re.search(r"encoder \S+: using the \S+ backend", result.stdout)
+    for table in kept:
+        assert re.search(rf"{table}: inputs unchanged \(fingerprint \w+\), keeping its \d+ rows", result.stdout)
+        assert sorted(map(str, query(project, f"select * from {table}"))) == before[table]
+    # a changed setting recomputes the model it reaches, and only what depends on it
+    narrower = dbt_build(project, "--vars", "{semantic_train: false, brief_match_k: 3}", train=True)
+    assert narrower.returncode == 0, narrower.stdout[-3000:]
+    assert "fct_brief_asset_matches: inputs unchanged" not in narrower.stdout
+    assert "dim_asset_clusters: inputs unchanged" in narrower.stdout
+    assert query(project, "select max(rank) from fct_brief_asset_matches") == [(3,)]
 
 
 def test_editing_ten_assets_embeds_exactly_those_ten(project, first_build):
@@ -493,7 +510,7 @@ def test_dbt_trains_a_version_once_activates_it_and_a_rollback_sticks(project, f
 
     again = dbt_build(project, "--vars", "{semantic_train_epochs: 1}", train=True)
     assert "reusing model version " + tuned[0][0] in again.stdout
-    assert "assets: embedding 0 of" in again.stdout
+    assert "assets: nothing changed since the last sync" in again.stdout
 
     rollback = subprocess.run([str(BIN / "semantic"), "rollback"], env=env_for(project), capture_output=True,
                               text=True)

@@ -103,6 +103,67 @@ def test_a_failed_embedding_run_leaves_the_previous_version_intact(tmp_path, fak
     assert store.read("assets").equals(before)
 
 
+def test_a_sync_embeds_in_chunks_and_commits_once_and_a_failed_chunk_writes_nothing(tmp_path, monkeypatch):
+    import semantic.store
+
+    monkeypatch.setattr(semantic.store, "EMBED_CHUNK_ROWS", 6)
+    store = VectorStore(tmp_path)
+    encoder = FakeEncoder()
+    result = store.sync("assets", rows(BASE), encoder, id_column="asset_id")
+    assert encoder.calls == [6, 6, 6, 2]  # four chunks, longest texts first
+    assert (result.embedded, result.total, result.lance_version) == (20, 20, 1)  # one commit
+    # a failure in the third chunk of a first sync leaves no table behind, and the next run starts afresh
+    fresh = VectorStore(tmp_path / "fresh")
+    with pytest.raises(RuntimeError, match="simulated"):
+        fresh.sync("assets", rows(BASE), FakeEncoder(fail_after=13), id_column="asset_id")
+    assert not fresh.exists("assets")
+    assert fresh.sync("assets", rows(BASE), FakeEncoder(), id_column="asset_id").total == 20
+    # a failure in a later chunk of an update leaves the table as it was: no chunk was committed
+    before = store.read("assets")
+    changed = {k: v + " changed" for k, v in BASE.items()}
+    with pytest.raises(RuntimeError, match="simulated"):
+        store.sync("assets", rows(changed), FakeEncoder(fail_after=13), id_column="asset_id")
+    assert store.read("assets").equals(before)
+
+
+def test_an_unchanged_sync_skips_lancedb_and_any_write_to_the_table_brings_the_full_check_back(tmp_path):
+    store = VectorStore(tmp_path)
+    store.sync("assets", rows(BASE), FakeEncoder(), id_column="asset_id")
+    encoder = FakeEncoder()
+    again = store.sync("assets", rows(BASE), encoder, id_column="asset_id")
+    assert (again.embedded, again.unchanged, again.total) == (0, 20, 20) and encoder.calls == []
+    assert store.latest_version("assets") == store._db().open_table("assets").version
+    assert store.versioned_uri("assets").endswith(f"?version={store.latest_version('assets')}")
+    # someone else deletes a row: the token changes, so the next sync looks and re-embeds it
+    store._db().open_table("assets").delete("asset_id = 'a3'")
+    repaired = store.sync("assets", rows(BASE), encoder, id_column="asset_id")
+    assert (repaired.embedded, repaired.total) == (1, 20)
+    # another model version is never skipped
+    other = store.sync("assets", rows(BASE), FakeEncoder(version="fake-v2"), id_column="asset_id")
+    assert other.embedded == 20
+
+
+def test_sync_embeddings_streams_every_row_first_and_only_the_changed_rows_after(tmp_path, monkeypatch):
+    from semantic.config import SemanticConfig
+    from semantic.store import sync_embeddings
+
+    encoder = FakeEncoder()
+    config = SemanticConfig(db_path=tmp_path / "x.duckdb", lance_dir=tmp_path, model_dir=None, models_dir=tmp_path)
+    monkeypatch.setattr("semantic.encoder.load_encoder", lambda *args, **kwargs: encoder)
+    monkeypatch.setattr("semantic.config.active", lambda: config)
+    first = sync_embeddings(rows(BASE), "assets", "asset_id", output_columns=["brand"])
+    assert isinstance(first, pa.RecordBatchReader)  # dbt-duckdb reads it batch by batch
+    mirror = first.read_all()
+    assert sorted(mirror.column("asset_id").to_pylist()) == sorted(BASE)
+    assert mirror.column_names == ["asset_id", "brand", "content_hash", "model_version", "embedded_at", "vector"]
+    keys = mirror.drop_columns(["vector", "embedded_at"])
+    unchanged = sync_embeddings(rows(BASE), "assets", "asset_id", output_columns=["brand"], mirrored=keys)
+    assert isinstance(unchanged, pa.Table) and unchanged.num_rows == 0 and unchanged.schema == mirror.schema
+    edited = dict(BASE, a4="a rewritten asset about tea")
+    upsert = sync_embeddings(rows(edited), "assets", "asset_id", output_columns=["brand"], mirrored=keys).read_all()
+    assert upsert.column("asset_id").to_pylist() == ["a4"]
+
+
 def test_search_similarity_is_cosine_and_filters_apply_before_ranking(tmp_path):
     # vectors at known angles: similarity to the query is cos(angle)
     angles = np.deg2rad([0, 10, 30, 60, 90, 120])

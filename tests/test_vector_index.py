@@ -188,3 +188,24 @@ def test_sync_builds_the_index_past_min_rows(tmp_path):
     store.sync("assets", grown, encoder, id_column="asset_id")  # no min_rows: still kept current
     state = store.index_state("assets")
     assert (state.total_rows, state.unindexed_rows) == (315, 0)
+
+
+def test_ensure_index_keeps_any_lancedb_table_current_by_the_store_rules(tmp_path):
+    from semantic.vector_index import ensure_index
+
+    tbl = lancedb.connect(str(tmp_path)).create_table("assets", clustered(4000, seed=1))
+    assert ensure_index(tbl, "assets", min_rows=4001).action == "none"
+    created = ensure_index(tbl, "assets", min_rows=2000)
+    assert (created.action, created.num_partitions, created.unindexed_after) == ("created", partitions_for(4000), 0)
+    tbl.add(clustered(200, seed=2, start=4000))
+    appended = ensure_index(tbl, "assets", 2000, trained_partitions=created.num_partitions)
+    assert (appended.action, appended.unindexed_before, appended.unindexed_after) == ("optimised", 200, 0)
+    assert find_vector_index(tbl).num_segments == 2  # a delta segment, the partitions kept
+    assert recall_at_k(tbl, 100)[0] >= 0.95
+    tbl.add(clustered(5000, seed=3, start=4200))  # most rows new now: retrain
+    rebuilt = ensure_index(tbl, "assets", 2000, trained_partitions=created.num_partitions)
+    assert (rebuilt.action, rebuilt.num_partitions, rebuilt.unindexed_after) == ("rebuilt", partitions_for(9200), 0)
+    with pytest.raises(SemanticConfigError, match="--index-min-rows must be a positive integer"):
+        from semantic.vector_index import check_min_rows
+
+        check_min_rows(0, "--index-min-rows")

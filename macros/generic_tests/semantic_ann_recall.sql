@@ -1,9 +1,10 @@
 {#- The ANN recall gate. For each LanceDB table named in `column_name`, compares the indexed search
     with exact search (top `k`, on `sample` of the table's own rows as queries, seeded) and fails,
     naming the table and its recall, when the recall is below `min_recall`. A table without an
-    index is searched exactly and passes without a search. Defaults: vars ann_min_recall and
-    ann_recall_sample. -#}
-{% test semantic_ann_recall(model, column_name, min_recall=none, sample=none, k=10) %}
+    index is searched exactly and passes without a search; `indexed_column` (a boolean column of
+    the model saying whether the table has an index, as dim_vector_indexes.has_index) skips those
+    tables without opening them. Defaults: vars ann_min_recall and ann_recall_sample. -#}
+{% test semantic_ann_recall(model, column_name, min_recall=none, sample=none, k=10, indexed_column=none) %}
 {%- set min_recall = var('ann_min_recall') if min_recall is none else min_recall -%}
 {%- set sample = var('ann_recall_sample') if sample is none else sample -%}
 {%- if min_recall is not number or min_recall < 0 or min_recall > 1 -%}
@@ -19,6 +20,9 @@ with measured as (
         semantic_ann_recall({{ column_name }}, {{ sample | int }}, {{ k | int }}) as recall
     from {{ model }}
     where {{ column_name }} is not null
+    {%- if indexed_column %}
+        and {{ indexed_column }}
+    {%- endif %}
 ),
 
 below as (

@@ -1,6 +1,6 @@
 {#- Each asset's top lookalike_top_k active compliance references that apply to its market (or ALL),
     by the lookalike score (the whole asset's cosine or its closest sentence's; macro
-    lookalike_scores). Incremental: only assets embedded since the last check, or whose market
+    lookalike_scores_for_assets, the same score as lookalike_scores). Incremental: only assets embedded since the last check, or whose market
     changed, are compared, unless the reference bank changed (its fingerprint over every active
     reference's id, text hash, market and model version: a reference added, removed, deactivated,
     reworded or moved to another market), which re-checks every asset. A column added by an
@@ -54,15 +54,7 @@ assets as (
     {%- endif %}
 ),
 
-pairs as (
-    select assets.asset_id, references_embedded.reference_id
-    from assets
-    inner join references_embedded
-        on (references_embedded.market = assets.market or references_embedded.market = 'ALL')
-        and references_embedded.model_version = assets.model_version
-),
-
-{{ lookalike_scores('pairs') }},
+{{ lookalike_scores_for_assets('assets') }},
 
 ranked as (
     select

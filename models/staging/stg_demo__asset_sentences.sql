@@ -1,6 +1,9 @@
 {#- One row per sentence of each asset that has more than one: what the compliance check compares
     with the rejected claims, so one bad sentence in long copy is not diluted by the rest.
-    The split rule ([.!?] followed by whitespace) is semantic.compliance.split_sentences. -#}
+    The split rule ([.!?] followed by whitespace) is semantic.compliance.split_sentences.
+    Materialised as a table: three nodes of each build read it. -#}
+{{ config(materialized='table') }}
+
 with assets as (
     select asset_id, market, regexp_split_to_array(text, '[.!?]+\s+') as parts
     from {{ ref('stg_demo__assets') }}
