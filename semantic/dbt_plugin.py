@@ -48,8 +48,14 @@ class Plugin(BasePlugin):
     """Registers ``semantic_*`` functions on each dbt connection."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        """Build the config from the profile's plugin block and make it the active one."""
-        self.config = SemanticConfig.from_plugin(plugin_config)
+        """Build the config from the profile's plugin block and make it the active one.
+
+        dbt-duckdb merges the output's DuckDB ``settings`` (``memory_limit``, …) into every
+        plugin's config; those are DuckDB's, not ours, so they are left out here.
+        """
+        settings = set(getattr(self.creds, "settings", None) or {})
+        own = {key: value for key, value in plugin_config.items() if key not in settings}
+        self.config = SemanticConfig.from_plugin(own)
         set_active(self.config)
         _install_log_bridge()
 

@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import json
 import logging
-import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -30,19 +29,20 @@ import pyarrow.compute as pc
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
 from semantic.fingerprints import arrow_fingerprint
 from semantic.vector_index import (
-    INDEX_LOG_SCHEMA,
     INDEX_LOG_TABLE,
     INDEX_TYPE,
-    MAX_SEGMENTS,
+    NPROBES,
     REBUILD_FRACTION,
+    REFINE_FACTOR,
     IndexRun,
     IndexState,
     RecallCheck,
+    check_min_rows,
+    ensure_index,
     find_vector_index,
+    index_log_record,
     index_metric,
     index_type_of,
-    indexed_query,
-    partitions_for,
     recall_at_k,
 )
 
@@ -168,9 +168,10 @@ class _SearchHandle:
     """An open table with what every search of it checks, valid while its versions token holds."""
 
     token: str
-    table: Any
+    dataset: Any
     model_versions: tuple[str | None, ...]
     index: Any | None
+    columns: tuple[str, ...]
 
 
 class VectorStore:
@@ -477,104 +478,19 @@ class VectorStore:
         Raises:
             SemanticConfigError: ``min_rows`` is not a positive integer or None.
         """
-        if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
-            raise SemanticConfigError(
-                f"vector_index_min_rows must be a positive integer (or null for no index), got {min_rows!r}; "
-                "set e.g. `vector_index_min_rows: 20000` in dbt_project.yml vars"
-            )
+        check_min_rows(min_rows)
         db = self._db()
         tbl = db.open_table(table)
-        rows = tbl.count_rows()
-        idx = find_vector_index(tbl)
-        started = time.monotonic()
-        partitions: int | None
-        if idx is None:
-            if min_rows is None or rows < min_rows:
-                reason = "no index wanted" if min_rows is None else f"{rows} rows < vector_index_min_rows {min_rows}"
-                return IndexRun(table, "none", f"exact search: {reason}", rows, rows, rows, None, 0.0)
-            before, partitions = rows, partitions_for(rows)
-            self._build_index(tbl, partitions, replace=False)
-            action, reason = "created", f"{rows} rows >= vector_index_min_rows {min_rows}"
-        else:
-            before = int(idx.num_unindexed_rows)
-            partitions = self._trained_partitions(db, table)
-            if not before:
-                return IndexRun(table, "current", "every row is indexed", rows, 0, 0, partitions, 0.0)
-            if before > rebuild_fraction * rows:
-                reason = f"{before} of {rows} rows unindexed (> {rebuild_fraction:.0%})"
-            elif partitions is not None and partitions_for(rows) >= 2 * partitions:
-                reason = f"table grew to {rows} rows since the index was trained with {partitions} partitions"
-            elif int(idx.num_segments) >= MAX_SEGMENTS:
-                reason = f"{idx.num_segments} index segments (>= {MAX_SEGMENTS})"
+        # the rules and actions are semantic.vector_index's, shared with the distributed job
+        run = ensure_index(tbl, table, min_rows, self._trained_partitions(db, table), rebuild_fraction)
+        if run.action not in ("none", "current"):
+            tbl.checkout_latest()
+            log = index_log_record(run, find_vector_index(tbl), int(tbl.version))
+            if (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
+                db.open_table(INDEX_LOG_TABLE).add(log)
             else:
-                reason = ""
-            if reason:
-                partitions = partitions_for(rows)
-                tbl.drop_index(idx.name)
-                tbl.optimize()  # compact the fragments syncs left (no vector index to remap now); prune > 7 days
-                self._build_index(tbl, partitions, replace=True)
-                action = "rebuilt"
-            else:
-                self._append_to_index(table, idx.name)
-                action, reason = "optimised", f"{before} unindexed rows added to the index as a delta segment"
-                tbl = self._db().open_table(table)
-                left = find_vector_index(tbl)
-                if left is not None and int(left.num_unindexed_rows):
-                    # seen once under heavy load: the extension's append left rows out; LanceDB's own
-                    # (slower) optimize merges them, so the index never silently drifts
-                    logger.warning("%s: %d rows still unindexed after the delta append; running LanceDB "
-                                   "optimize()", table, int(left.num_unindexed_rows))
-                    tbl.optimize()
-                    reason += " (completed by LanceDB optimize)"
-            tbl = self._db().open_table(table)
-        after = find_vector_index(tbl)
-        run = IndexRun(
-            table=table,
-            action=action,
-            reason=reason,
-            total_rows=rows,
-            unindexed_before=before,
-            unindexed_after=int(after.num_unindexed_rows) if after is not None else rows,
-            num_partitions=partitions,
-            seconds=time.monotonic() - started,
-        )
-        self._log_index(db, run, after, int(tbl.version))
-        logger.info(
-            "%s: vector index %s in %.1f s (%s); %d unindexed rows before, %d after",
-            table, action, run.seconds, reason, run.unindexed_before, run.unindexed_after,
-        )
+                db.create_table(INDEX_LOG_TABLE, log)
         return run
-
-    @staticmethod
-    def _build_index(tbl: Any, partitions: int, replace: bool) -> None:
-        from lancedb.index import IvfHnswSq
-
-        # squared L2 over unit vectors ranks as cosine; why not LanceDB's cosine: semantic.vector_index
-        tbl.create_index(VECTOR, config=IvfHnswSq(distance_type="l2", num_partitions=partitions), replace=replace)
-
-    def _append_to_index(self, table: str, index_name: str) -> None:
-        """Index the unindexed rows as a delta segment (Lance's ``append`` index optimisation).
-
-        Through DuckDB's lance extension: LanceDB's Python ``optimize()`` offers no index-only step;
-        it compacts and re-merges the whole index, which took 66 s against 1 s for this at 105,000
-        rows (2.7x a fresh build; benchmarks/ann_index.py).
-        """
-        import duckdb
-
-        from semantic.functions import load_lance
-
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", index_name):
-            raise SemanticDataError(
-                f"vector index name {index_name!r} of '{table}' is not a plain identifier; "
-                "drop the index and let ensure_vector_index rebuild it"
-            )
-        path = str(self.table_path(table).resolve()).replace("'", "''")
-        con = duckdb.connect()
-        try:
-            load_lance(con)
-            con.execute(f"alter index {index_name} on '{path}' optimize with (mode = 'append')")
-        finally:
-            con.close()
 
     def _index_log(self, db: Any, table: str) -> list[dict[str, Any]]:
         if not (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
@@ -585,26 +501,6 @@ class VectorStore:
     def _trained_partitions(self, db: Any, table: str) -> int | None:
         built = [r for r in self._index_log(db, table) if r["action"] in ("created", "rebuilt")]
         return built[-1]["num_partitions"] if built else None
-
-    def _log_index(self, db: Any, run: IndexRun, idx: Any, version: int) -> None:
-        record = {
-            "table_name": run.table,
-            "action": run.action,
-            "index_type": index_type_of(idx) if idx is not None else None,
-            "metric": index_metric(idx) if idx is not None else None,
-            "num_partitions": run.num_partitions,
-            "total_rows": run.total_rows,
-            "unindexed_before": run.unindexed_before,
-            "unindexed_after": run.unindexed_after,
-            "seconds": run.seconds,
-            "lance_version": version,
-            "at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        data = pa.Table.from_pylist([record], schema=INDEX_LOG_SCHEMA)
-        if (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
-            db.open_table(INDEX_LOG_TABLE).add(data)
-        else:
-            db.create_table(INDEX_LOG_TABLE, data)
 
     def index_state(self, table: str) -> IndexState:
         """The vector index of a table now: rows indexed and not, partitions, when last optimised."""
@@ -725,7 +621,8 @@ class VectorStore:
             return cached
         tbl = self._db().open_table(table)
         stored = pc.unique(tbl.to_lance().to_table(columns=[MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
-        handle = _SearchHandle(token or "", tbl, tuple(stored), find_vector_index(tbl))
+        returned = tuple(name for name in tbl.schema.names if name != VECTOR)
+        handle = _SearchHandle(token or "", tbl.to_lance(), tuple(stored), find_vector_index(tbl), returned)
         if token is not None:
             self._search_handles[table] = handle
         return handle
@@ -756,13 +653,19 @@ class VectorStore:
             raise SemanticDataError(f"k must be a positive integer, got {k}; pass k >= 1")
         handle = self._search_handle(table)
         check_model_versions(handle.model_versions, model_version, f"table '{table}'")
-        # through the ANN index (refined) when there is one; a filtered search scans the matching rows
-        query, metric = indexed_query(handle.table, vector, None if where else handle.index)
-        query = query.limit(k)
-        if where:
-            query = query.where(where, prefilter=True)
-        hits = query.to_arrow()
-        keep = list(columns) if columns else [c for c in hits.column_names if c not in (VECTOR, "_distance")]
+        keep = list(columns) if columns else list(handle.columns)
+        # through the ANN index (refined, as vector_query) when there is one; a filtered search
+        # scans the matching rows exactly. Lance's own scanner: LanceDB's query builder adds about
+        # 2 ms a query at 1,000,000 rows (benchmarks/search_latency.py)
+        nearest: dict[str, Any] = {"column": VECTOR, "q": np.asarray(vector, dtype=np.float32), "k": k}
+        if where or handle.index is None:
+            metric = "cosine"
+            nearest.update(metric=metric, use_index=False)
+        else:
+            metric = index_metric(handle.index)
+            nearest.update(metric=metric, nprobes=NPROBES, refine_factor=REFINE_FACTOR)
+        hits = handle.dataset.to_table(columns=[*keep, "_distance"], nearest=nearest, filter=where,
+                                       prefilter=bool(where))
         sim = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
         out = hits.select(keep)
         out = out.append_column("similarity", pa.array(sim, type=pa.float64()))
