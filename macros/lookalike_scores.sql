@@ -33,18 +33,7 @@ lookalike_sentences as (
     group by p.asset_id, p.reference_id
 ),
 
-lookalike_scored as (
-    select
-        w.asset_id,
-        w.reference_id,
-        greatest(w.similarity, coalesce(s.similarity, -1)) as similarity,
-        case when s.similarity > w.similarity then s.sentence_id end as matched_sentence_id,
-        w.model_version
-    from lookalike_whole as w
-    left join lookalike_sentences as s
-        on s.asset_id = w.asset_id
-        and s.reference_id = w.reference_id
-)
+{{ lookalike_combined() }}
 {%- endmacro %}
 
 
@@ -88,6 +77,14 @@ lookalike_sentences as (
     group by s.asset_id, r.reference_id
 ),
 
+{{ lookalike_combined() }}
+{%- endmacro %}
+
+
+{#- The score itself, shared by both macros above: the higher of the whole asset's cosine
+    (CTE lookalike_whole) and its closest sentence's (CTE lookalike_sentences), remembering the
+    sentence when it scored higher. -#}
+{% macro lookalike_combined() -%}
 lookalike_scored as (
     select
         w.asset_id,
