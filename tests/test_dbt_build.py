@@ -554,8 +554,10 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
             cwd=project, env=env_for(project), capture_output=True, text=True, timeout=900,
         )
         assert gate.returncode != 0
-        message = f"ANN recall gate: 1 LanceDB table(s) below ann_min_recall 0.95: assets recall@10 {round(drifted, 3)}"
-        assert message in gate.stdout, gate.stdout[-3000:]
+        gate_line = r"ANN recall gate: 1 LanceDB table\(s\) below ann_min_recall 0\.95: assets recall@10 ([0-9.]+)"
+        found = re.search(gate_line, gate.stdout)
+        assert found, gate.stdout[-3000:]
+        assert abs(float(found.group(1)) - drifted) <= 0.001  # DuckDB rounds to 3 places (0.9195 -> 0.92)
     finally:
         tbl = lancedb.connect(str(store.lance_dir)).open_table("assets")
         for idx in tbl.list_indices():
