@@ -207,16 +207,8 @@ def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: b
     Returns:
         The query builder (add ``limit``, ``where``, ``select``) and the metric of its ``_distance``.
     """
-    return indexed_query(tbl, vectors, None if exact else find_vector_index(tbl, column), column)
-
-
-def indexed_query(tbl: Any, vectors: np.ndarray, idx: Any | None, column: str = "vector") -> tuple[Any, str]:
-    """:func:`vector_query` with the table's index already looked up (``idx``; None: an exact scan).
-
-    For a caller that searches one table version many times (``VectorStore.search`` caches the
-    index per version, saving a ``list_indices`` call per query).
-    """
     query = tbl.search(np.asarray(vectors, dtype=np.float32), vector_column_name=column)
+    idx = None if exact else find_vector_index(tbl, column)
     if idx is None:
         # bypass: a cosine query on an L2-indexed table would fall back to a scan, with a warning
         return query.distance_type("cosine").bypass_vector_index(), "cosine"
