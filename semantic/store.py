@@ -155,8 +155,10 @@ def check_ids(rows: pa.Table, id_column: str, what: str, fix_where: str = "in th
             f"{n_null} row(s) of {what} have a NULL {id_column}; every row needs an id - "
             f"filter them out or fill them {fix_where}"
         )
+    if pc.count_distinct(ids).as_py() == len(ids):
+        return
     counts = pc.value_counts(ids)
-    dup = counts.filter(pc.greater(counts.field("counts"), 1))
+    dup = counts.filter(pc.greater(counts.field("counts"), pa.scalar(1, pa.int64())))
     if len(dup):
         shown = ", ".join(str(v) for v in dup.field("values").to_pylist()[:20])
         raise SemanticDataError(
@@ -688,6 +690,18 @@ def _min_rows(value: int | str | None) -> int | None:
         ) from e
 
 
+def _rows_missing(rows: pa.Table, have: pa.Table, id_column: str) -> pa.Array:
+    """The ids of ``rows`` whose values (every column, NULLs equal) are not a row of ``have``."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("_rows", rows)
+        con.register("_have", have.select(rows.column_names))
+        key = '"' + id_column.replace('"', '""') + '"'
+        found = con.sql(f"select {key} from (select * from _rows except select * from _have)").to_arrow_table()
+    return found.column(0).combine_chunks().cast(rows.schema.field(id_column).type)
+
+
 def sync_embeddings(
     rows: pa.Table,
     table: str,
@@ -734,24 +748,22 @@ def sync_embeddings(
     # a row is upserted when the mirror lacks it or holds other values in any compared column
     # (text hash, model version, or a column such as market that changed without the text)
     compared = [c for c in (id_column, *extra, CONTENT_HASH, MODEL_VERSION) if c in mirrored.column_names]
-    have = set(zip(*(mirrored.column(c).to_pylist() for c in compared)))
+    have = mirrored.select(compared)
     if not result.embedded and not result.deleted:
         # LanceDB holds exactly the source rows with text, at this model version: when the mirror
         # holds them too there is nothing to upsert, and LanceDB need not be read at all
         source, _ = with_text(rows, text_column)
         source = source.append_column(MODEL_VERSION, pa.array([encoder.version] * len(source), pa.string()))
-        if len(have) == len(source) and have == set(zip(*(source.column(c).to_pylist() for c in compared))):
+        if len(have) == len(source) and not len(_rows_missing(source.select(compared), have, id_column)):
             logger.info("%s: the DuckDB mirror is up to date", table)
             schema = embedded_schema(rows.select([id_column, *extra, CONTENT_HASH]).schema, encoder.dim)
             return pa.schema([schema.field(c) for c in columns]).empty_table()
     # the comparison reads no vectors; only the rows to upsert are streamed with theirs
-    keys = store.read(table, compared)
-    changed = pa.array([k not in have for k in zip(*(keys.column(c).to_pylist() for c in compared))], type=pa.bool_())
-    ids = keys.column(id_column).filter(changed)
+    ids = _rows_missing(store.read(table, compared), have, id_column)
     logger.info("%s: %d row(s) to upsert into the DuckDB mirror", table, len(ids))
     if not len(ids):
         return store.schema(table, columns).empty_table()
-    return store.scan(table, columns, id_column=id_column, ids=ids.combine_chunks())
+    return store.scan(table, columns, id_column=id_column, ids=ids)
 
 
 def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.Table:

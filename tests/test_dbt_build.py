@@ -350,12 +350,28 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
     for table in kept:
         assert re.search(rf"{table}: inputs unchanged \(fingerprint \w+\), keeping its \d+ rows", result.stdout)
         assert sorted(map(str, query(project, f"select * from {table}"))) == before[table]
+    # every SQL table (materialization fingerprinted_table) is kept as built, nothing is rebuilt
+    sql_tables = ("stg_demo__assets", "stg_demo__asset_sentences", "stg_demo__briefs", "int_training_pairs_labelled",
+                  "int_similarity_labelled", "dim_compliance_references", "dim_encoder_versions",
+                  "dim_similarity_calibration_curve", "dim_similarity_truth_space", "fct_asset_near_duplicates",
+                  "fct_compliance_lookalikes")
+    for table in sql_tables:
+        assert re.search(rf"semantic: {table}: inputs unchanged \(fingerprint \w+\), kept as built", result.stdout)
+    assert ": rebuilt (" not in result.stdout
     # a changed setting recomputes the model it reaches, and only what depends on it
     narrower = dbt_build(project, "--vars", "{semantic_train: false, brief_match_k: 3}", train=True)
     assert narrower.returncode == 0, narrower.stdout[-3000:]
     assert "fct_brief_asset_matches: inputs unchanged" not in narrower.stdout
     assert "dim_asset_clusters: inputs unchanged" in narrower.stdout
+    assert "semantic: fct_compliance_lookalikes: inputs unchanged" in narrower.stdout
     assert query(project, "select max(rank) from fct_brief_asset_matches") == [(3,)]
+    # a changed threshold var reaches the SQL marts that use it and nothing upstream
+    stricter = dbt_build(project, "--vars", "{semantic_train: false, lookalike_threshold: 0.99}", train=True)
+    assert stricter.returncode == 0, stricter.stdout[-3000:]
+    assert "semantic: fct_compliance_lookalikes: rebuilt (inputs changed)" in stricter.stdout
+    assert "semantic: stg_demo__assets: inputs unchanged" in stricter.stdout
+    flagged_below = "select count(*) from fct_compliance_lookalikes where decision = 'flag' and similarity < 0.99"
+    assert query(project, flagged_below) == [(0,)]
 
 
 def test_editing_ten_assets_embeds_exactly_those_ten(project, first_build):

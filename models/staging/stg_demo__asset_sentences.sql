@@ -2,7 +2,7 @@
     with the rejected claims, so one bad sentence in long copy is not diluted by the rest.
     The split rule ([.!?] followed by whitespace) is semantic.compliance.split_sentences.
     Materialised as a table: three nodes of each build read it. -#}
-{{ config(materialized='table') }}
+{{ config(materialized='fingerprinted_table') }}
 
 with assets as (
     select asset_id, market, regexp_split_to_array(text, '[.!?]+\s+') as parts

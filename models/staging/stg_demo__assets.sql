@@ -1,6 +1,6 @@
 {#- A table, not a view: the text normalisation (HTML stripped, whitespace collapsed) and its hash
     feed six nodes of each build (embeddings, their clean-up hook, sentences, clusters, compliance). -#}
-{{ config(materialized='table') }}
+{{ config(materialized='fingerprinted_table') }}
 
 with source as (
     select * from {{ ref('demo_assets') }}

@@ -1,3 +1,7 @@
+{#- A table, not a view: the text normalisation runs once per change instead of on each of the
+    four reads per build (embedding, its clean-up hook, training pairs, fingerprints). -#}
+{{ config(materialized='fingerprinted_table') }}
+
 with source as (
     select * from {{ ref('demo_briefs') }}
 ),
