@@ -9,7 +9,10 @@ In ``profiles.yml``::
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,36 @@ def _install_log_bridge() -> None:
     log.propagate = False
 
 
+def _freeze_at_exit() -> None:
+    """Move every live object out of reach of the collector as the interpreter exits.
+
+    By then dbt has closed its connections (DuckDB checkpoints on close) and written its
+    artifacts; what is left is the final garbage collection walking the manifest and graph dbt
+    built, 0.55 s of a 6 s no-change `dbt build` of this project. Python does not promise to run
+    ``__del__`` at exit anyway. Registered once per process, so it runs before the handlers dbt
+    registered when it started (atexit runs last-registered first); a process that goes on
+    running (dbt invoked from Python) is untouched until it exits.
+    """
+    gc.freeze()
+
+
+_EXIT_HOOK: list[bool] = []
+
+
+def _is_dbt_cli() -> bool:
+    """True in a `dbt` command's own process, which exits when the command ends; False when dbt
+    runs inside another program (dbtRunner in an orchestrator), whose objects must stay collectable."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    # `dbt ...`, or `python -m dbt.cli.main ...` (how `semantic build` runs it)
+    return program is not None and (program.name == "dbt" or program.parts[-3:] == ("dbt", "cli", "main.py"))
+
+
+def _install_exit_hook() -> None:
+    if not _EXIT_HOOK:
+        atexit.register(_freeze_at_exit)
+        _EXIT_HOOK.append(True)
+
+
 class Plugin(BasePlugin):
     """Registers ``semantic_*`` functions on each dbt connection."""
 
@@ -58,6 +91,7 @@ class Plugin(BasePlugin):
         self.config = SemanticConfig.from_plugin(own)
         set_active(self.config)
         _install_log_bridge()
+        _install_exit_hook()
 
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         """Create the folder of the DuckDB file, so a fresh checkout needs no manual step."""
@@ -68,3 +102,8 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn: Any) -> None:
         """Register the SQL functions and the search macro (see :mod:`semantic.functions`)."""
         register(conn, self.config)
+        if _is_dbt_cli():
+            # dbt has parsed the project by the first connection: the manifest and graph live until
+            # the process exits, so the collector need not walk them again on every full
+            # collection (6 of them in a no-change build of this project, 0.59 s; 0.33 s frozen)
+            gc.freeze()

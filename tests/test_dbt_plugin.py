@@ -37,3 +37,31 @@ def test_plugin_creates_the_folder_of_the_database_file(tmp_path):
 
     Plugin(name="semantic", plugin_config={}).update_connection_config(Creds(), {})
     assert (tmp_path / "new" / "dir").is_dir()
+
+
+def test_a_dbt_process_skips_the_final_collection_of_what_it_built(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    # a handler registered before the plugin runs after the plugin's (atexit is last-in, first-out)
+    script = textwrap.dedent(f"""
+        import atexit, gc
+        atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
+        from semantic.dbt_plugin import Plugin
+        Plugin(name="semantic", plugin_config={{"lance_dir": {str(tmp_path / "lance")!r}}})
+        Plugin(name="semantic", plugin_config={{"lance_dir": {str(tmp_path / "lance")!r}}})
+        print("frozen while running:", gc.get_freeze_count() > 0)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["frozen while running: False", "frozen at exit: True"]
+
+
+def test_only_a_dbt_command_of_its_own_freezes_what_it_parsed(monkeypatch):
+    from semantic import dbt_plugin
+
+    for argv0, own in (("/x/.venv/bin/dbt", True), ("/x/site-packages/dbt/cli/main.py", True),
+                       ("/x/orchestrator.py", False), ("", False)):
+        monkeypatch.setattr("sys.argv", [argv0])
+        assert dbt_plugin._is_dbt_cli() is own, argv0

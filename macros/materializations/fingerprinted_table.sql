@@ -30,15 +30,21 @@
     {%- set reason = 'no table yet' -%}
   {%- endif -%}
 
-  {%- set fingerprint = none if inputs is none else semantic_inputs_fingerprint(compiled_code, inputs) -%}
-  {%- if reason is none -%}
-    {%- set stored = semantic_stored_fingerprint(store, this) -%}
-    {%- if stored is none -%}
-      {%- set reason = 'no fingerprint stored' -%}
-    {%- elif stored[0] != fingerprint -%}
-      {%- set reason = 'inputs changed' -%}
-    {%- elif stored[1] != semantic_rows_fingerprint(this) -%}
-      {%- set reason = 'the table was changed outside dbt' -%}
+  {#- one query: this run's fingerprint and, when the table could be kept, the stored fingerprints
+      and the table's current row hash -#}
+  {%- set fingerprint = none -%}
+  {%- if inputs is not none and not volatile -%}
+    {%- set check = reason is none and load_cached_relation(store) is not none -%}
+    {%- set found = semantic_fingerprint_check(compiled_code, inputs, store if check else none, this) -%}
+    {%- set fingerprint = found[0] -%}
+    {%- if reason is none -%}
+      {%- if not check or found[1] is none -%}
+        {%- set reason = 'no fingerprint stored' -%}
+      {%- elif found[1] != fingerprint -%}
+        {%- set reason = 'inputs changed' -%}
+      {%- elif found[2] != found[3] -%}
+        {%- set reason = 'the table was changed outside dbt' -%}
+      {%- endif -%}
     {%- endif -%}
   {%- endif -%}
 
@@ -53,7 +59,7 @@
   {{ log("semantic: " ~ this.identifier ~ ": rebuilt (" ~ reason ~ ")", info=true) }}
   {%- set result = materialization_table_duckdb() -%}
   {%- if fingerprint is not none and not volatile -%}
-    {%- do semantic_store_fingerprint(store, this, fingerprint, semantic_rows_fingerprint(this)) -%}
+    {%- do semantic_store_fingerprint(store, this, fingerprint) -%}
   {%- endif -%}
   {{ return(result) }}
 {% endmaterialization %}
@@ -103,38 +109,31 @@
 {%- endmacro %}
 
 
-{% macro semantic_rows_fingerprint(relation) %}
-  {%- set table = run_query('select ' ~ semantic_rows_hash_sql(relation)) -%}
-  {{ return(table.columns[0].values()[0]) }}
-{% endmacro %}
-
-
-{% macro semantic_inputs_fingerprint(compiled_code, inputs) %}
+{#- (this run's inputs fingerprint, stored inputs fingerprint, stored rows fingerprint, the table's
+    rows fingerprint now), the last three only when `store` is given (else none). -#}
+{% macro semantic_fingerprint_check(compiled_code, inputs, store, relation) %}
   {%- set parts = ["'fingerprinted_table v1'", "'" ~ local_md5(compiled_code) ~ "'"] -%}
   {%- for input in inputs | sort(attribute='relation.identifier') -%}
     {%- do parts.append("'" ~ input.relation.render() | replace("'", "''") ~ "'") -%}
     {%- do parts.append(semantic_rows_hash_sql(input.relation, input.exclude)) -%}
   {%- endfor -%}
-  {%- set table = run_query('select md5(concat_ws(\'|\', ' ~ parts | join(', ') ~ '))') -%}
-  {{ return(table.columns[0].values()[0]) }}
+  {%- set sql -%}
+    select md5(concat_ws('|', {{ parts | join(', ') }}))
+    {%- if store is not none -%}
+      {%- set key = relation.render() | replace("'", "''") %},
+        (select inputs_fingerprint from {{ store }} where model_relation = '{{ key }}'),
+        (select rows_fingerprint from {{ store }} where model_relation = '{{ key }}'),
+        {{ semantic_rows_hash_sql(relation) }}
+    {%- else %}, null, null, null
+    {%- endif %}
+  {%- endset -%}
+  {%- set row = run_query(sql).rows[0] -%}
+  {{ return((row[0], row[1], row[2], row[3])) }}
 {% endmacro %}
 
 
-{#- (inputs fingerprint, output rows fingerprint) stored for a model, or none. -#}
-{% macro semantic_stored_fingerprint(store, relation) %}
-  {%- if load_cached_relation(store) is none -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set table = run_query("select inputs_fingerprint, rows_fingerprint from " ~ store
-                            ~ " where model_relation = '" ~ relation.render() | replace("'", "''") ~ "'") -%}
-  {%- if table.rows | length == 0 -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {{ return((table.rows[0][0], table.rows[0][1])) }}
-{% endmacro %}
-
-
-{% macro semantic_store_fingerprint(store, relation, fingerprint, rows_fingerprint) %}
+{#- Record the fingerprint a model was built from, with the row hash of what it wrote. -#}
+{% macro semantic_store_fingerprint(store, relation, fingerprint) %}
   {%- call statement('semantic_store_fingerprint', auto_begin=False) -%}
     create table if not exists {{ store }} (
         model_relation varchar primary key,
@@ -143,8 +142,8 @@
         built_at timestamp not null
     );
     insert or replace into {{ store }}
-    values ('{{ relation.render() | replace("'", "''") }}', '{{ fingerprint }}', '{{ rows_fingerprint }}',
-            timezone('UTC', current_timestamp));
+    select '{{ relation.render() | replace("'", "''") }}', '{{ fingerprint }}', {{ semantic_rows_hash_sql(relation) }},
+           timezone('UTC', current_timestamp);
   {%- endcall -%}
   {%- if load_cached_relation(store) is none -%}
     {%- do adapter.cache_added(store) -%}
