@@ -4,19 +4,13 @@ changed outside dbt, and never kept when its SQL depends on more than its inputs
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from small_dbt import dbt, small_dbt_project
 
 MODELS = {
     "adults.sql": """
@@ -59,35 +53,15 @@ PEOPLE = "id,name,age\n1,Ann,34\n2,Bob,12\n3,Cid,51\n"
 
 @pytest.fixture()
 def project(tmp_path) -> Path:
-    (tmp_path / "models").mkdir()
-    for name, sql in MODELS.items():
-        (tmp_path / "models" / name).write_text(textwrap.dedent(sql))
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "people.csv").write_text(PEOPLE)
-    shutil.copytree(ROOT / "macros" / "materializations", tmp_path / "macros" / "materializations")
-    (tmp_path / "dbt_project.yml").write_text(textwrap.dedent("""
-        name: fingerprints
-        version: "1.0"
-        config-version: 2
-        profile: fingerprints
-        seeds:
-          fingerprints:
-            people: {+column_types: {id: integer, name: varchar, age: integer}}
-    """))
-    (tmp_path / "profiles.yml").write_text(textwrap.dedent(f"""
-        fingerprints:
-          target: dev
-          outputs:
-            dev: {{type: duckdb, path: "{tmp_path / 'fp.duckdb'}", threads: 1}}
-    """))
-    return tmp_path
+    seeds = "people: {+column_types: {id: integer, name: varchar, age: integer}}"
+    path = small_dbt_project(tmp_path, "fp", ("materializations",), seeds, MODELS)
+    (path / "seeds" / "people.csv").write_text(PEOPLE)
+    return path
 
 
 def build(project: Path, *args: str) -> dict[str, str]:
     """Run `dbt build`; return {model: 'kept' | the reason it was rebuilt}."""
-    env = dict(os.environ, DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
-    result = subprocess.run([str(BIN / "dbt"), "build", "--project-dir", str(project), *args], cwd=project,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = dbt(project, "build", *args)
     assert result.returncode == 0, result.stdout[-3000:]
     outcome = {m: "kept" for m in re.findall(r"semantic: (\w+): inputs unchanged \(fingerprint \w+\), kept as built",
                                              result.stdout)}
@@ -144,9 +118,7 @@ def test_a_failed_build_keeps_the_previous_table_and_its_fingerprint(project):
     build(project)
     (project / "models" / "adults.sql").write_text("{{ config(materialized='fingerprinted_table') }}\n"
                                                    "select id, no_such_column from {{ ref('people') }}")
-    env = dict(os.environ, DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
-    failed = subprocess.run([str(BIN / "dbt"), "build", "--project-dir", str(project)], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=300)
+    failed = dbt(project, "build")
     assert failed.returncode != 0
     assert rows(project, "select id from adults order by id") == [(1,), (3,)]
     (project / "models" / "adults.sql").write_text(textwrap.dedent(MODELS["adults.sql"]))

@@ -3,39 +3,17 @@ ids, fails on NULL ids unless allow_null=true, and passes clean keys."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from small_dbt import dbt, small_dbt_project
 
 
 @pytest.fixture()
 def project(tmp_path) -> Path:
-    (tmp_path / "seeds").mkdir()
-    shutil.copytree(ROOT / "macros" / "generic_tests", tmp_path / "macros" / "generic_tests")
-    (tmp_path / "dbt_project.yml").write_text(textwrap.dedent("""
-        name: keys
-        version: "1.0"
-        config-version: 2
-        profile: keys
-        seeds:
-          keys:
-            +column_types: {id: varchar, note: varchar}
-    """))
-    (tmp_path / "profiles.yml").write_text(textwrap.dedent(f"""
-        keys:
-          target: dev
-          outputs:
-            dev: {{type: duckdb, path: "{tmp_path / 'keys.duckdb'}", threads: 1}}
-    """))
-    return tmp_path
+    return small_dbt_project(tmp_path, "keys", ("generic_tests",), "+column_types: {id: varchar, note: varchar}")
 
 
 def build(project: Path, rows: str, allow_null: bool = False) -> subprocess.CompletedProcess[str]:
@@ -49,9 +27,7 @@ def build(project: Path, rows: str, allow_null: bool = False) -> subprocess.Comp
               - name: id
                 data_tests: [{test}]
     """))
-    env = dict(os.environ, DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
-    return subprocess.run([str(BIN / "dbt"), "build", "--project-dir", str(project)], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return dbt(project, "build")
 
 
 def test_clean_keys_pass(project):
