@@ -34,7 +34,14 @@ _PLUGIN_KEYS = {
     ),
     "models_dir": "registry of tuned models (default: $SEMANTIC_MODELS_DIR or <project>/data/models)",
     "batch_size": "texts per encoder batch, a positive integer (default 64)",
+    "encoder_backend": (
+        "what embeds: auto, fp32, bf16 or openvino (default: $SEMANTIC_ENCODER_BACKEND or auto, which "
+        "picks the fastest backend that passes the quality gate on this CPU)"
+    ),
 }
+ENV_BACKEND = "SEMANTIC_ENCODER_BACKEND"
+#: The encoder backends; ``auto`` picks one (see :mod:`semantic.encoder`).
+BACKEND_CHOICES = ("auto", "fp32", "bf16", "openvino")
 
 
 def project_root() -> Path:
@@ -85,6 +92,7 @@ class SemanticConfig:
             active version (the packaged all-MiniLM-L6-v2 when none is active).
         models_dir: The registry of tuned models (``data/models``).
         batch_size: Texts per encoder batch.
+        encoder_backend: ``auto``, ``fp32``, ``bf16`` or ``openvino``.
     """
 
     db_path: Path
@@ -92,8 +100,15 @@ class SemanticConfig:
     model_dir: Path | None
     models_dir: Path
     batch_size: int = 64
+    encoder_backend: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.encoder_backend not in BACKEND_CHOICES:
+            raise SemanticConfigError(
+                f"encoder_backend {self.encoder_backend!r} is not a backend; accepted values are "
+                f"{', '.join(BACKEND_CHOICES)} (auto picks openvino, then bf16, on a CPU with bf16 "
+                "instructions and fp32 elsewhere)"
+            )
         if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool) or self.batch_size < 1:
             raise SemanticConfigError(
                 f"batch_size must be a positive integer, got {self.batch_size!r}; "
@@ -139,6 +154,8 @@ class SemanticConfig:
             model_dir=model_dir if model_dir != Path() else None,
             models_dir=models_dir,
             batch_size=batch,
+            encoder_backend=str(plugin_config.get("encoder_backend") or os.environ.get(ENV_BACKEND) or "auto")
+            .strip().lower(),
         )
 
     @property

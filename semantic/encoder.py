@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semantic.config import BACKEND_CHOICES, ENV_BACKEND
 from semantic.errors import SemanticConfigError, SemanticModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,9 +117,8 @@ def _read_dim(path: Path) -> int:
     )
 
 
-ENV_BACKEND = "SEMANTIC_ENCODER_BACKEND"
 ENV_CACHE = "SEMANTIC_ENCODER_CACHE"
-BACKEND_CHOICES = ("auto", "fp32", "bf16", "openvino")
+
 #: A call with fewer texts never pays a first export and quality gate (it runs fp32 instead).
 FAST_PATH_MIN_TEXTS = 64
 #: Model versions whose exports and gate results the cache keeps (most recently used first).
@@ -139,19 +139,25 @@ def encoder_cache_root() -> Path:
     return active().models_dir.parent / "encoder_cache"
 
 
-def requested_backend() -> str:
-    """The backend ``$SEMANTIC_ENCODER_BACKEND`` asks for (``auto`` when unset).
+def requested_backend() -> tuple[str, str]:
+    """The backend asked for and who asked (for the log): ``$SEMANTIC_ENCODER_BACKEND`` when set (a
+    one-off override), else the active config's ``encoder_backend`` (the profile's plugin block).
 
     Raises:
         SemanticConfigError: The value is not one of auto, fp32, bf16, openvino.
     """
-    value = os.environ.get(ENV_BACKEND, "").strip().lower() or "auto"
+    from semantic.config import active
+
+    value = os.environ.get(ENV_BACKEND, "").strip().lower()
+    if not value:
+        backend = active().encoder_backend
+        return backend, f"encoder_backend: {backend} in the profile"
     if value not in BACKEND_CHOICES:
         raise SemanticConfigError(
             f"{ENV_BACKEND}={value!r} is not a backend; accepted values are {', '.join(BACKEND_CHOICES)} "
             "(auto picks openvino, then bf16, on a CPU with bf16 instructions and fp32 elsewhere)"
         )
-    return value
+    return value, f"{ENV_BACKEND}={value}"
 
 
 class _Tokenizer:
@@ -435,7 +441,8 @@ class Encoder:
         """
         from semantic.backends import BACKENDS, BF16_FLAGS, TorchBackend, cpu_bf16_flags, release_sentence_transformers
 
-        requested = (self._requested or requested_backend()).lower()
+        requested, source = (self._requested, "requested") if self._requested else requested_backend()
+        requested = requested.lower()
         if requested not in BACKEND_CHOICES:
             raise SemanticConfigError(
                 f"encoder backend {requested!r} is unknown; accepted values are {', '.join(BACKEND_CHOICES)}"
@@ -444,7 +451,7 @@ class Encoder:
         flags = cpu_bf16_flags() if context.cpu_bf16 else ()
         if requested == "fp32":
             candidates: list[str] = []
-            why = f"forced by {ENV_BACKEND}=fp32" if self._requested is None else "requested"
+            why = f"forced by {source}" if self._requested is None else "requested"
         elif requested != "auto":
             candidates = [requested]
             why = ""

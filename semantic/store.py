@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
 from semantic.fingerprints import arrow_fingerprint
+from semantic.memory import release_freed_memory
 from semantic.vector_index import (
     INDEX_LOG_TABLE,
     INDEX_TYPE,
@@ -736,6 +737,7 @@ def sync_embeddings(
     from semantic.embedding import embedded_schema, with_text
     from semantic.encoder import load_encoder
 
+    release_freed_memory()
     config = active()
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(config.encoder_dir(), config.batch_size)

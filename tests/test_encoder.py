@@ -318,3 +318,19 @@ def eval_texts():
 
     sample = gate_sample()
     return [*sample.texts[:40:3], *sample.texts[-3:], "Stay warm on the ridge", "free shipping " * 200]
+
+
+def test_the_backend_can_be_set_in_the_profile_and_a_bad_one_is_refused(tmp_path, injected, monkeypatch, caplog):
+    from semantic.config import SemanticConfig
+    from semantic.dbt_plugin import Plugin
+
+    injected(fp32=0.0, bf16=AssertionError("bf16 must not load"), openvino=AssertionError("nor openvino"))
+    monkeypatch.delenv(ENV_BACKEND, raising=False)
+    monkeypatch.setattr("semantic.config._ACTIVE", None)
+    Plugin(name="semantic", plugin_config={"lance_dir": str(tmp_path / "lance"), "encoder_backend": "FP32"})
+    encoder = Encoder(fake_model_dir(tmp_path / "m"), cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        assert encoder.backend_name == "fp32"
+    assert "forced by encoder_backend: fp32 in the profile" in caplog.text
+    with pytest.raises(SemanticConfigError, match="encoder_backend 'fp16' is not a backend; accepted values are auto"):
+        SemanticConfig.from_plugin({"encoder_backend": "fp16"})

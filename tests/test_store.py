@@ -202,3 +202,26 @@ def test_cosine_from_distance_matches_both_metrics():
     cos = np.array([1.0, 0.5, 0.0, -1.0])
     np.testing.assert_allclose(cosine_from_distance(2 - 2 * cos, "l2"), cos)
     np.testing.assert_allclose(cosine_from_distance(1 - cos, "cosine"), cos)
+
+
+def test_freed_memory_goes_back_to_the_os_and_memory_in_use_stays():
+    import os
+
+    import numpy as np
+    import pyarrow as pa
+
+    from semantic.memory import release_freed_memory
+
+    def resident_mib() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    release_freed_memory()
+    start = resident_mib()
+    kept = pa.array(np.arange(1_000_000, dtype=np.int64))
+    pieces = [pa.array(np.arange(25_000, dtype=np.int64) + i) for i in range(1500)]  # 300 MB, 200 KB each
+    assert resident_mib() > start + 250
+    del pieces  # Arrow's allocator keeps most of this for reuse ...
+    release_freed_memory()  # ... until it is released
+    assert resident_mib() < start + 60
+    assert kept[999_999].as_py() == 999_999

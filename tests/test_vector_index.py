@@ -153,7 +153,8 @@ def test_the_recall_check_detects_a_bad_index(tmp_path):
 
     tbl.create_index("vector", config=IvfPq(distance_type="l2", num_partitions=64, num_sub_vectors=2, num_bits=4))
     recall, queries = recall_at_k(tbl, sample=100, k=10)
-    assert queries == 100 and recall < 0.9  # measured 0.85
+    # below the build's gate (var ann_min_recall, 0.95); measured 0.85-0.90 (k-means training is not seeded)
+    assert queries == 100 and recall < 0.95
 
 
 def test_sql_recall_function_and_the_index_report(store):
