@@ -203,7 +203,10 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     if not enabled:
         log.info("training is off (var semantic_train: false); active encoder: %s", registry.active_name())
         return versions_table(registry)
-    rows = pairs.to_pylist()
+    # a table's row order is whatever the query plan gave; sorted, the same labels always make the
+    # same version name and the same training run
+    order = ("task", "split", "text_a", "text_b", "label")
+    rows = sorted(pairs.to_pylist(), key=lambda r: tuple(str(r[c]) for c in order))
     tasks = []
     for task_name in sorted({r["task"] for r in rows}):
 

@@ -47,3 +47,31 @@ def test_rollback_walks_back_one_activation_at_a_time(tmp_path):
         registry.rollback()
     assert registry.active_name() == "base"
     assert [v.name for v in registry.versions()] == ["v1", "v2", "v3"]
+
+
+def test_the_same_labels_in_another_row_order_make_the_same_version_and_training_run(tmp_path, monkeypatch):
+    import random
+
+    import pyarrow as pa
+
+    from semantic import training
+    from semantic.registry import train_from_warehouse
+    from semantic.training import TrainingConfig
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_train(tasks, out_dir, base, config):
+        seen.append((out_dir.name, [(t.name, t.train.texts_a, t.train.texts_b, t.train.labels) for t in tasks]))
+        raise Stop
+
+    monkeypatch.setattr(training, "train", fake_train)
+    rows = [{"task": task, "split": split, "text_a": f"{task} anchor {i}", "text_b": f"{task} other {i}",
+             "label": i % 2} for task in ("duplicate", "lookalike") for split in ("train", "valid") for i in range(6)]
+    for seed in (1, 2):
+        random.Random(seed).shuffle(rows)
+        with pytest.raises(Stop):
+            train_from_warehouse(pa.Table.from_pylist(rows), True, TrainingConfig(), Registry(tmp_path / "models"))
+    assert seen[0] == seen[1]
