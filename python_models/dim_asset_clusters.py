@@ -4,9 +4,6 @@ canonical asset and size, and where a merge moved it from. See semantic.clusteri
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from semantic.memory import release_freed_memory
-
-    release_freed_memory()  # what the models before this one freed, back to the OS
     import duckdb
 
     from semantic.clustering import cluster_table

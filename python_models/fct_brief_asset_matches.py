@@ -5,9 +5,6 @@ re-ranked for variety (MMR). See semantic.recommendations for the rules."""
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from semantic.memory import release_freed_memory
-
-    release_freed_memory()  # what the models before this one freed, back to the OS
     import numpy as np
 
     from semantic.config import active

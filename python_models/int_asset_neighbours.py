@@ -5,9 +5,6 @@ model version are queried; the dbt log counts the compared pairs. See semantic.c
 
 def model(dbt, session):
     dbt.config(materialized="incremental", unique_key="asset_id", incremental_strategy="delete+insert")
-    from semantic.memory import release_freed_memory
-
-    release_freed_memory()  # what the models before this one freed, back to the OS
     from semantic.clustering import refresh_neighbours
     from semantic.config import active
 

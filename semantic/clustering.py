@@ -358,8 +358,10 @@ def refresh_neighbours(
         block_on: Column both assets must share, or None.
         lance_dir: The LanceDB folder holding ``table``.
     """
+    from semantic.memory import release_freed_memory
     from semantic.store import VectorStore
 
+    release_freed_memory()
     if block_on and block_on not in assets.column_names:
         from semantic.errors import SemanticConfigError
 
@@ -442,6 +444,9 @@ def cluster_table(
         previous: The last run's table, or None.
         min_similarity: The lowest cosine allowed between two members of one cluster.
     """
+    from semantic.memory import release_freed_memory
+
+    release_freed_memory()
     ids = assets.column("asset_id").to_pylist()
     created = dict(zip(ids, (str(c) if c is not None else None for c in assets.column("created_at").to_pylist())))
     vec = dict(

@@ -53,14 +53,11 @@ def _freeze_at_exit() -> None:
     By then dbt has closed its connections (DuckDB checkpoints on close) and written its
     artifacts; what is left is the final garbage collection walking the manifest and graph dbt
     built, 0.55 s of a 6 s no-change `dbt build` of this project. Python does not promise to run
-    ``__del__`` at exit anyway. Registered once per process, so it runs before the handlers dbt
+    ``__del__`` at exit anyway. Registered once per process, last, so it runs before the handlers dbt
     registered when it started (atexit runs last-registered first); a process that goes on
     running (dbt invoked from Python) is untouched until it exits.
     """
     gc.freeze()
-
-
-_EXIT_HOOK: list[bool] = []
 
 
 def _is_dbt_cli() -> bool:
@@ -72,9 +69,8 @@ def _is_dbt_cli() -> bool:
 
 
 def _install_exit_hook() -> None:
-    if not _EXIT_HOOK:
-        atexit.register(_freeze_at_exit)
-        _EXIT_HOOK.append(True)
+    atexit.unregister(_freeze_at_exit)  # once per process, however many plugins dbt builds
+    atexit.register(_freeze_at_exit)
 
 
 class Plugin(BasePlugin):

@@ -3,20 +3,18 @@
 A `dbt build` runs every Python model in one process. Arrow's allocator (mimalloc) and glibc's heap
 keep what a model freed for reuse, so the resident size of the process only grows: at 100,000
 assets the embedding models' chunks were still counted while the neighbour and cluster models ran.
-The heavy models call :func:`release_freed_memory` before they allocate.
+The heavy steps (the embedding sync, neighbours, clusters, brief matches) call
+:func:`release_freed_memory` before they allocate.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
-
-logger = logging.getLogger("semantic")
 
 
 @lru_cache(maxsize=1)

@@ -121,9 +121,11 @@ def brief_matches(
         SemanticDataError: A bad k, pool or mmr_lambda, or missing brief columns.
         SemanticModelVersionError: The briefs and the assets table were embedded by different models.
     """
+    from semantic.memory import release_freed_memory
     from semantic.store import VectorStore, cosine_from_distance, sql_literal
     from semantic.vector_index import vector_query
 
+    release_freed_memory()
     if not isinstance(k, int) or k < 1:
         raise SemanticDataError(f"brief_match_k must be a positive integer, got {k!r}")
     if not isinstance(pool, int) or pool < k:

@@ -58,7 +58,7 @@
 
   {{ log("semantic: " ~ this.identifier ~ ": rebuilt (" ~ reason ~ ")", info=true) }}
   {%- set result = materialization_table_duckdb() -%}
-  {%- if fingerprint is not none and not volatile -%}
+  {%- if fingerprint is not none -%}
     {%- do semantic_store_fingerprint(store, this, fingerprint) -%}
   {%- endif -%}
   {{ return(result) }}
