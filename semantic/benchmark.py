@@ -22,6 +22,7 @@ import numpy as np
 
 from semantic.errors import SemanticDataError
 from semantic.pair_decision import cosines as similarities  # cosine of aligned pairs (a[i], b[i])
+from semantic.pair_decision import lexical_embed  # the lexical floor (TF-IDF character 3-5-grams)
 
 Embed = Callable[[Sequence[str]], Any]  # dense ndarray or scipy sparse matrix, unit rows
 
@@ -370,7 +371,7 @@ def _within_clusters(groups: Sequence[Sequence[str]]) -> set[tuple[str, str]]:
 
 
 def dedup_task(path: Path, embed: Embed, k: int = 10, calibrate_with: Path | None = None,
-               lexical: Embed | None = None, target_precision: float = 0.95) -> dict[str, float]:
+               decision: bool = False, target_precision: float = 0.95) -> dict[str, float]:
     """Near-duplicate detection inside one table, end to end.
 
     Always: candidate recall of each record's top-k neighbours, and the best pairwise F1 over them at
@@ -378,8 +379,9 @@ def dedup_task(path: Path, embed: Embed, k: int = 10, calibrate_with: Path | Non
     calibrated on its ``valid`` pairs for ``target_precision``; pairs at or above it are clustered
     (see :mod:`semantic.clustering`, chain guard at threshold - 0.10) and scored against the gold
     pairs: pairwise precision, recall and F1 before and after clustering, and B-cubed F1.
-    With ``lexical`` as well, the scorer is the pair decision (learned on the folder's ``train``)
-    instead of the cosine.
+    With ``decision``, the scorer is the pair decision instead of the cosine, as the warehouse runs
+    it (:func:`semantic.pair_decision.decide_duplicates`: weights learned on the folder's
+    ``train``, score calibrated on its ``valid``, TF-IDF fitted on those labelled texts).
     """
     from semantic import calibration
     from semantic.clustering import clusters
@@ -405,19 +407,29 @@ def dedup_task(path: Path, embed: Embed, k: int = 10, calibrate_with: Path | Non
     if calibrate_with is None:
         return out
     va, vb, vy = _pairs(Path(calibrate_with), "valid")
-    if lexical is None:
+    if not decision:
         cal = calibration.fit(similarities(embed, va, vb), vy, target_precision=target_precision, n_boot=100)
         decision_scores = scores
     else:
+        import pyarrow as pa
+
         from semantic import pair_decision
 
+        # what the warehouse runs (int_duplicate_pair_scores): the labelled pairs teach the weights
+        # (train) and calibrate the score (valid), and the candidates are scored the same way
         ta, tb, ty = _pairs(Path(calibrate_with), "train")
-        decision = pair_decision.fit(pair_decision.features(ta, tb, embed, lexical), ty,
-                                     pair_decision.features(va, vb, embed, lexical), vy,
-                                     objective="precision", target_precision=target_precision)
-        cal = decision.calibration
-        x = pair_decision.features([texts[a] for a, _ in pairs], [texts[b] for _, b in pairs], embed, lexical)
-        decision_scores = decision.score(x)
+        labelled = pa.table({"text_a": ta + va, "text_b": tb + vb,
+                             "similarity": np.concatenate([similarities(embed, ta, tb), similarities(embed, va, vb)]),
+                             "label": np.concatenate([ty, vy]).astype(int),
+                             "split": ["train"] * len(ta) + ["valid"] * len(va)})
+        candidate_table = pa.table({"text_a": [texts[a] for a, _ in pairs], "text_b": [texts[b] for _, b in pairs],
+                                    "similarity": scores})
+        scored, fitted, reason = pair_decision.decide_duplicates(
+            labelled, candidate_table, calibration_splits=["valid"], target_precision=target_precision)
+        if fitted is None:
+            raise SemanticDataError(f"dedup task {path.name}: no pair decision ({reason})")
+        cal = fitted.calibration
+        decision_scores = scored.column("decision_score").to_numpy(zero_copy_only=False)
     kept = [(a, b, float(candidates[(a, b)])) for (a, b), s in zip(pairs, decision_scores) if s >= cal.threshold]
     dense = not hasattr(e, "toarray")
     vectors = dict(zip(ids, np.asarray(e))) if dense else {}
@@ -480,15 +492,6 @@ def _all_texts(path: Path, kind: str) -> list[str]:
     return texts
 
 
-def lexical_embed(texts: Sequence[str]) -> Embed:
-    """The lexical floor: TF-IDF on character 3-5-grams (within word boundaries), fitted on ``texts``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
-    vectorizer.fit(texts)
-    return lambda batch: vectorizer.transform(list(batch))
-
-
 def encoder_embed(encoder: Any) -> Embed:
     """A caching embed function over an encoder (each distinct text is embedded once)."""
     cache: dict[str, np.ndarray] = {}
@@ -528,7 +531,7 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
                 rows.append(Row(name, kind, label, dedup_task(path, embed, calibrate_with=calibrate_with)))
                 if calibrate_with is not None and lexical and label != "lexical":
                     rows.append(Row(name, kind, f"{label}+decision", dedup_task(
-                        path, embed, calibrate_with=calibrate_with, lexical=scorers["lexical"])))
+                        path, embed, calibrate_with=calibrate_with, decision=True)))
                 continue
             if kind == "retrieval":
                 rows.append(Row(name, kind, label, retrieval_task(path, embed, hybrid=hybrid)))

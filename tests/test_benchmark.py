@@ -139,8 +139,7 @@ def test_dedup_runs_the_real_pipeline_with_a_calibrated_threshold(tmp_path):
         assert out["candidate_recall@3"] == 1.0
         # every copy passes the calibrated threshold; same-template products also do (cosine alone)
         assert out["pair_recall"] == 1.0 and 0 < out["pair_precision"] <= 1 and 0 <= out["bcubed_f1"] <= 1
-    decision = dedup_task(dedup, encoder_embed(FakeEncoder()), k=3, calibrate_with=pairs,
-                          lexical=lexical_embed([t for _, t in records]))
+    decision = dedup_task(dedup, encoder_embed(FakeEncoder()), k=3, calibrate_with=pairs, decision=True)
     assert decision["pair_f1"] == 1.0 and decision["clustered_f1"] == 1.0 and decision["bcubed_f1"] == 1.0
     # B-cubed on a hand example: truth {a,b},{c}; prediction {a,b,c}
     assert bcubed_f1(["a", "b", "c"], [["a", "b", "c"]], {("a", "b")}) == pytest.approx(2 * (5 / 9) / (5 / 9 + 1))

@@ -175,11 +175,37 @@ def test_thresholds_are_calibrated_per_task_with_an_audit_table(project, first_b
     below = query(project, "select count(*) from fct_asset_near_duplicates d join dim_similarity_thresholds t "
                            "on t.task = 'duplicate' where d.similarity < t.threshold")[0][0]
     assert below == 0
+    # too few labelled duplicates for the pair decision either: the cosine decides, and the table says why
+    scorers = query(project, "select distinct scorer, scorer_reason from int_duplicate_pair_scores")
+    assert len(scorers) == 1 and scorers[0][0] == "cosine" and "label more duplicate pairs" in scorers[0][1]
+    assert query(project, "select distinct threshold_source from fct_asset_near_duplicates") == [("fallback",)]
     summary = subprocess.run([str(BIN / "semantic"), "summary"], cwd=project, env=env_for(project),
                              capture_output=True, text=True)
     assert summary.returncode == 0, summary.stderr
     assert "threshold duplicate" in summary.stdout and "fallback (only" in summary.stdout
     assert "planted lookalikes are flag or review" in summary.stdout
+
+
+def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project, first_build):
+    # the 300-asset slice holds 19 labelled duplicates in train and 19 in valid + test
+    result = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5}", train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    decided = r"int_duplicate_pair_scores: pair decision \(threshold [\d.]+ on 19 labelled duplicates"
+    assert re.search(decided, result.stdout)
+    assert query(project, "select distinct scorer from int_duplicate_pair_scores") == [("decision",)]
+    rows = query(project, "select d.threshold_source, d.match_probability, s.decision_score >= s.decision_threshold "
+                          "from fct_asset_near_duplicates d "
+                          "join int_duplicate_pair_scores s using (asset_id_a, asset_id_b)")
+    assert rows and all(source == "decision" and accepted and 0 <= p <= 1 for source, p, accepted in rows)
+    n_rows = query(project, "select count(*) from fct_asset_near_duplicates")[0][0]
+    assert len(rows) == n_rows  # every mart pair was accepted by the decision
+    # near_duplicate_scorer: cosine puts the calibrated cosine back in charge
+    cosine = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5, "
+                                          "near_duplicate_scorer: cosine}", train=True)
+    assert cosine.returncode == 0, cosine.stdout[-3000:]
+    assert query(project, "select distinct scorer, scorer_reason from int_duplicate_pair_scores") == [
+        ("cosine", "near_duplicate_scorer is cosine")]
+    assert query(project, "select distinct threshold_source from fct_asset_near_duplicates") == [("calibrated",)]
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):
@@ -339,7 +365,8 @@ def test_every_asset_has_one_cluster_with_its_canonical_asset_inside(project, fi
 def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(project, first_build):
     settle = dbt_build(project)  # the earlier tests may have left edits behind
     assert settle.returncode == 0, settle.stdout[-3000:]
-    kept = ("fct_brief_asset_matches", "dim_asset_clusters", "dim_similarity_thresholds", "dim_vector_indexes")
+    kept = ("fct_brief_asset_matches", "dim_asset_clusters", "dim_similarity_thresholds", "dim_vector_indexes",
+            "int_duplicate_pair_scores")
     before = {t: sorted(map(str, query(project, f"select * from {t}"))) for t in kept}
     result = dbt_build(project)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -354,6 +381,7 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
     sql_tables = ("stg_demo__assets", "stg_demo__asset_sentences", "stg_demo__briefs", "int_training_pairs_labelled",
                   "int_similarity_labelled", "dim_compliance_references", "dim_encoder_versions",
                   "dim_similarity_calibration_curve", "dim_similarity_truth_space", "fct_asset_near_duplicates",
+                  "int_duplicate_candidates",
                   "fct_compliance_lookalikes")
     for table in sql_tables:
         assert re.search(rf"semantic: {table}: inputs unchanged \(fingerprint \w+\), kept as built", result.stdout)

@@ -1,14 +1,27 @@
 """The pair decision: identifier tokens, features and a fit that uses them."""
 
 import numpy as np
+import pyarrow as pa
+import pytest
 
-from semantic import pair_decision
+from semantic import calibration, pair_decision
+from semantic.errors import SemanticDataError
 
 
 def test_identifiers_mix_letters_and_digits():
     assert pair_decision.identifiers("LG 24' LDS4821WW dishwasher, 16 place settings") == {"lds4821ww"}
     assert pair_decision.identifiers("Panasonic KX-TG9343T phone 2010") == {"kxtg9343t"}
     assert pair_decision.identifiers("summer sale 50% off today") == set()
+
+
+def test_measurements_and_dates_are_not_identifiers_but_long_part_numbers_are():
+    # a shared "1080p" made two television sizes of one line look like the same item
+    assert pair_decision.identifiers("Samsung 52' LCD HDTV - LN52A550 1080p 120Hz 500GB 14.2mp") == {"ln52a550"}
+    assert pair_decision.identifier_features("Samsung LN52A550 1080p", "Samsung LN32A550 1080p") == (0.0, 0.0)
+    assert pair_decision.identifiers("Garmin Suction Cup Mount - 010-10823-00 | $24.84") == {"0101082300"}
+    assert pair_decision.identifiers("Logitech V470 mouse - 910000298") == {"v470", "910000298"}
+    assert pair_decision.identifiers("runs 2026-11-30 to 12/24/2026, code spring24") == {"spring24"}
+    assert pair_decision.identifiers("was 12999.00, now 1299.00; model 2010") == set()
 
 
 def test_identifier_features_tell_conflict_from_no_evidence():
@@ -46,3 +59,66 @@ def test_conflicting_identifiers_veto_the_match():
                      [0.99, 0.95, 0.0, 1.0]])  # no identifier on one side: no evidence either way
     score = decision.score(rows)
     assert score[0] == 0.0 and score[1] > 0.99 and score[2] > 0.99
+
+
+def _labelled(rng, n, split):
+    """Pairs where cosine alone cannot separate (the ranges overlap); a shared model number can."""
+    rows = []
+    for i in range(n):
+        duplicate = i % 2 == 0
+        code_a, code_b = f"kx{1000 + i}t", f"kx{1000 + i if duplicate else 5000 + i}t"
+        similarity = rng.uniform(0.80, 0.95) if duplicate else rng.uniform(0.5, 0.9)
+        rows.append({"text_a": f"cordless phone {code_a} black", "text_b": f"cordless phone {code_b} silver",
+                     "similarity": float(similarity), "label": int(duplicate), "split": split})
+    return pa.Table.from_pylist(rows)
+
+
+def test_decide_duplicates_learns_from_labels_and_scores_candidates():
+    rng = np.random.default_rng(1)
+    labelled = pa.concat_tables([_labelled(rng, 120, "train"), _labelled(rng, 120, "valid")])
+    candidates = pa.Table.from_pylist([
+        {"asset_id_a": "a", "asset_id_b": "b", "similarity": 0.95,
+         "text_a": "cordless phone kx1001t black", "text_b": "cordless phone kx1001t silver"},
+        {"asset_id_a": "a", "asset_id_b": "c", "similarity": 0.99,
+         "text_a": "cordless phone kx1001t black", "text_b": "cordless phone kx1003t black"},
+        {"asset_id_a": "d", "asset_id_b": "e", "similarity": -0.5, "text_a": "kettle", "text_b": "garden hose"},
+    ])
+    scored, decision, reason = pair_decision.decide_duplicates(labelled, candidates, calibration_splits=["valid"])
+    assert decision is not None and reason == ""
+    assert scored.column("asset_id_b").to_pylist() == ["b", "c", "e"]  # the candidates' columns are kept
+    assert scored.column("scorer").to_pylist() == ["decision"] * 3
+    accepted = (np.array(scored.column("decision_score").to_pylist()) >= decision.calibration.threshold).tolist()
+    assert accepted == [True, False, False]  # the shared code wins over the higher cosine of a conflicting one
+    assert scored.column("shares_identifier").to_pylist()[:2] == [True, False]
+    assert scored.column("identifier_conflict").to_pylist()[:2] == [False, True]
+    # a cosine of -0.5 cannot reach the threshold whatever the text says: not featurised
+    assert -0.5 < pair_decision.min_cosine_to_match(decision)
+    assert scored.column("lexical_similarity").to_pylist()[2] is None
+    assert scored.column("decision_score").to_pylist()[2] == 0.0
+
+
+def test_decide_duplicates_steps_aside_with_a_reason_when_labels_are_few():
+    rng = np.random.default_rng(2)
+    labelled = pa.concat_tables([_labelled(rng, 20, "train"), _labelled(rng, 120, "valid")])
+    candidates = pa.Table.from_pylist([{"similarity": 0.9, "text_a": "x", "text_b": "y"}])
+    scored, decision, reason = pair_decision.decide_duplicates(labelled, candidates, calibration_splits=["valid"])
+    assert decision is None
+    assert "10 labelled duplicates in 'train'" in reason and "label more duplicate pairs" in reason
+    assert scored.column("scorer").to_pylist() == ["cosine"]
+    assert scored.column("scorer_reason").to_pylist() == [reason]
+    assert scored.column("decision_score").to_pylist() == [None]
+
+
+def test_decide_duplicates_names_a_missing_column():
+    with pytest.raises(SemanticDataError, match=r"candidates lacks column\(s\) \['similarity'\]"):
+        pair_decision.decide_duplicates(_labelled(np.random.default_rng(0), 4, "train"),
+                                        pa.table({"text_a": ["x"], "text_b": ["y"]}))
+
+
+def test_the_cosine_bound_is_exact_at_the_threshold():
+    cal = calibration.fit(np.linspace(0, 1, 200), (np.linspace(0, 1, 200) > 0.5).astype(int), n_boot=10)
+    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5), -9.0, cal)
+    bound = pair_decision.min_cosine_to_match(decision)
+    best = np.array([[bound, 1.0, 1.0, 0.0]])  # the most lexical and identifier evidence there is
+    assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
+    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0]]))[0] < cal.threshold
