@@ -3,7 +3,11 @@ encoder cosine, character TF-IDF and shared or conflicting identifiers, weighed 
 regression learned on the labelled duplicate pairs of the train split and calibrated on the
 calibration splits (semantic.pair_decision). With too few labels, or near_duplicate_scorer: cosine,
 scorer is `cosine`, the decision columns are NULL and fct_asset_near_duplicates thresholds the
-cosine. Recomputed only when the candidates, the labels or the settings change."""
+cosine. Kept as built when nothing changed; when only some assets changed, the pairs whose two
+texts, model version and cosine are unchanged keep their scores (the decision is the same when its
+labels, their vectors and the settings are: column decision_inputs), and only the rest are scored."""
+
+KEY = ("asset_id_a", "asset_id_b", "content_hash_a", "content_hash_b", "model_version", "similarity")
 
 
 def model(dbt, session):
@@ -11,11 +15,12 @@ def model(dbt, session):
     import ast
     import logging
 
+    import duckdb
     import numpy as np
     import pyarrow as pa
 
     from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
-    from semantic.pair_decision import FittedDuplicates, fit_duplicates, score_duplicates
+    from semantic.pair_decision import DECISION_COLUMNS, FittedDuplicates, fit_duplicates, score_duplicates
 
     scorer = str(dbt.config.get("scorer")).lower()
     if scorer not in ("decision", "cosine"):
@@ -25,42 +30,62 @@ def model(dbt, session):
     settings = [scorer, splits, dbt.config.get("calibration_objective"), dbt.config.get("target_precision"),
                 dbt.config.get("calibration_method"), dbt.config.get("min_positives")]
     candidates = dbt.ref("int_duplicate_candidates")
-    labelled = dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'")
+    labelled = dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").select(
+        "left_id, right_id, text_a, text_b, label, split")
     embedded = dbt.ref("int_assets_embedded")
-    inputs = fingerprint(
-        relation_fingerprint(candidates),
+    labelled_ids = labelled.select("left_id as asset_id").union(labelled.select("right_id as asset_id")).distinct()
+    # the decision is learned from the labelled pairs and their vectors (content hash and model)
+    decision_inputs = fingerprint(
+        "pair decision",
         relation_fingerprint(labelled),
-        relation_fingerprint(embedded.select("asset_id, content_hash, model_version")),
+        relation_fingerprint(embedded.join(labelled_ids, "asset_id").select("asset_id, content_hash, model_version")),
         settings,
     )
+    inputs = fingerprint(relation_fingerprint(candidates), decision_inputs)
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         return kept
-    pairs = labelled.select("left_id, right_id, text_a, text_b, label, split").to_arrow_table()
-    # the labelled pairs' cosine under the same vectors as the candidates'
-    id_schema = pa.schema([("asset_id", pa.string())])
-    ids = pa.table({"asset_id": sorted(set(pairs.column("left_id").to_pylist())
-                                       | set(pairs.column("right_id").to_pylist()))}, schema=id_schema)
-    found = session.from_arrow(ids).join(embedded.select("asset_id, vector"), "asset_id")
-    vectors = {a: np.asarray(v, dtype=float) for a, v in found.fetchall()}
-    both = [i for i, (a, b) in enumerate(zip(pairs.column("left_id").to_pylist(), pairs.column("right_id").to_pylist()))
-            if a in vectors and b in vectors]
-    pairs = pairs.take(pa.array(both, pa.int64()))
-    cosine = [float(vectors[a] @ vectors[b]) for a, b in zip(pairs.column("left_id").to_pylist(),
-                                                              pairs.column("right_id").to_pylist())]
-    pairs = pairs.append_column("similarity", pa.array(cosine, pa.float64()))
+    log = logging.getLogger("semantic")
+
     if scorer == "cosine":
         fitted = FittedDuplicates(None, None, "near_duplicate_scorer is cosine")
     else:
+        pairs = labelled.to_arrow_table()
+        vectors = {a: np.asarray(v, dtype=float)
+                   for a, v in embedded.join(labelled_ids, "asset_id").select("asset_id, vector").fetchall()}
+        left, right = pairs.column("left_id").to_pylist(), pairs.column("right_id").to_pylist()
+        both = [i for i, (a, b) in enumerate(zip(left, right)) if a in vectors and b in vectors]
+        pairs = pairs.take(pa.array(both, pa.int64()))
+        cosine = [float(vectors[left[i]] @ vectors[right[i]]) for i in both]
         fitted = fit_duplicates(
-            pairs,
+            pairs.append_column("similarity", pa.array(cosine, pa.float64())),
             calibration_splits=splits,
             objective=dbt.config.get("calibration_objective"),
             target_precision=float(dbt.config.get("target_precision")),
             method=dbt.config.get("calibration_method"),
             min_positives=int(dbt.config.get("min_positives")),
         )
+
+    # pairs scored by the same decision before, with the same texts and cosine, keep their scores
+    current = candidates.to_arrow_table()
+    columns = [*current.column_names, *DECISION_COLUMNS]
+    with duckdb.connect() as local:
+        local.register("current", current)
+        try:
+            previous = session.sql(f"select {', '.join(KEY)}, {', '.join(DECISION_COLUMNS)} from {dbt.this} "
+                                   "where decision_inputs = $1", params=[decision_inputs]).to_arrow_table()
+        except (duckdb.CatalogException, duckdb.BinderException):  # first run, or built before this column
+            previous = pa.table({c: current.column(c).slice(0, 0) for c in KEY})
+            previous = previous.append_column("scorer", pa.array([], pa.string()))
+            for name in DECISION_COLUMNS:
+                if name != "scorer":
+                    previous = previous.append_column(name, pa.nulls(0, pa.float64()))
+        local.register("previous", previous)
+        using = ", ".join(KEY)
+        reused = local.sql(f"select {', '.join(columns)} from current join previous using ({using})").to_arrow_table()
+        fresh = local.sql(f"select * from current anti join previous using ({using})").to_arrow_table()
     texts = dbt.ref("stg_demo__assets").select("asset_id, text")
+    id_schema = pa.schema([("asset_id", pa.string())])
 
     def text_pairs(rows):
         """The two texts of the candidate rows the decision featurises (those near the threshold)."""
@@ -70,15 +95,18 @@ def model(dbt, session):
         return ([found[a] for a in rows.column("asset_id_a").to_pylist()],
                 [found[b] for b in rows.column("asset_id_b").to_pylist()])
 
-    scored = score_duplicates(candidates.to_arrow_table(), fitted, text_pairs)
-    decision, reason = fitted.decision, fitted.reason
-    log = logging.getLogger("semantic")
+    scored = score_duplicates(fresh, fitted, text_pairs).select(columns)
+    table = pa.concat_tables([reused.cast(scored.schema), scored]) if reused.num_rows else scored
+    table = table.append_column("decision_inputs", pa.array([decision_inputs] * table.num_rows, pa.string()))
+    decision = fitted.decision
     if decision is None:
-        log.info("int_duplicate_pair_scores: thresholding the cosine (%s)", reason)
+        log.info("int_duplicate_pair_scores: thresholding the cosine (%s): scored %d candidate pairs, kept the "
+                 "scores of %d unchanged", fitted.reason, fresh.num_rows, reused.num_rows)
     else:
-        accepted = int(np.sum(scored.column("decision_score").to_numpy(zero_copy_only=False)
+        accepted = int(np.sum(table.column("decision_score").to_numpy(zero_copy_only=False)
                               >= decision.calibration.threshold))
-        log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates, "
-                 "weights %s) accepts %d of %d candidate pairs", decision.calibration.threshold,
-                 decision.calibration.n_positives, [round(c, 2) for c in decision.coef], accepted, scored.num_rows)
-    return stamped(scored, inputs)
+        log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates, weights %s): "
+                 "scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d",
+                 decision.calibration.threshold, decision.calibration.n_positives,
+                 [round(c, 2) for c in decision.coef], fresh.num_rows, reused.num_rows, accepted, table.num_rows)
+    return stamped(table, inputs)

@@ -53,7 +53,9 @@ _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+_DIGIT, _LETTER = re.compile(r"\d"), re.compile(r"[a-z]")
 _PART_NUMBER_DIGITS = 7
+_PAIR_CHUNK = 2_000  # pairs per TF-IDF product: two chunks of about 1,000 n-grams a row stay near 50 MB
 
 
 def identifiers(text: str) -> set[str]:
@@ -61,20 +63,24 @@ def identifiers(text: str) -> set[str]:
     part number of at least seven digits; measurements and dates are not identifiers."""
     out = set()
     for token in _TOKEN.findall(text.lower()):
+        if not _DIGIT.search(token):  # most words: no digit, no identifier
+            continue
         token = token.rstrip("-/.")
         if _MEASUREMENT.fullmatch(token) or _DATE.fullmatch(token):
             continue
         t = _SEPARATORS.sub("", token)
-        has_digit, has_alpha = any(c.isdigit() for c in t), any(c.isalpha() for c in t)
         part_number = t.isdigit() and len(t) >= _PART_NUMBER_DIGITS and "." not in token
-        if (len(t) >= 4 and has_digit and has_alpha) or part_number:
+        if (len(t) >= 4 and _LETTER.search(t)) or part_number:
             out.add(t)
     return out
 
 
 def identifier_features(a: str, b: str) -> tuple[float, float]:
     """(shares an identifier, either side has none) for one pair."""
-    ia, ib = identifiers(a), identifiers(b)
+    return _identifier_evidence(identifiers(a), identifiers(b))
+
+
+def _identifier_evidence(ia: set[str], ib: set[str]) -> tuple[float, float]:
     if not ia or not ib:
         return 0.0, 1.0
     shared = bool(ia & ib) or any((x in y or y in x) for x in ia for y in ib if min(len(x), len(y)) >= 5)
@@ -93,7 +99,7 @@ def lexical_embed(texts: Sequence[str]) -> Callable[[Sequence[str]], Any]:
     """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries), fitted on ``texts``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32)
     vectorizer.fit(texts)
     return lambda batch: vectorizer.transform(list(batch))
 
@@ -101,9 +107,27 @@ def lexical_embed(texts: Sequence[str]) -> Callable[[Sequence[str]], Any]:
 def feature_rows(
     cosine: Any, a: Sequence[str], b: Sequence[str], lexical: Callable[[Sequence[str]], Any]
 ) -> np.ndarray:
-    """The feature matrix for pairs whose encoder cosine is already known (one row per pair)."""
-    ident = np.array([identifier_features(x, y) for x, y in zip(a, b)], dtype=float).reshape(-1, 2)
-    lex = cosines(lexical, a, b) if len(a) else np.zeros(0)
+    """The feature matrix for pairs whose encoder cosine is already known (one row per pair).
+
+    Each distinct text is vectorised and searched for identifiers once, however many pairs it is
+    in (a candidate table holds every asset about 2k times), and the pairs' TF-IDF cosines are
+    taken in chunks, so memory stays bounded by the chunk, not the candidate count.
+    """
+    position = {t: i for i, t in enumerate(dict.fromkeys([*a, *b]))}
+    ia = np.fromiter((position[t] for t in a), dtype=np.int64, count=len(a))
+    ib = np.fromiter((position[t] for t in b), dtype=np.int64, count=len(b))
+    texts = list(position)
+    found = [identifiers(t) for t in texts]
+    ident = np.array([_identifier_evidence(found[i], found[j]) for i, j in zip(ia, ib)], dtype=float).reshape(-1, 2)
+    lex = np.zeros(len(a))
+    if len(a):
+        e = lexical(texts)
+        for start in range(0, len(a), _PAIR_CHUNK):
+            x, y = e[ia[start : start + _PAIR_CHUNK]], e[ib[start : start + _PAIR_CHUNK]]
+            if hasattr(x, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
+                lex[start : start + _PAIR_CHUNK] = np.asarray(x.multiply(y).sum(axis=1)).ravel()
+            else:
+                lex[start : start + _PAIR_CHUNK] = np.einsum("ij,ij->i", np.asarray(x), np.asarray(y))
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident])
 
 

@@ -199,6 +199,28 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     assert rows and all(source == "decision" and accepted and 0 <= p <= 1 for source, p, accepted in rows)
     n_rows = query(project, "select count(*) from fct_asset_near_duplicates")[0][0]
     assert len(rows) == n_rows  # every mart pair was accepted by the decision
+    # five assets outside the labels edited (the decision stays the same): only the pairs they are
+    # in are scored again, and the result is what a from-scratch scoring gives
+    seed = project / "seeds" / "demo_assets.csv"
+    assets = read_csv(seed)
+    labelled = {i for (i,) in query(project, "select left_id from stg_demo__labelled_pairs union "
+                                             "select right_id from stg_demo__labelled_pairs")}
+    for row in [row for row in assets if row["asset_id"] not in labelled][:5]:
+        row["text"] = row["text"] + " Free delivery this week."
+    write_csv(seed, assets)
+    settings = "{semantic_train: false, calibration_min_positives: 5}"
+    edited = dbt_build(project, "--vars", settings, train=True)
+    assert edited.returncode == 0, edited.stdout[-3000:]
+    counts = re.search(r"scored (\d+) candidate pairs, kept the scores of (\d+) unchanged", edited.stdout)
+    assert counts and 0 < int(counts[1]) < int(counts[2]), counts
+    scores = "select asset_id_a, asset_id_b, round(decision_score, 9), shares_identifier from int_duplicate_pair_scores"
+    incremental = sorted(query(project, scores))
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("drop table int_duplicate_pair_scores")
+    scratch = dbt_build(project, "--vars", settings, "-s", "int_duplicate_pair_scores", train=True)
+    assert scratch.returncode == 0, scratch.stdout[-3000:]
+    assert "kept the scores of 0 unchanged" in scratch.stdout
+    assert sorted(query(project, scores)) == incremental
     # near_duplicate_scorer: cosine puts the calibrated cosine back in charge
     cosine = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5, "
                                           "near_duplicate_scorer: cosine}", train=True)

@@ -29,6 +29,8 @@ scored as (
         candidate_pairs.asset_id_b,
         array_cosine_similarity(a.vector, b.vector) as similarity,
         a.brand,
+        a.content_hash as content_hash_a,
+        b.content_hash as content_hash_b,
         a.model_version
     from candidate_pairs
     inner join assets as a on a.asset_id = candidate_pairs.asset_id_a
@@ -41,7 +43,7 @@ scored as (
 ),
 
 final as (
-    select asset_id_a, asset_id_b, similarity, brand, model_version
+    select asset_id_a, asset_id_b, similarity, brand, content_hash_a, content_hash_b, model_version
     from scored
 )
 
