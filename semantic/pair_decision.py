@@ -297,20 +297,13 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
 
 
 def decide_duplicates(
-    labelled: pa.Table,
-    candidates: pa.Table,
-    calibration_splits: Sequence[str] = ("valid", "test"),
-    train_split: str = "train",
-    objective: calibration.Objective = "precision",
-    target_precision: float = 0.95,
-    method: calibration.Method = "isotonic",
-    min_positives: int = calibration.MIN_POSITIVES,
+    labelled: pa.Table, candidates: pa.Table, **options: Any
 ) -> tuple[pa.Table, PairDecision | None, str]:
-    """:func:`fit_duplicates` then :func:`score_duplicates` on candidates with text_a and text_b:
-    the scored candidates, the decision (None when the labels cannot support one) and the reason."""
+    """:func:`fit_duplicates` (``options`` are its settings) then :func:`score_duplicates` on
+    candidates with text_a and text_b: the scored candidates, the decision (None when the labels
+    cannot support one) and the reason."""
     missing = {"text_a", "text_b", "similarity"} - set(candidates.column_names)
     if missing:
         raise SemanticDataError(f"decide_duplicates: candidates lacks column(s) {sorted(missing)}")
-    fitted = fit_duplicates(labelled, calibration_splits, train_split, objective, target_precision, method,
-                            min_positives)
+    fitted = fit_duplicates(labelled, **options)
     return score_duplicates(candidates, fitted), fitted.decision, fitted.reason
