@@ -228,6 +228,14 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     assert query(project, "select distinct scorer, scorer_reason from int_duplicate_pair_scores") == [
         ("cosine", "near_duplicate_scorer is cosine")]
     assert query(project, "select distinct threshold_source from fct_asset_near_duplicates") == [("calibrated",)]
+    # near_duplicate_threshold overrides either scorer with a cosine
+    fixed = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5, "
+                                         "near_duplicate_threshold: 0.95}", train=True)
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    assert query(project, "select distinct scorer from int_duplicate_pair_scores") == [("decision",)]
+    sources = query(project, "select distinct threshold_source, threshold from fct_asset_near_duplicates")
+    assert sources == [("var", 0.95)]
+    assert query(project, "select count(*) from fct_asset_near_duplicates where similarity < 0.95") == [(0,)]
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):
