@@ -21,7 +21,7 @@ def model(dbt, session):
         # the pair decision accepts pairs below the cosine threshold (shared identifiers, wording):
         # the guard is measured from the least similar accepted pair, so it splits chains, not them
         lowest = pairs.aggregate("min(similarity)").fetchone()[0]
-        min_similarity = min(float(threshold), float(lowest) if lowest is not None else float(threshold)) - 0.10
+        min_similarity = (float(threshold) if lowest is None else min(float(threshold), float(lowest))) - 0.10
     # same pairs, assets (text and model: so the same vectors) and rule: the same clusters
     inputs = fingerprint(
         relation_fingerprint(pairs.select("asset_id_a, asset_id_b, similarity")),

@@ -50,15 +50,15 @@ def model(dbt, session):
     if scorer == "cosine":
         fitted = FittedDuplicates(None, None, "near_duplicate_scorer is cosine")
     else:
-        pairs = labelled.to_arrow_table()
-        vectors = {a: np.asarray(v, dtype=float)
-                   for a, v in embedded.join(labelled_ids, "asset_id").select("asset_id, vector").fetchall()}
-        left, right = pairs.column("left_id").to_pylist(), pairs.column("right_id").to_pylist()
-        both = [i for i, (a, b) in enumerate(zip(left, right)) if a in vectors and b in vectors]
-        pairs = pairs.take(pa.array(both, pa.int64()))
-        cosine = [float(vectors[left[i]] @ vectors[right[i]]) for i in both]
+        # each labelled pair's cosine under the same vectors as the candidates'
+        pairs = (
+            labelled.join(embedded.select("asset_id as left_id, vector as left_vector"), "left_id")
+            .join(embedded.select("asset_id as right_id, vector as right_vector"), "right_id")
+            .select("text_a, text_b, label, split, "
+                    "array_cosine_similarity(left_vector, right_vector)::double as similarity")
+        )
         fitted = fit_duplicates(
-            pairs.append_column("similarity", pa.array(cosine, pa.float64())),
+            pairs.to_arrow_table(),
             calibration_splits=splits,
             objective=dbt.config.get("calibration_objective"),
             target_precision=float(dbt.config.get("target_precision")),
@@ -69,21 +69,19 @@ def model(dbt, session):
     # pairs scored by the same decision before, with the same texts and cosine, keep their scores
     current = candidates.to_arrow_table()
     columns = [*current.column_names, *DECISION_COLUMNS]
-    with duckdb.connect() as local:
-        local.register("current", current)
-        try:
-            previous = session.sql(f"select {', '.join(KEY)}, {', '.join(DECISION_COLUMNS)} from {dbt.this} "
-                                   "where decision_inputs = $1", params=[decision_inputs]).to_arrow_table()
-        except (duckdb.CatalogException, duckdb.BinderException):  # first run, or built before this column
-            previous = pa.table({c: current.column(c).slice(0, 0) for c in KEY})
-            previous = previous.append_column("scorer", pa.array([], pa.string()))
-            for name in DECISION_COLUMNS:
-                if name != "scorer":
-                    previous = previous.append_column(name, pa.nulls(0, pa.float64()))
-        local.register("previous", previous)
-        using = ", ".join(KEY)
-        reused = local.sql(f"select {', '.join(columns)} from current join previous using ({using})").to_arrow_table()
-        fresh = local.sql(f"select * from current anti join previous using ({using})").to_arrow_table()
+    try:
+        previous = session.sql(f"select {', '.join(KEY)}, {', '.join(DECISION_COLUMNS)} from {dbt.this} "
+                               "where decision_inputs = $1", params=[decision_inputs]).to_arrow_table()
+    except (duckdb.CatalogException, duckdb.BinderException):  # first run, or built before this column
+        previous = None
+    reused, fresh = None, current
+    if previous is not None and previous.num_rows:
+        with duckdb.connect() as local:
+            local.register("current", current)
+            local.register("previous", previous)
+            using = f"using ({', '.join(KEY)})"
+            reused = local.sql(f"select {', '.join(columns)} from current join previous {using}").to_arrow_table()
+            fresh = local.sql(f"select * from current anti join previous {using}").to_arrow_table()
     texts = dbt.ref("stg_demo__assets").select("asset_id, text")
     id_schema = pa.schema([("asset_id", pa.string())])
 
@@ -96,17 +94,18 @@ def model(dbt, session):
                 [found[b] for b in rows.column("asset_id_b").to_pylist()])
 
     scored = score_duplicates(fresh, fitted, text_pairs).select(columns)
-    table = pa.concat_tables([reused.cast(scored.schema), scored]) if reused.num_rows else scored
+    n_reused = reused.num_rows if reused is not None else 0
+    table = pa.concat_tables([reused.cast(scored.schema), scored]) if n_reused else scored
     table = table.append_column("decision_inputs", pa.array([decision_inputs] * table.num_rows, pa.string()))
     decision = fitted.decision
     if decision is None:
         log.info("int_duplicate_pair_scores: thresholding the cosine (%s): scored %d candidate pairs, kept the "
-                 "scores of %d unchanged", fitted.reason, fresh.num_rows, reused.num_rows)
+                 "scores of %d unchanged", fitted.reason, fresh.num_rows, n_reused)
     else:
         accepted = int(np.sum(table.column("decision_score").to_numpy(zero_copy_only=False)
                               >= decision.calibration.threshold))
         log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates, weights %s): "
                  "scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d",
                  decision.calibration.threshold, decision.calibration.n_positives,
-                 [round(c, 2) for c in decision.coef], fresh.num_rows, reused.num_rows, accepted, table.num_rows)
+                 [round(c, 2) for c in decision.coef], fresh.num_rows, n_reused, accepted, table.num_rows)
     return stamped(table, inputs)

@@ -89,10 +89,14 @@ def _identifier_evidence(ia: set[str], ib: set[str]) -> tuple[float, float]:
 
 def cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
     """Cosine similarity of aligned pairs (a[i], b[i]) under ``embed`` (rows of unit length)."""
-    ea, eb = embed(a), embed(b)
-    if hasattr(ea, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
-        return np.asarray(ea.multiply(eb).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", np.asarray(ea), np.asarray(eb))
+    return _row_dots(embed(a), embed(b))
+
+
+def _row_dots(x: Any, y: Any) -> np.ndarray:
+    """Dot product of each row of ``x`` with the same row of ``y`` (dense, or scipy sparse)."""
+    if hasattr(x, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
+        return np.asarray(x.multiply(y).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", np.asarray(x), np.asarray(y))
 
 
 def lexical_embed(texts: Sequence[str]) -> Callable[[Sequence[str]], Any]:
@@ -123,11 +127,8 @@ def feature_rows(
     if len(a):
         e = lexical(texts)
         for start in range(0, len(a), _PAIR_CHUNK):
-            x, y = e[ia[start : start + _PAIR_CHUNK]], e[ib[start : start + _PAIR_CHUNK]]
-            if hasattr(x, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
-                lex[start : start + _PAIR_CHUNK] = np.asarray(x.multiply(y).sum(axis=1)).ravel()
-            else:
-                lex[start : start + _PAIR_CHUNK] = np.einsum("ij,ij->i", np.asarray(x), np.asarray(y))
+            chunk = slice(start, start + _PAIR_CHUNK)
+            lex[chunk] = _row_dots(e[ia[chunk]], e[ib[chunk]])
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident])
 
 
