@@ -196,6 +196,7 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     import logging
     from dataclasses import asdict
 
+    from semantic.compliance import TASK as LOOKALIKE_TASK
     from semantic.config import default_model_dir
     from semantic.training import PairSet, Task, data_hash, train
 
@@ -219,7 +220,7 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
         if train_pairs.n_positive:
             valid = split("valid")
             tasks.append(Task(task_name, "pairs", train_pairs, valid if len(valid) else None,
-                              registry.root / "warehouse"))
+                              registry.root / "warehouse", best_unit=task_name == LOOKALIKE_TASK))
     if not tasks:
         log.warning("no labelled positive training pairs in the warehouse: nothing to train on")
         return versions_table(registry)

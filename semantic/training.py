@@ -21,7 +21,7 @@ import os
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,9 @@ class Task:
         train: Training pairs (for retrieval: query -> relevant document, all label 1).
         valid: Validation pairs, when the folder has them.
         path: The folder.
+        best_unit: Whether the second text is scored by its best unit, the whole text or one of
+            its sentences, as compliance lookalikes are (``semantic.compliance.scoring_units``);
+            training then pairs the first text with that unit (:func:`best_units`).
     """
 
     name: str
@@ -71,6 +74,7 @@ class Task:
     train: PairSet
     valid: PairSet | None
     path: Path
+    best_unit: bool = False
 
 
 def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
@@ -196,6 +200,27 @@ def _clusters(a: Sequence[str], b: Sequence[str], labels: Sequence[int]) -> dict
     return {x: roots.setdefault(find(x), len(roots)) for x in list(parent)}
 
 
+def best_units(pairs: PairSet, embed: Any) -> tuple[PairSet, int]:
+    """Replace each second text by its unit (the whole text or a sentence) closest to the first.
+
+    A compliance lookalike is scored by the asset's best unit (``semantic.compliance``), so one
+    rejected claim inside longer copy counts in full; training on the same unit teaches the
+    encoder the claim against the sentence that carries it (or that a benign asset's closest
+    sentence is not it), not against the hashtags and calls to action around it. Units are chosen
+    with ``embed``, the model before tuning. Returns the new pairs and how many texts changed.
+    """
+    from semantic.compliance import split_sentences
+
+    options = [[b, *split_sentences(b)] for b in pairs.texts_b]
+    if not any(len(o) > 1 for o in options):
+        return pairs, 0
+    distinct = sorted({t for o in options for t in o} | set(pairs.texts_a))
+    vectors = dict(zip(distinct, embed(distinct)))
+    chosen = [o[int(np.argmax([vectors[a] @ vectors[t] for t in o]))] for a, o in zip(pairs.texts_a, options)]
+    changed = sum(c != b for c, b in zip(chosen, pairs.texts_b))
+    return PairSet(list(pairs.texts_a), chosen, list(pairs.labels)), changed
+
+
 def mine_hard_negatives(
     pairs: PairSet,
     embed: Any,
@@ -283,6 +308,10 @@ class TrainingConfig:
         max_seq_length: Token limit during training (shorter is faster on a CPU).
         top_k: Mining candidates per anchor.
         margin: False-negative guard margin below the positive's score.
+        task_batches: With the mnrl or triplet loss and several tasks, draw each batch from one
+            task (in proportion to the tasks' sizes), so a pair's in-batch negatives are texts of
+            its own kind (other claims' restatements, not brief-match assets), which makes them
+            harder negatives. Off: batches mix the tasks.
     """
 
     loss: str = "mnrl"
@@ -294,6 +323,7 @@ class TrainingConfig:
     max_seq_length: int = 128
     top_k: int = 20
     margin: float = 0.05
+    task_batches: bool = True
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -394,13 +424,24 @@ def train(
     def embed(texts: list[str]) -> np.ndarray:
         return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
 
+    given_hash = data_hash(tasks)
+    tasks = list(tasks)
+    for i, task in enumerate(tasks):
+        if task.best_unit:
+            train_pairs, changed = best_units(task.train, embed)
+            valid_pairs, _ = best_units(task.valid, embed) if task.valid is not None else (None, 0)
+            tasks[i] = replace(task, train=train_pairs, valid=valid_pairs)
+            logger.info("%s: trained on the best unit of each text (a sentence instead of the whole text for %d of "
+                        "%d pairs), as the compliance check scores them", task.name, changed, len(task.train))
     mining: MiningReport | None = None
     if config.loss in ("mnrl", "triplet"):
         triplets: list[tuple[str, str, str]] = []
+        by_task: dict[str, list[tuple[str, str, str]]] = {}
         reports = []
         for task in tasks:
             found, task_report = mine_hard_negatives(task.train, embed, config.top_k, config.margin, config.seed)
             triplets += found
+            by_task[task.name] = found
             reports.append(task_report)
             logger.info(
                 "%s: %d triplets (%d labelled negatives, %d mined); the false-negative guard dropped %d of "
@@ -412,11 +453,17 @@ def train(
         mining = MiningReport(*(sum(getattr(r, f) for r in reports) for f in MiningReport.__dataclass_fields__))
         if not triplets:
             raise SemanticDataError("no (anchor, positive, negative) triplets could be built; add labelled pairs")
-        random.Random(config.seed).shuffle(triplets)
-        train_data = Dataset.from_dict(
-            {"anchor": [t[0] for t in triplets], "positive": [t[1] for t in triplets],
-             "negative": [t[2] for t in triplets]}
-        )
+        def as_dataset(found: list[tuple[str, str, str]]) -> Any:
+            found = list(found)
+            random.Random(config.seed).shuffle(found)
+            return Dataset.from_dict({"anchor": [t[0] for t in found], "positive": [t[1] for t in found],
+                                      "negative": [t[2] for t in found]})
+
+        if config.task_batches and len([f for f in by_task.values() if f]) > 1:
+            from datasets import DatasetDict
+            train_data: Any = DatasetDict({name: as_dataset(found) for name, found in by_task.items() if found})
+        else:
+            train_data = as_dataset(triplets)
         loss: Any = (
             losses.MultipleNegativesRankingLoss(model)
             if config.loss == "mnrl"
@@ -490,7 +537,7 @@ def train(
                 "base_version": base_info.version,
                 "tasks": [{"name": t.name, "kind": t.kind, "path": str(t.path), "train_pairs": len(t.train),
                            "train_positives": t.train.n_positive} for t in tasks],
-                "data_hash": data_hash(tasks),
+                "data_hash": given_hash,
                 "mining": asdict(mining) if mining else None,
                 "seconds": round(seconds, 1),
             },

@@ -1,11 +1,12 @@
 import csv
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
-from semantic.training import PairSet, TrainingConfig, data_hash, load_task, mine_hard_negatives
+from semantic.training import PairSet, TrainingConfig, best_units, data_hash, load_task, mine_hard_negatives
 
 
 def write_pairs(folder, rows, name="train.csv"):
@@ -107,11 +108,25 @@ def test_the_collapse_guard_fires_on_an_all_positive_run_with_a_huge_learning_ra
         load_encoder(tmp_path / "collapsed")
 
 
+def test_best_units_pairs_a_claim_with_the_sentence_that_restates_it(real_encoder):
+    claim = "Clinically proven to cure eczema in two weeks."
+    asset = "Meet the new Lumora range. Eczema gone for good in just 14 days, the trials prove it. Shop now online."
+    benign = "Suitable for eczema-prone skin: fragrance-free. Order today and save ten percent on your first box."
+    pairs = PairSet([claim, claim, claim], [asset, benign, "Cures eczema."], [1, 0, 1])
+    found, changed = best_units(pairs, lambda texts: real_encoder.encode(texts))
+    # sentences are cut as the compliance check cuts them: after the full stop, which goes
+    assert found.texts_b == ["Eczema gone for good in just 14 days, the trials prove it",
+                             "Suitable for eczema-prone skin: fragrance-free", "Cures eczema."]
+    assert changed == 2 and found.texts_a == pairs.texts_a and found.labels == pairs.labels
+    single = PairSet([claim], ["Cures eczema."], [1])
+    assert best_units(single, lambda texts: pytest.fail("nothing to choose, nothing to embed")) == (single, 0)
+
+
 @pytest.mark.slow
-def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path):
+def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path, caplog):
     from semantic.config import default_model_dir
     from semantic.encoder import load_encoder, model_info
-    from semantic.training import train
+    from semantic.training import Task, train
 
     products = ["down jacket", "espresso beans", "savings account", "solar panel", "cat food", "e-bike",
                 "face serum", "tent", "heat pump", "dog kibble", "rain shell", "travel card"]
@@ -119,11 +134,24 @@ def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path):
         (f"{p} for sale", f"buy a {q} today", 0) for p, q in zip(products, products[1:])
     ]
     task = load_task(write_pairs(tmp_path / "ok", rows))
-    result = train([task], tmp_path / "tuned", default_model_dir(), TrainingConfig(epochs=1, batch_size=4, seed=1))
+    # a second task scored by its best sentence, so batches come from one task at a time
+    claims = ["Cures eczema in two weeks.", "Offer ends at midnight tonight.", "Your money is 100% protected."]
+    lookalike = Task("lookalike", "pairs", PairSet(
+        claims * 2,
+        ["New range. Eczema gone in fourteen days, guaranteed.", "Hurry. The deal closes tonight at twelve.",
+         "Open an account. Your savings are totally safe, always.", "Fragrance-free cream for dry skin.",
+         "Offer ends on 12 May.", "Eligible deposits are covered up to the scheme limit."],
+        [1, 1, 1, 0, 0, 0]), None, tmp_path / "lookalike", best_unit=True)
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        result = train([task, lookalike], tmp_path / "tuned", default_model_dir(),
+                       TrainingConfig(epochs=1, batch_size=4, seed=1))
     assert result.guard["passed"]
+    assert "lookalike: trained on the best unit of each text (a sentence instead of the whole text for 3 of 6" \
+        in caplog.text
     meta = json.loads((tmp_path / "tuned" / "semantic_training.json").read_text())
-    assert meta["data_hash"] == data_hash([task]) and meta["config"]["seed"] == 1
-    assert meta["mining"]["labelled"] == 11
+    assert meta["data_hash"] == data_hash([task, lookalike]) and meta["config"]["seed"] == 1
+    assert meta["config"]["task_batches"] is True
+    assert meta["mining"]["labelled"] == 11 + 3
     assert model_info(tmp_path / "tuned").version.startswith("tuned-")
     assert load_encoder(tmp_path / "tuned").encode(["tent"]).shape == (1, 384)
 
