@@ -209,14 +209,22 @@ def best_units(pairs: PairSet, embed: Any) -> tuple[PairSet, int]:
     sentence is not it), not against the hashtags and calls to action around it. Units are chosen
     with ``embed``, the model before tuning. Returns the new pairs and how many texts changed.
     """
-    from semantic.compliance import split_sentences
+    from semantic.compliance import scoring_units
 
-    options = [[b, *split_sentences(b)] for b in pairs.texts_b]
-    if not any(len(o) > 1 for o in options):
+    units, owner = scoring_units(pairs.texts_b)
+    options: dict[int, list[str]] = {}
+    for unit, i in zip(units, owner):
+        options.setdefault(i, []).append(unit)
+    if all(len(o) == 1 for o in options.values()):
         return pairs, 0
-    distinct = sorted({t for o in options for t in o} | set(pairs.texts_a))
+    distinct = sorted(set(units) | set(pairs.texts_a))
     vectors = dict(zip(distinct, embed(distinct)))
-    chosen = [o[int(np.argmax([vectors[a] @ vectors[t] for t in o]))] for a, o in zip(pairs.texts_a, options)]
+
+    def closest(anchor: str, candidates: list[str]) -> str:
+        return candidates[int(np.argmax([vectors[anchor] @ vectors[t] for t in candidates]))]
+
+    chosen = [closest(a, options[i]) if i in options else b
+              for i, (a, b) in enumerate(zip(pairs.texts_a, pairs.texts_b))]
     changed = sum(c != b for c, b in zip(chosen, pairs.texts_b))
     return PairSet(list(pairs.texts_a), chosen, list(pairs.labels)), changed
 
@@ -435,12 +443,10 @@ def train(
                         "%d pairs), as the compliance check scores them", task.name, changed, len(task.train))
     mining: MiningReport | None = None
     if config.loss in ("mnrl", "triplet"):
-        triplets: list[tuple[str, str, str]] = []
         by_task: dict[str, list[tuple[str, str, str]]] = {}
         reports = []
         for task in tasks:
             found, task_report = mine_hard_negatives(task.train, embed, config.top_k, config.margin, config.seed)
-            triplets += found
             by_task[task.name] = found
             reports.append(task_report)
             logger.info(
@@ -451,17 +457,20 @@ def train(
                 task_report.dropped_known_positive, task_report.dropped_by_margin,
             )
         mining = MiningReport(*(sum(getattr(r, f) for r in reports) for f in MiningReport.__dataclass_fields__))
+        triplets = [t for found in by_task.values() for t in found]
         if not triplets:
             raise SemanticDataError("no (anchor, positive, negative) triplets could be built; add labelled pairs")
+
         def as_dataset(found: list[tuple[str, str, str]]) -> Any:
             found = list(found)
             random.Random(config.seed).shuffle(found)
             return Dataset.from_dict({"anchor": [t[0] for t in found], "positive": [t[1] for t in found],
                                       "negative": [t[2] for t in found]})
 
-        if config.task_batches and len([f for f in by_task.values() if f]) > 1:
+        non_empty = {name: found for name, found in by_task.items() if found}
+        if config.task_batches and len(non_empty) > 1:
             from datasets import DatasetDict
-            train_data: Any = DatasetDict({name: as_dataset(found) for name, found in by_task.items() if found})
+            train_data: Any = DatasetDict({name: as_dataset(found) for name, found in non_empty.items()})
         else:
             train_data = as_dataset(triplets)
         loss: Any = (
