@@ -2,10 +2,12 @@
     of the whole asset's cosine and its closest sentence's (int_asset_sentences_embedded), so one
     rejected claim inside long copy is not diluted by the rest. `pairs` names a CTE with asset_id
     and reference_id; the result is the CTE `lookalike_scored` (asset_id, reference_id,
-    similarity, matched_sentence_id when a sentence scored higher, model_version).
+    similarity, matched_sentence_id when a sentence scored higher, model_version, and with
+    `adjusted` the reference's typicality and the score the thresholds apply to; see
+    lookalike_combined).
     Used by int_similarity_labelled; int_compliance_candidates computes the same score with
     lookalike_scores_for_assets, so the thresholds are calibrated on the score they are applied to. -#}
-{% macro lookalike_scores(pairs) -%}
+{% macro lookalike_scores(pairs, adjusted=true) -%}
 lookalike_whole as (
     select
         p.asset_id,
@@ -33,7 +35,7 @@ lookalike_sentences as (
     group by p.asset_id, p.reference_id
 ),
 
-{{ lookalike_combined() }}
+{{ lookalike_combined(adjusted) }}
 {%- endmacro %}
 
 
@@ -43,7 +45,7 @@ lookalike_sentences as (
     streams the assets and their sentences past the small reference table instead of joining
     pairs to vectors: at 100,000 assets (543,000 sentences) the pairs form peaked at 7 GB, this
     one stays near 1 GB. The result is the CTE `lookalike_scored`, as in lookalike_scores. -#}
-{% macro lookalike_scores_for_assets(assets) -%}
+{% macro lookalike_scores_for_assets(assets, adjusted=true) -%}
 applicable_references as (
     select markets.market as applies_to, r.reference_id, r.model_version, r.vector
     from references_embedded as r
@@ -77,15 +79,22 @@ lookalike_sentences as (
     group by s.asset_id, r.reference_id
 ),
 
-{{ lookalike_combined() }}
+{{ lookalike_combined(adjusted) }}
 {%- endmacro %}
 
 
 {#- The score itself, shared by both macros above: the higher of the whole asset's cosine
     (CTE lookalike_whole) and its closest sentence's (CTE lookalike_sentences), remembering the
-    sentence when it scored higher. -#}
-{% macro lookalike_combined() -%}
-lookalike_scored as (
+    sentence when it scored higher. With `adjusted`, also the reference's typicality
+    (int_compliance_reference_typicality) and the score the lookalike thresholds, probabilities
+    and ranks use: similarity - lookalike_typicality_weight * typicality, so a generic claim needs
+    a closer match than a specific one. -#}
+{% macro lookalike_combined(adjusted=true) -%}
+{%- set weight = var('lookalike_typicality_weight') -%}
+{%- if adjusted and (weight is not number or weight < 0 or weight > 1) -%}
+    {{ exceptions.raise_compiler_error("lookalike_typicality_weight must be a number in [0, 1] (0 turns the typicality adjustment off); got " ~ weight) }}
+{%- endif %}
+lookalike_best_unit as (
     select
         w.asset_id,
         w.reference_id,
@@ -96,5 +105,20 @@ lookalike_scored as (
     left join lookalike_sentences as s
         on s.asset_id = w.asset_id
         and s.reference_id = w.reference_id
+),
+
+lookalike_scored as (
+    {%- if adjusted %}
+    select
+        u.*,
+        coalesce(t.typicality, 0.0) as typicality,
+        u.similarity - {{ weight }} * coalesce(t.typicality, 0.0) as score
+    from lookalike_best_unit as u
+    left join {{ ref('int_compliance_reference_typicality') }} as t
+        on t.reference_id = u.reference_id
+        and t.model_version = u.model_version
+    {%- else %}
+    select * from lookalike_best_unit
+    {%- endif %}
 )
 {%- endmacro %}

@@ -1,12 +1,15 @@
 """One row per task (duplicate, brief_match, lookalike) for the active encoder version: the
 calibrated threshold, its figures with bootstrap intervals, the probability curve and the truth-space
 table (see semantic.calibration). Recalibrated whenever the labelled similarities (and so the model
-version), the settings or the code change; otherwise the previous rows are kept (semantic.fingerprints)."""
+version), the settings or the code change; otherwise the previous rows are kept (semantic.fingerprints).
+The compliance references' typicality (int_compliance_reference_typicality) and its weight, which the
+lookalike scores were computed with, are saved beside the calibration for `semantic check`."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     from semantic import calibration
+    from semantic.compliance import save_typicality
     from semantic.config import active
     from semantic.encoder import model_info
     from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
@@ -16,6 +19,11 @@ def model(dbt, session):
     target_precision = float(dbt.config.get("target_precision"))
     min_positives = int(dbt.config.get("min_positives"))
     review_recall = float(dbt.config.get("review_recall"))
+    typicality_weight = float(dbt.config.get("typicality_weight"))
+    typical = dbt.ref("int_compliance_reference_typicality").to_arrow_table()
+    for version in set(typical.column("model_version").to_pylist()):
+        save_typicality(active().calibration_dir, version, typicality_weight, {
+            r["reference_id"]: r["typicality"] for r in typical.to_pylist() if r["model_version"] == version})
     inputs = fingerprint(relation_fingerprint(dbt.ref("int_similarity_labelled")), method, objective,
                          target_precision, min_positives, review_recall)
     kept = previous_rows(session, dbt.this, inputs)

@@ -263,28 +263,25 @@ def _vector_table(vectors: Any, ids: Sequence[str] | None = None, **columns: Any
         yield lancedb.connect(tmp).create_table("vectors", pa.table(data))
 
 
-def _bank_similarity(refs: Any, probes: Any) -> np.ndarray:
-    """Each probe's highest similarity to the reference bank: through a LanceDB table for dense
-    vectors (the bank stored and searched as in production), exact products for sparse rows."""
+def _unit_reference_similarity(refs: Any, units: Any) -> np.ndarray:
+    """(units x references) similarity: exact products, in blocks for sparse TF-IDF rows (the bank
+    is small, and production scores every active reference exactly too)."""
     if hasattr(refs, "toarray"):
-        return np.concatenate(
-            [_dense(probes[s : s + 1024] @ refs.T).max(axis=1) for s in range(0, probes.shape[0], 1024)]
-        )
-    from semantic.clustering import neighbours
+        return np.concatenate([_dense(units[s : s + 1024] @ refs.T) for s in range(0, units.shape[0], 1024)])
+    from semantic.compliance import normalised
 
-    probe_ids = [f"p{i}" for i in range(probes.shape[0])]
-    with _vector_table(refs, ids=[f"r{i}" for i in range(refs.shape[0])]) as table:
-        found = neighbours(table, "id", probe_ids, np.asarray(probes, dtype=np.float32), k=1)
-    best = dict(zip(found.column("asset_id").to_pylist(), found.column("similarity").to_pylist()))
-    return np.array([best.get(p, -1.0) for p in probe_ids])
+    return normalised(units) @ normalised(refs).T
 
 
 def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, review_recall: float = 0.9,
-                   seed: int = 0) -> dict[str, float]:
+                   seed: int = 0, typicality_weight: float | None = None,
+                   typicality_k: int | None = None) -> dict[str, float]:
     """The real compliance check on a reference bank and labelled probes.
 
-    Each probe's score is its highest similarity to the bank, over its whole text and its sentences
-    (:func:`semantic.compliance.scoring_units`). The flag threshold (precision
+    Each probe's score is its best compliance score against the bank, as in production: over its
+    whole text and its sentences (:func:`semantic.compliance.scoring_units`), the similarity less
+    ``typicality_weight`` times the reference's typicality among the probes (the corpus being
+    checked; :func:`semantic.compliance.typicality`, no labels used). The flag threshold (precision
     ``target_precision``) and the review threshold (recall ``review_recall``) are fitted on a
     seeded half of the probes (:func:`semantic.calibration.fit`); the other half is scored: AUROC,
     AP, and precision and recall of ``flag`` and of ``flag or review``.
@@ -292,15 +289,18 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from semantic import calibration
-    from semantic.compliance import scoring_units
+    from semantic.compliance import TYPICALITY_K, TYPICALITY_WEIGHT, scoring_units, typicality
 
+    weight = TYPICALITY_WEIGHT if typicality_weight is None else typicality_weight
     refs = _read(path / "references.csv")
     probes = _read(path / "probes.csv")
     # a probe scores as its best unit (the whole text or one of its sentences), as in production
     units, owner = scoring_units([p["text"] for p in probes])
-    unit_scores = _bank_similarity(embed([r["text"] for r in refs]), embed(units))
-    scores = np.full(len(probes), -1.0)
-    np.maximum.at(scores, np.asarray(owner, dtype=int), unit_scores)
+    unit_scores = _unit_reference_similarity(embed([r["text"] for r in refs]), embed(units))
+    similarity = np.full((len(probes), len(refs)), -1.0)
+    np.maximum.at(similarity, np.asarray(owner, dtype=int), unit_scores)
+    typical = typicality(similarity, TYPICALITY_K if typicality_k is None else typicality_k)
+    scores = (similarity - weight * typical[None, :]).max(axis=1)
     labels = np.array([int(p["label"]) for p in probes])
     order = np.random.default_rng(seed).permutation(len(probes))
     fit_idx, held = order[: len(order) // 2], order[len(order) // 2 :]

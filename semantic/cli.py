@@ -54,7 +54,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{(c.decision or '').upper():6}  {text}")
         if c.reference_id:
             print(f"        nearest rejected claim {c.reference_id} (rule {c.rule_id}, {c.severity}): \"{c.claim}\"")
-            print(f"        similarity {c.similarity:.3f}, probability {c.probability:.2f}; "
+            print(f"        similarity {c.similarity:.3f}, score {c.score:.3f}, probability {c.probability:.2f}; "
                   f"why rejected: {c.rationale}")
     return 1 if any(c.decision in failing for c in checks) else 0
 

@@ -2,20 +2,26 @@
 
 The same decision as the ``fct_compliance_lookalikes`` mart, for text that is not in the warehouse
 yet: the draft and each of its sentences are embedded with the active encoder (a text scores as
-its best unit, so one rejected claim in long copy is not diluted), the nearest active reference
-(for a market, or any) is found in the LanceDB ``compliance_references`` table, and the calibrated ``lookalike``
-thresholds of that encoder version (``dim_similarity_thresholds``, saved under
-``data/calibration``) turn the similarity into ``flag``, ``review`` or ``clear``.
+its best unit, so one rejected claim in long copy is not diluted), each active reference (for a
+market, or any) of the LanceDB ``compliance_references`` table is scored by that cosine less
+the weighted typicality of the reference (:func:`typicality`, measured by the dbt model
+``int_compliance_reference_typicality`` and saved beside the calibration), and the calibrated
+``lookalike`` thresholds of that encoder version (``dim_similarity_thresholds``, saved under
+``data/calibration``) turn the best score into ``flag``, ``review`` or ``clear``.
 Used by ``semantic_compliance_check(text)`` in SQL and ``semantic check "text"`` on the shell.
 """
 
 from __future__ import annotations
 
-import logging
+import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from semantic.errors import SemanticConfigError
 
@@ -26,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 REFERENCES_TABLE = "compliance_references"
 TASK = "lookalike"
 MIN_SENTENCE_CHARS = 12
+#: The dbt vars ``lookalike_typicality_k`` and ``lookalike_typicality_weight`` default to these.
+TYPICALITY_K = 10
+TYPICALITY_WEIGHT = 0.5
 _SENTENCE_END = re.compile(r"[.!?]+\s+")
 
 
@@ -53,6 +62,81 @@ def scoring_units(texts: Sequence[str | None]) -> tuple[list[str], list[int]]:
     return units, owner
 
 
+def best_unit_scores(unit_vectors: Any, owner: Sequence[int], n_texts: int, reference_vectors: Any) -> np.ndarray:
+    """(texts x references) cosine of each text's best unit (whole text or sentence) with each
+    reference; -1 for a text without units. Vectors are L2-normalised here."""
+    units = normalised(unit_vectors)
+    refs = normalised(reference_vectors)
+    scores = np.full((n_texts, refs.shape[0]), -1.0, dtype=np.float32)
+    if len(units):
+        np.maximum.at(scores, np.asarray(owner, dtype=int), units @ refs.T)
+    return scores
+
+
+def typicality(text_scores: Any, k: int = TYPICALITY_K, applies: Any = None) -> np.ndarray:
+    """How much each reference looks like ordinary copy: the mean of its ``k`` highest scores in
+    the columns of ``text_scores`` (texts x references, :func:`best_unit_scores`), over the texts
+    it ``applies`` to (a boolean mask of the same shape; all by default), 0.0 where none do.
+
+    The compliance score is ``similarity - weight * typicality``: a generic claim that sits near
+    hundreds of harmless texts needs a closer match than a specific one (hubness reduction, as in
+    CSLS, Conneau et al. 2018). The same statistic as the dbt model
+    ``int_compliance_reference_typicality``.
+    """
+    if k < 1:
+        raise SemanticConfigError(f"typicality k must be a positive integer; got {k}")
+    s = np.asarray(text_scores, dtype=np.float64)
+    mask = np.ones(s.shape, dtype=bool) if applies is None else np.asarray(applies, dtype=bool)
+    out = np.zeros(s.shape[1])
+    for j in range(s.shape[1]):
+        column = s[mask[:, j], j]
+        if len(column):
+            out[j] = float(np.sort(column)[-k:].mean())
+    return out
+
+
+def normalised(vectors: Any) -> np.ndarray:
+    """Rows scaled to unit length (zero rows left as they are)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    if v.ndim != 2:
+        v = v.reshape(len(v), -1)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(norms > 0, norms, 1.0)
+
+
+def typicality_path(directory: Path | str, model_version: str) -> Path:
+    return Path(directory) / f"{model_version}.typicality.json"
+
+
+def save_typicality(directory: Path | str, model_version: str, weight: float, values: Mapping[str, float]) -> Path:
+    """Write the references' typicality and the weight the lookalike calibration of
+    ``model_version`` was fitted with, beside it (atomically): ``semantic check`` scores as the
+    build did."""
+    path = typicality_path(directory, model_version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"weight": float(weight), "typicality": {k: float(v) for k, v in sorted(values.items())}},
+                              indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def load_typicality(directory: Path | str, model_version: str) -> tuple[float, dict[str, float]]:
+    """The weight and the references' typicality saved by :func:`save_typicality`.
+
+    Raises:
+        SemanticConfigError: None saved for this model version yet.
+    """
+    path = typicality_path(directory, model_version)
+    if not path.is_file():
+        raise SemanticConfigError(
+            f"no reference typicality for model version {model_version} in {path.parent}; "
+            "run `dbt build` (or `make run`) to measure it"
+        )
+    saved = json.loads(path.read_text())
+    return float(saved["weight"]), {str(k): float(v) for k, v in saved["typicality"].items()}
+
+
 @dataclass(frozen=True)
 class Check:
     """The verdict on one text."""
@@ -62,6 +146,7 @@ class Check:
     rule_id: str | None
     severity: str | None
     similarity: float | None
+    score: float | None
     probability: float | None
     claim: str | None
     rationale: str | None
@@ -70,7 +155,7 @@ class Check:
         return asdict(self)
 
 
-EMPTY = Check(None, None, None, None, None, None, None, None)
+EMPTY = Check(None, None, None, None, None, None, None, None, None)
 
 
 def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: Encoder,
@@ -82,8 +167,7 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         SemanticModelVersionError: The bank was embedded with another model version.
     """
     from semantic import calibration
-    from semantic.clustering import neighbours
-    from semantic.store import VectorStore, sql_literal
+    from semantic.store import VectorStore
 
     store = VectorStore(config.lance_dir)
     if not store.exists(REFERENCES_TABLE):
@@ -92,30 +176,27 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         )
     store.assert_model_version(REFERENCES_TABLE, encoder.version)
     cal = calibration.load(config.calibration_dir, encoder.version)[TASK]
+    weight, typical = load_typicality(config.calibration_dir, encoder.version)
     units, owner = scoring_units(texts)
     if not units:
         return [EMPTY] * len(texts)
-    where = "is_active"
+    refs = [r for r in store.read(REFERENCES_TABLE, [
+        "reference_id", "rule_id", "severity", "text", "rationale", "market", "is_active", "vector"]).to_pylist()
+        if r["is_active"]]
+    refs.sort(key=lambda r: r["reference_id"])  # ties go to the lowest id, as in int_compliance_candidates
     if market:
-        where += f" AND market IN ('ALL', {sql_literal(market.strip().upper())})"
-    found = neighbours(store._db().open_table(REFERENCES_TABLE), "reference_id", [str(u) for u in range(len(units))],
-                       encoder.encode(units), k=1, where=where, exclude_self=False, log_level=logging.DEBUG)
-    nearest = {int(u): (ref, sim) for u, ref, sim in zip(
-        *(found.column(c).to_pylist() for c in ("asset_id", "neighbour_id", "similarity")))}
-    best: dict[int, tuple[float, str]] = {}
-    for u, i in enumerate(owner):
-        hit = nearest.get(u)
-        if hit is not None and (i not in best or hit[1] > best[i][0]):
-            best[i] = (hit[1], hit[0])
-    refs = {r["reference_id"]: r for r in store.read(REFERENCES_TABLE, [
-        "reference_id", "rule_id", "severity", "text", "rationale"]).to_pylist()}
+        refs = [r for r in refs if r["market"] in ("ALL", market.strip().upper())]
     out = [EMPTY] * len(texts)
+    if not refs:
+        for i in set(owner):
+            out[i] = Check("clear", *[None] * 8)
+        return out
+    similarity = best_unit_scores(encoder.encode(units), owner, len(texts), [r["vector"] for r in refs])
+    penalty = weight * np.array([typical.get(r["reference_id"], 0.0) for r in refs])
+    scores = similarity - penalty[None, :]
     for i in set(owner):
-        if i not in best:
-            out[i] = Check("clear", None, None, None, None, None, None, None)
-            continue
-        sim, ref_id = best[i]
-        ref = refs[ref_id]
-        out[i] = Check(cal.decision([sim])[0], ref_id, ref["rule_id"], ref["severity"], sim,
-                       float(cal.probability(sim)), ref["text"], ref["rationale"])
+        j = int(np.argmax(scores[i]))
+        ref, score = refs[j], float(scores[i, j])
+        out[i] = Check(cal.decision([score])[0], ref["reference_id"], ref["rule_id"], ref["severity"],
+                       float(similarity[i, j]), score, float(cal.probability(score)), ref["text"], ref["rationale"])
     return out

@@ -166,7 +166,7 @@ def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callabl
 
 CHECK_TYPE = (
     "STRUCT(decision VARCHAR, reference_id VARCHAR, rule_id VARCHAR, severity VARCHAR, similarity DOUBLE, "
-    "probability DOUBLE, claim VARCHAR, rationale VARCHAR)"
+    "score DOUBLE, probability DOUBLE, claim VARCHAR, rationale VARCHAR)"
 )
 
 
@@ -177,7 +177,8 @@ def _make_compliance_check(encoder: Encoder, config: SemanticConfig) -> Callable
         checks = check_texts(_texts(text), config, encoder)
         rows = [c.as_dict() if c.decision is not None else None for c in checks]
         fields = [("decision", pa.string()), ("reference_id", pa.string()), ("rule_id", pa.string()),
-                  ("severity", pa.string()), ("similarity", pa.float64()), ("probability", pa.float64()),
+                  ("severity", pa.string()), ("similarity", pa.float64()), ("score", pa.float64()),
+                  ("probability", pa.float64()),
                   ("claim", pa.string()), ("rationale", pa.string())]
         return pa.array(rows, type=pa.struct(fields))
 
@@ -209,7 +210,8 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_compliance_check", ("VARCHAR",), CHECK_TYPE, _make_compliance_check,
         "Check draft copy against the active compliance references: decision (flag/review/clear), "
-        "nearest reference and rule, similarity, calibrated probability, the claim and its rationale.",
+        "nearest reference and rule, similarity, score (similarity less the reference's weighted typicality), "
+        "calibrated probability, the claim and its rationale.",
     ),
     SqlFunction(
         "semantic_lance_uri", ("VARCHAR",), "VARCHAR", _make_lance_uri,

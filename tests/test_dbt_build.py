@@ -369,6 +369,24 @@ def test_compliance_check_from_python_matches_the_mart(project, first_build):
         con.close()
     decisions = query(project, "select distinct decision from fct_compliance_lookalikes")
     assert {d for (d,) in decisions} <= {"flag", "review", "clear"}
+    # every active reference has its typicality, and the check scores an asset as the mart did
+    assert query(project, "select count(*), count(distinct reference_id), max(n_assets) "
+                          "from int_compliance_reference_typicality") == query(
+        project, "select count(*), count(*), 10 from dim_compliance_references where is_active")
+    # a reference no asset of the slice applies to (a market without assets) is measured as 0.0
+    assert query(project, "select count(*) from int_compliance_reference_typicality "
+                          "where n_assets = 0 and typicality <> 0") == [(0,)]
+    from semantic.compliance import check_texts
+    from semantic.encoder import load_encoder
+
+    encoder = load_encoder(config.encoder_dir(), config.batch_size)
+    mart = query(project, "select asset_id, market, asset_text, reference_id, similarity, score, decision "
+                          "from fct_compliance_lookalikes where rank = 1 order by score desc, asset_id limit 5")
+    for asset_id, market, text, reference_id, similarity, score, decision in mart:
+        check = check_texts([text], config, encoder, market=market)[0]
+        assert (check.reference_id, check.decision) == (reference_id, decision), asset_id
+        assert check.similarity == pytest.approx(similarity, abs=2e-3) and check.score == pytest.approx(score, abs=2e-3)
+        assert check.score < check.similarity  # the reference's typicality was subtracted
     # the same check on the command line, for a copywriter's draft: exit status 1 on a flag
     cli = subprocess.run([str(BIN / "semantic"), "check", "--json", reference["claim_text"], "Plain copy about socks."],
                          cwd=project, env=env_for(project), capture_output=True, text=True)
@@ -428,7 +446,7 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
     assert stricter.returncode == 0, stricter.stdout[-3000:]
     assert "semantic: fct_compliance_lookalikes: rebuilt (inputs changed)" in stricter.stdout
     assert "semantic: stg_demo__assets: inputs unchanged" in stricter.stdout
-    flagged_below = "select count(*) from fct_compliance_lookalikes where decision = 'flag' and similarity < 0.99"
+    flagged_below = "select count(*) from fct_compliance_lookalikes where decision = 'flag' and score < 0.99"
     assert query(project, flagged_below) == [(0,)]
 
 

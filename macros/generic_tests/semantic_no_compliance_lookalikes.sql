@@ -28,11 +28,11 @@ summary as (
         count(*) as n_violations,
         string_agg(
             asset_id || ' ~ ' || reference_id || ' "' || left(claim_text, 80) || '" (rule ' || rule_id
-            || ', ' || severity || ', ' || decision || ', similarity ' || round(similarity, 3) || ')',
-            '; ' order by similarity desc
+            || ', ' || severity || ', ' || decision || ', similarity ' || round(similarity, 3) || ', score ' || round(score, 3) || ')',
+            '; ' order by score desc
         ) filter (where listed) as listed
     from (
-        select *, row_number() over (order by similarity desc, asset_id) <= {{ max_listed }} as listed
+        select *, row_number() over (order by score desc, asset_id) <= {{ max_listed }} as listed
         from violations
     )
 ),

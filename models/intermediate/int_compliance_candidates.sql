@@ -1,9 +1,11 @@
 {#- Each asset's top lookalike_top_k active compliance references that apply to its market (or ALL),
-    by the lookalike score (the whole asset's cosine or its closest sentence's; macro
-    lookalike_scores_for_assets, the same score as lookalike_scores). Incremental: only assets embedded since the last check, or whose market
+    by the lookalike score (the whole asset's cosine or its closest sentence's, less the weighted
+    typicality of the reference; macro lookalike_scores_for_assets, the same score as
+    lookalike_scores). Incremental: only assets embedded since the last check, or whose market
     changed, are compared, unless the reference bank changed (its fingerprint over every active
-    reference's id, text hash, market and model version: a reference added, removed, deactivated,
-    reworded or moved to another market), which re-checks every asset. A column added by an
+    reference's id, text hash, market, model version and typicality, and the typicality weight: a
+    reference added, removed, deactivated, reworded or moved to another market), which re-checks
+    every asset. A column added by an
     upgrade is NULL on the old rows, which also re-checks every asset. -#}
 {{ config(
     materialized='incremental',
@@ -25,17 +27,21 @@ with references_embedded as (
 bank as (
     select
         count(*) as n_references,
-        md5(coalesce(string_agg(
-            concat_ws('|', reference_id, content_hash, market, model_version), ',' order by reference_id
+        md5('{{ var("lookalike_typicality_weight") }}' || coalesce(string_agg(
+            concat_ws('|', r.reference_id, r.content_hash, r.market, r.model_version, round(t.typicality, 6)),
+            ',' order by r.reference_id
         ), '')) as bank_fingerprint
-    from references_embedded
+    from references_embedded as r
+    left join {{ ref('int_compliance_reference_typicality') }} as t
+        on t.reference_id = r.reference_id
+        and t.model_version = r.model_version
 ),
 
 {%- set upgraded = false -%}
 {%- if is_incremental() -%}
     {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {#- a table built before these columns existed: check every asset once (they are appended) -#}
-    {%- set upgraded = 'asset_market' not in existing or 'bank_fingerprint' not in existing -%}
+    {%- set upgraded = 'asset_market' not in existing or 'bank_fingerprint' not in existing or 'score' not in existing -%}
 {%- endif %}
 
 assets as (
@@ -59,7 +65,7 @@ assets as (
 ranked as (
     select
         *,
-        row_number() over (partition by asset_id order by similarity desc, reference_id) as rank
+        row_number() over (partition by asset_id order by score desc, reference_id) as rank
     from lookalike_scored
     qualify rank <= {{ k }}
 ),

@@ -1,5 +1,7 @@
-{#- One row per labelled pair of the calibration splits with its cosine similarity under the
-    active encoder: what dim_similarity_thresholds fits its thresholds and probabilities on. -#}
+{#- One row per labelled pair of the calibration splits with the score its task's threshold applies
+    to under the active encoder: the cosine similarity, and for lookalikes the compliance check's
+    score (macro lookalike_scores: the best unit's cosine less the reference's weighted
+    typicality). What dim_similarity_thresholds fits its thresholds and probabilities on. -#}
 {%- set splits = var('calibration_splits') -%}
 with pairs as (
     select * from {{ ref('stg_demo__labelled_pairs') }}
@@ -54,7 +56,7 @@ scored as (
         pairs.right_id,
         pairs.label,
         pairs.split,
-        lookalike_scored.similarity,
+        lookalike_scored.score as similarity,
         lookalike_scored.model_version
     from pairs
     inner join lookalike_scored

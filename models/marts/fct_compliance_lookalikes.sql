@@ -1,12 +1,14 @@
 {#- The compliance check: for each asset, its top lookalike_top_k applicable references with
-    similarity, calibrated probability, margin over the flag threshold and a decision: `flag` at or
-    above the calibrated lookalike threshold, `review` in the abstain zone down to the review
+    similarity (the best unit's cosine), the reference's typicality, the score the thresholds apply
+    to (similarity - lookalike_typicality_weight * typicality; int_compliance_candidates),
+    calibrated probability, margin of the score over the flag threshold and a decision: `flag` at
+    or above the calibrated lookalike threshold, `review` in the abstain zone down to the review
     threshold, `clear` below. Waived (asset, reference) pairs stay visible with is_waived. -#}
 {%- set flag_override = var('lookalike_threshold') -%}
 {%- set review_override = var('lookalike_review_threshold') -%}
 {%- for name, value in [('lookalike_threshold', flag_override), ('lookalike_review_threshold', review_override)] -%}
     {%- if value is not none and (value is not number or value < -1 or value > 1) -%}
-        {{ exceptions.raise_compiler_error(name ~ " must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ value) }}
+        {{ exceptions.raise_compiler_error(name ~ " must be null (use the calibrated threshold) or a lookalike score in [-1, 1] (the `score` column of fct_compliance_lookalikes); got " ~ value) }}
     {%- endif -%}
 {%- endfor %}
 {%- set flag_sql = flag_override if flag_override is not none else 'threshold' -%}
@@ -52,10 +54,10 @@ decided as (
         candidates.*,
         thresholds.flag_threshold,
         thresholds.review_threshold,
-        candidates.similarity - thresholds.flag_threshold as margin,
+        candidates.score - thresholds.flag_threshold as margin,
         case
-            when candidates.similarity >= thresholds.flag_threshold then 'flag'
-            when candidates.similarity >= thresholds.review_threshold then 'review'
+            when candidates.score >= thresholds.flag_threshold then 'flag'
+            when candidates.score >= thresholds.review_threshold then 'review'
             else 'clear'
         end as decision
     from candidates
@@ -74,7 +76,9 @@ final as (
         compliance_references.severity,
         compliance_references.severity_rank,
         decided.similarity,
-        {{ calibrated_probability('decided.similarity', 'curve') }} as match_probability,
+        decided.typicality,
+        decided.score,
+        {{ calibrated_probability('decided.score', 'curve') }} as match_probability,
         decided.flag_threshold,
         decided.review_threshold,
         decided.margin,
@@ -92,7 +96,7 @@ final as (
         decided.checked_at
     from decided
     left join curve
-        on {{ calibration_segment_join('decided.similarity', 'lookalike', 'decided.model_version', 'curve') }}
+        on {{ calibration_segment_join('decided.score', 'lookalike', 'decided.model_version', 'curve') }}
     left join compliance_references on compliance_references.reference_id = decided.reference_id
     left join waivers
         on waivers.asset_id = decided.asset_id
