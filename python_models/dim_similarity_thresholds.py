@@ -19,13 +19,15 @@ def model(dbt, session):
     target_precision = float(dbt.config.get("target_precision"))
     min_positives = int(dbt.config.get("min_positives"))
     review_recall = float(dbt.config.get("review_recall"))
+    confidence = dbt.config.get("review_confidence")
+    review_confidence = None if confidence in (None, "None", "none", "null", "") else float(confidence)
     typicality_weight = float(dbt.config.get("typicality_weight"))
     typical = dbt.ref("int_compliance_reference_typicality").to_arrow_table()
     for version in set(typical.column("model_version").to_pylist()):
         save_typicality(active().calibration_dir, version, typicality_weight, {
             r["reference_id"]: r["typicality"] for r in typical.to_pylist() if r["model_version"] == version})
     inputs = fingerprint(relation_fingerprint(dbt.ref("int_similarity_labelled")), method, objective,
-                         target_precision, min_positives, review_recall)
+                         target_precision, min_positives, review_recall, review_confidence)
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         stored = kept.select("model_version").distinct().fetchall()
@@ -44,6 +46,7 @@ def model(dbt, session):
         target_precision=target_precision,
         min_positives=min_positives,
         review_recall=review_recall,
+        review_confidence=review_confidence,
     )
     calibration.save(active().calibration_dir, model_version, calibrations)
     return stamped(calibration.thresholds_table(calibrations, labelled, model_version), inputs)

@@ -274,7 +274,7 @@ def _unit_reference_similarity(refs: Any, units: Any) -> np.ndarray:
 
 
 def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, review_recall: float = 0.9,
-                   seed: int = 0, typicality_weight: float | None = None,
+                   seed: int = 0, review_confidence: float | None = 0.95, typicality_weight: float | None = None,
                    typicality_k: int | None = None) -> dict[str, float]:
     """The real compliance check on a reference bank and labelled probes.
 
@@ -282,7 +282,8 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     whole text and its sentences (:func:`semantic.compliance.scoring_units`), the similarity less
     ``typicality_weight`` times the reference's typicality among the probes (the corpus being
     checked; :func:`semantic.compliance.typicality`, no labels used). The flag threshold (precision
-    ``target_precision``) and the review threshold (recall ``review_recall``) are fitted on a
+    ``target_precision``) and the review threshold (recall ``review_recall``, with
+    ``review_confidence`` as in production) are fitted on a
     seeded half of the probes (:func:`semantic.calibration.fit`); the other half is scored: AUROC,
     AP, and precision and recall of ``flag`` and of ``flag or review``.
     """
@@ -305,7 +306,8 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     order = np.random.default_rng(seed).permutation(len(probes))
     fit_idx, held = order[: len(order) // 2], order[len(order) // 2 :]
     cal = calibration.fit(scores[fit_idx], labels[fit_idx], target_precision=target_precision,
-                          review_recall=review_recall, fallback_rule="low", n_boot=100)
+                          review_recall=review_recall, review_confidence=review_confidence,
+                          fallback_rule="low", n_boot=100)
     decisions = np.array(cal.decision(scores[held]))
     y = labels[held]
     out = {"auroc": float(roc_auc_score(y, scores[held])), "ap": float(average_precision_score(y, scores[held])),

@@ -20,6 +20,9 @@ probability and carries the threshold a user acts on:
   where a missed match is (``low``: compliance lookalikes) it is ``min(0.50, lowest labelled match
   - 1e-6)``, never above a known match, so more goes to review. The same fallback applies when no
   threshold reaches the target precision.
+- **Abstain zone.** A second, lower threshold sends pairs between the two to a person: the highest
+  score at which the lower 95 % confidence bound of recall still reaches ``review_recall``, or the
+  lowest labelled match when there are too few labels to show that (:func:`choose_review_threshold`).
 - **Figures.** Precision, recall and F1 at the threshold with percentile bootstrap 95 % intervals
   (resampling pairs), expected calibration error (15 equal-width bins of the predicted
   probability), Brier score, and the truth-space table: TP/FP/FN/TN at every candidate threshold.
@@ -74,6 +77,7 @@ class Calibration:
     figures: dict[str, float] = field(default_factory=dict)
     review_threshold: float | None = None
     review_recall: float | None = None
+    review_confidence: float | None = None
 
     def decision(self, scores: Any) -> list[str]:
         """``flag`` at or above the threshold, ``review`` at or above the review threshold, else ``clear``."""
@@ -204,13 +208,32 @@ def choose_threshold(
     return float(min(r["threshold"] for r in reaching)) - TIE_TOLERANCE if reaching else None
 
 
-def choose_review_threshold(scores: Any, labels: Any, target_recall: float) -> float | None:
-    """The highest score ``t`` at which recall of ``score >= t`` reaches ``target_recall``."""
+def choose_review_threshold(scores: Any, labels: Any, target_recall: float,
+                            confidence: float | None = None) -> float | None:
+    """The highest score ``t`` at which recall of ``score >= t`` reaches ``target_recall``.
+
+    With ``confidence``, recall must reach it with that confidence: the one-sided Clopper-Pearson
+    lower bound of recall, not its point estimate. With few labelled matches no ``t`` can show
+    that (at 0.95 and 0.95 it takes at least 59), and the threshold is the lowest labelled match,
+    so every known match reaches the review zone. 95 % of 51 labelled matches would let 2 of them
+    through; with as few labels the estimate is too loose to leave any out.
+    """
     s, y = _validate(scores, labels)
     positives = np.sort(s[y == 1])[::-1]
-    if not len(positives):
+    n = len(positives)
+    if not n:
         return None
-    needed = int(math.ceil(target_recall * len(positives)))
+    if confidence is None:
+        needed = int(math.ceil(target_recall * n))
+    else:
+        if not 0.0 < confidence < 1.0:
+            raise SemanticDataError(f"review confidence must be in (0, 1) or None, got {confidence}")
+        from scipy.stats import beta
+
+        caught = np.arange(1, n + 1)
+        lower = beta.ppf(1.0 - confidence, caught, n - caught + 1)
+        enough = np.flatnonzero(lower >= target_recall)
+        needed = int(enough[0]) + 1 if len(enough) else n
     return float(positives[max(needed, 1) - 1]) - TIE_TOLERANCE
 
 
@@ -273,11 +296,13 @@ def fit(
     n_boot: int = 1000,
     seed: int = 0,
     review_recall: float | None = None,
+    review_confidence: float | None = None,
 ) -> Calibration:
     """Fit the probability curve and choose the threshold on labelled validation pairs.
 
     With ``review_recall``, a second, lower threshold opens an abstain zone: the highest score at
-    which recall (of ``score >= t``) still reaches ``review_recall``, never above the threshold.
+    which recall (of ``score >= t``) still reaches ``review_recall`` (with ``review_confidence``,
+    its lower confidence bound does; see :func:`choose_review_threshold`), never above the threshold.
     Pairs between the two go to a person (``review``) instead of being passed or failed. On a
     fallback the review threshold is the fallback threshold minus :data:`REVIEW_FALLBACK_BAND`.
     """
@@ -311,11 +336,12 @@ def fit(
     if review_recall is not None:
         if not 0.0 < review_recall <= 1.0:
             raise SemanticDataError(f"review_recall must be in (0, 1], got {review_recall}")
-        review = choose_review_threshold(s, y, review_recall) if not fallback else None
+        review = choose_review_threshold(s, y, review_recall, review_confidence) if not fallback else None
         review = min(float(threshold), review if review is not None else float(threshold) - REVIEW_FALLBACK_BAND)
     calibration = Calibration(
         review_threshold=review,
         review_recall=review_recall,
+        review_confidence=review_confidence if review_recall is not None else None,
         method=method,
         x=x_pts,
         y=y_pts,
@@ -385,9 +411,10 @@ def calibrate_tasks(
     target_precision: float = 0.95,
     min_positives: int = MIN_POSITIVES,
     review_recall: float | None = 0.95,
+    review_confidence: float | None = 0.95,
 ) -> dict[str, Calibration]:
     """One calibration per task from labelled similarities, each with a review threshold
-    reaching ``review_recall`` (the abstain zone; see :func:`fit`).
+    reaching ``review_recall`` with ``review_confidence`` (the abstain zone; see :func:`fit`).
 
     Args:
         labelled: Arrow table (or list of dicts) with ``task``, ``label`` and ``similarity`` columns
@@ -406,7 +433,7 @@ def calibrate_tasks(
         cal = fit(
             s, y, method=method, objective=objective, target_precision=target_precision,
             min_positives=min_positives, fallback_rule=TASK_FALLBACK.get(task, "high"),
-            review_recall=review_recall,
+            review_recall=review_recall, review_confidence=review_confidence,
         )
         if not chosen:
             cal = replace(cal, reason=f"no labelled {task} pairs for model version {model_version}: "
@@ -462,6 +489,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
                 },
                 "review_threshold": cal.review_threshold,
                 "review_recall": cal.review_recall,
+                "review_confidence": cal.review_confidence,
                 "curve_x": list(cal.x),
                 "curve_y": list(cal.y),
                 "truth_space": table,
@@ -500,6 +528,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
             ],
             ("review_threshold", pa.float64()),
             ("review_recall", pa.float64()),
+            ("review_confidence", pa.float64()),
             ("curve_x", pa.list_(pa.float64())),
             ("curve_y", pa.list_(pa.float64())),
             ("truth_space", truth_type),

@@ -99,3 +99,28 @@ def test_review_threshold_opens_an_abstain_zone_below_the_flag_threshold():
     ) == ["flag", "review", "clear"]
     few = calibration.fit([0.2, 0.3, 0.8], [0, 0, 1], review_recall=0.9, fallback_rule="low")
     assert few.fallback and few.review_threshold == pytest.approx(few.threshold - 0.10)
+
+
+def test_with_a_confidence_the_review_zone_reaches_the_recall_target_on_its_lower_bound():
+    from scipy.stats import beta
+
+    # 51 labelled matches, as in the demo's calibration splits: 95 % of them would let 2 through,
+    # and no number caught shows 95 % recall with 95 % confidence, so every known match is kept
+    rng = np.random.default_rng(3)
+    pos, neg = rng.uniform(0.3, 0.9, 51), rng.uniform(0.0, 0.5, 200)
+    s, y = np.r_[pos, neg], np.r_[np.ones(51), np.zeros(200)]
+    point = calibration.choose_review_threshold(s, y, 0.95)
+    assert (pos < point).sum() == 2
+    bound = calibration.choose_review_threshold(s, y, 0.95, confidence=0.95)
+    assert bound == pytest.approx(pos.min() - calibration.TIE_TOLERANCE)
+    # with 2,000 matches the bound is reachable: the threshold is the highest whose lower bound is
+    many = rng.uniform(0.0, 1.0, 2000)
+    t = calibration.choose_review_threshold(many, np.ones(2000), 0.9, confidence=0.95)
+    caught = int((many >= t).sum())
+    assert beta.ppf(0.05, caught, 2000 - caught + 1) >= 0.9 > beta.ppf(0.05, caught - 1, 2000 - caught + 2)
+    assert caught > 0.9 * 2000
+    cal = calibration.fit(s, y, review_recall=0.95, review_confidence=0.95)
+    assert cal.review_threshold == pytest.approx(min(bound, cal.threshold)) and cal.review_confidence == 0.95
+    assert calibration.Calibration.from_dict(cal.to_dict()) == cal
+    with pytest.raises(SemanticDataError, match="review confidence must be in"):
+        calibration.choose_review_threshold(s, y, 0.95, confidence=1.0)

@@ -310,6 +310,8 @@ def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_em
     moved_ref["market"] = moved_asset["market"] = to
     write_csv(seeds / "demo_compliance_references.csv", refs)
     write_csv(seeds / "demo_assets.csv", assets)
+    typicality = "select reference_id, market, measured_at from int_compliance_reference_typicality"
+    typical_before = dict((r, (m, t)) for r, m, t in query(project, typicality))
     misplaced = """
         select f.asset_id, f.reference_id from fct_compliance_lookalikes f
         join stg_demo__assets a using (asset_id)
@@ -323,6 +325,10 @@ def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_em
         assert query(project, misplaced) == []
         assert query(project, "select market from dim_compliance_references where reference_id = ?",
                      [moved_ref["reference_id"]]) == [(to,)]
+        # the moved reference's typicality is measured again, among the assets of its new market
+        typical_after = dict((r, (m, t)) for r, m, t in query(project, typicality))
+        assert typical_after[moved_ref["reference_id"]][0] == to
+        assert typical_after[moved_ref["reference_id"]][1] > typical_before[moved_ref["reference_id"]][1]
         assert query(project, "select market from int_assets_embedded where asset_id = ?",
                      [moved_asset["asset_id"]]) == [(to,)]
         lance = project / "data" / "lance"  # the LanceDB row the search filters on moved too
@@ -458,9 +464,13 @@ def test_editing_ten_assets_embeds_exactly_those_ten(project, first_build):
     removed = rows.pop()  # and one asset leaves the source
     write_csv(seed, rows)
     before = dict(query(project, "select asset_id, cluster_id from dim_asset_clusters"))
+    typicality = "select * from int_compliance_reference_typicality where n_assets >= 10 order by reference_id"
+    typical_before = query(project, typicality)
     result = dbt_build(project)
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"assets: embedding 10 of {len(rows)} rows" in result.stdout
+    # the references' typicality is measured once: new and edited assets do not shift every score
+    assert typical_before and query(project, typicality) == typical_before
     # only the edited assets are matched again; untouched assets keep their cluster ids (or record a merge)
     assert f"near-duplicate candidates: 10 of {len(rows)} assets are new or changed" in result.stdout
     after = {a: (c, p) for a, c, p in query(project, "select asset_id, cluster_id, previous_cluster_id "
