@@ -131,7 +131,7 @@ def fit_curve(scores: Any, labels: Any, method: Method = "isotonic") -> tuple[tu
         from sklearn.isotonic import IsotonicRegression
 
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True).fit(s, y)
-        return tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_)
+        return tuple(float(v) for v in iso.X_thresholds_), _smoothed_blocks(iso, s, y)
     if method == "platt":
         from sklearn.linear_model import LogisticRegression
 
@@ -141,6 +141,26 @@ def fit_curve(scores: Any, labels: Any, method: Method = "isotonic") -> tuple[tu
         p = 1.0 / (1.0 + np.exp(-(lr.coef_[0, 0] * grid + lr.intercept_[0])))
         return tuple(float(v) for v in grid), tuple(float(v) for v in p)
     raise SemanticDataError(f"calibration method {method!r} is not one of 'isotonic', 'platt'")
+
+
+def _smoothed_blocks(iso: Any, s: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
+    """The isotonic curve's values with each block's rate replaced by its posterior mean under a
+    Jeffreys prior, ``(positives + 1/2) / (pairs + 1)``, then made monotone again (weighted by
+    ``pairs + 1``). Plain isotonic regression says 1.00 (or 0.00) for a block of, say, 40 matches
+    out of 40, a certainty no 40 labels can give; this says 0.99 (0.01), and a big block barely
+    moves."""
+    from sklearn.isotonic import IsotonicRegression
+
+    rates, block = np.unique(iso.predict(s), return_inverse=True)
+    n = np.bincount(block, minlength=len(rates)).astype(float)
+    k = np.bincount(block, weights=y.astype(float), minlength=len(rates))
+    posterior = (k + 0.5) / (n + 1.0)
+    monotone = IsotonicRegression(increasing=True).fit_transform(
+        np.arange(len(rates)), posterior, sample_weight=n + 1.0
+    )
+    # each breakpoint takes the value of the block whose rate it carries
+    nearest = np.abs(rates[:, None] - np.asarray(iso.y_thresholds_)[None, :]).argmin(axis=0)
+    return tuple(float(v) for v in monotone[nearest])
 
 
 def truth_space(scores: Any, labels: Any, thresholds: Any = None) -> list[dict[str, float]]:

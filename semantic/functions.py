@@ -204,8 +204,9 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
     ),
     SqlFunction(
         "semantic_match_probability", ("DOUBLE", "VARCHAR"), "DOUBLE", _make_match_probability,
-        "Calibrated probability that a cosine similarity is a match for a task (duplicate, brief_match, "
-        "lookalike) under the active encoder; BI tools use the persisted macro match_probability.",
+        "Calibrated probability that a cosine similarity is a match for a task (duplicate, brief_match; "
+        "for lookalike the compliance score of fct_compliance_lookalikes) under the active encoder; "
+        "BI tools use the persisted macro match_probability.",
     ),
     SqlFunction(
         "semantic_compliance_check", ("VARCHAR",), CHECK_TYPE, _make_compliance_check,

@@ -124,3 +124,21 @@ def test_with_a_confidence_the_review_zone_reaches_the_recall_target_on_its_lowe
     assert calibration.Calibration.from_dict(cal.to_dict()) == cal
     with pytest.raises(SemanticDataError, match="review confidence must be in"):
         calibration.choose_review_threshold(s, y, 0.95, confidence=1.0)
+
+
+def test_isotonic_probability_never_claims_certainty_from_a_few_labels():
+    rng = np.random.default_rng(0)
+    s = np.r_[rng.uniform(0.4, 0.7, 40), rng.uniform(0.0, 0.3, 60)]
+    y = np.r_[np.ones(40, int), np.zeros(60, int)]
+    cal = calibration.fit(s, y)
+    # 40 matches of 40 above 0.4 and 0 of 60 below: the Jeffreys posterior mean, not 1 and 0
+    assert cal.probability([0.9])[0] == pytest.approx(40.5 / 41)
+    assert cal.probability([-0.5])[0] == pytest.approx(0.5 / 61)
+    # with many labels a block barely moves, and the curve stays monotone
+    from sklearn.isotonic import IsotonicRegression
+
+    big_s, big_y = _calibrated_sample(20000, 4)
+    grid = np.linspace(0, 1, 201)
+    p = calibration.fit(big_s, big_y).probability(grid)
+    plain = IsotonicRegression(out_of_bounds="clip").fit(big_s, big_y).predict(grid)
+    assert (np.diff(p) >= -1e-12).all() and np.abs(p - plain).max() < 0.01
