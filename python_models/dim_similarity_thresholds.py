@@ -22,10 +22,10 @@ def model(dbt, session):
     confidence = dbt.config.get("review_confidence")
     review_confidence = None if confidence in (None, "None", "none", "null", "") else float(confidence)
     typicality_weight = float(dbt.config.get("typicality_weight"))
-    typical = dbt.ref("int_compliance_reference_typicality").to_arrow_table()
-    for version in set(typical.column("model_version").to_pylist()):
+    typical = dbt.ref("int_compliance_reference_typicality").to_arrow_table().to_pylist()
+    for version in {r["model_version"] for r in typical}:
         save_typicality(active().calibration_dir, version, typicality_weight, {
-            r["reference_id"]: r["typicality"] for r in typical.to_pylist() if r["model_version"] == version})
+            r["reference_id"]: r["typicality"] for r in typical if r["model_version"] == version})
     inputs = fingerprint(relation_fingerprint(dbt.ref("int_similarity_labelled")), method, objective,
                          target_precision, min_positives, review_recall, review_confidence)
     kept = previous_rows(session, dbt.this, inputs)

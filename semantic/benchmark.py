@@ -290,16 +290,15 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from semantic import calibration
-    from semantic.compliance import TYPICALITY_K, TYPICALITY_WEIGHT, scoring_units, typicality
+    from semantic.compliance import TYPICALITY_K, TYPICALITY_WEIGHT, best_of_units, scoring_units, typicality
 
     weight = TYPICALITY_WEIGHT if typicality_weight is None else typicality_weight
     refs = _read(path / "references.csv")
     probes = _read(path / "probes.csv")
     # a probe scores as its best unit (the whole text or one of its sentences), as in production
     units, owner = scoring_units([p["text"] for p in probes])
-    unit_scores = _unit_reference_similarity(embed([r["text"] for r in refs]), embed(units))
-    similarity = np.full((len(probes), len(refs)), -1.0)
-    np.maximum.at(similarity, np.asarray(owner, dtype=int), unit_scores)
+    similarity = best_of_units(_unit_reference_similarity(embed([r["text"] for r in refs]), embed(units)),
+                               owner, len(probes))
     typical = typicality(similarity, TYPICALITY_K if typicality_k is None else typicality_k)
     scores = (similarity - weight * typical[None, :]).max(axis=1)
     labels = np.array([int(p["label"]) for p in probes])

@@ -65,11 +65,16 @@ def scoring_units(texts: Sequence[str | None]) -> tuple[list[str], list[int]]:
 def best_unit_scores(unit_vectors: Any, owner: Sequence[int], n_texts: int, reference_vectors: Any) -> np.ndarray:
     """(texts x references) cosine of each text's best unit (whole text or sentence) with each
     reference; -1 for a text without units. Vectors are L2-normalised here."""
-    units = normalised(unit_vectors)
-    refs = normalised(reference_vectors)
-    scores = np.full((n_texts, refs.shape[0]), -1.0, dtype=np.float32)
-    if len(units):
-        np.maximum.at(scores, np.asarray(owner, dtype=int), units @ refs.T)
+    return best_of_units(normalised(unit_vectors) @ normalised(reference_vectors).T, owner, n_texts)
+
+
+def best_of_units(unit_scores: Any, owner: Sequence[int], n_texts: int) -> np.ndarray:
+    """(texts x references) from (units x references) scores: each text's best unit, the owner of
+    each unit as :func:`scoring_units` gives it; -1 for a text without units."""
+    unit_scores = np.asarray(unit_scores)
+    scores = np.full((n_texts, unit_scores.shape[1]), -1.0, dtype=unit_scores.dtype)
+    if len(unit_scores):
+        np.maximum.at(scores, np.asarray(owner, dtype=int), unit_scores)
     return scores
 
 
