@@ -26,22 +26,24 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# The demo seeds are generated once; edit them and `make run` embeds only what changed.
-# `make demo-data` regenerates them (deterministic for a given SEED).
-DEMO_SEEDS := seeds/demo_assets.csv
+# The demo is example/, a dbt project that installs this repository as a package (packages.yml)
+# and maps its seeds to the package's inputs. Its seeds are generated once; edit them and `make run`
+# embeds only what changed. `make demo-data` regenerates them (deterministic for a given SEED).
+EXAMPLE := $(CURDIR)/example
+DEMO_SEEDS := $(EXAMPLE)/seeds/demo_assets.csv
 
 $(DEMO_SEEDS): | $(STAMP)
-	$(BIN)/semantic demo-data --seed $(SEED)
+	$(BIN)/semantic demo-data --seed $(SEED) --out $(EXAMPLE)/seeds
 
 demo-data: $(STAMP)
-	$(BIN)/semantic demo-data --seed $(SEED)
+	$(BIN)/semantic demo-data --seed $(SEED) --out $(EXAMPLE)/seeds
 
-# `semantic build` runs `dbt build` into data/.building/ and swaps the file in atomically, so a BI
-# tool holding data/semantic_assets.duckdb read-only neither blocks the build nor sees it half built.
+# `semantic build` checks the seeds are UTF-8, installs the package (`dbt deps`) when needed, runs
+# `dbt build` into data/.building/ and swaps the file in atomically, so a BI tool holding
+# data/semantic_assets.duckdb read-only neither blocks the build nor sees it half built.
 run: $(STAMP) $(DEMO_SEEDS)
 	@start=$$(date +%s); \
-	$(BIN)/semantic check-seeds && \
-	$(BIN)/semantic build --project-dir $(CURDIR) && \
+	$(BIN)/semantic build --project-dir $(EXAMPLE) && \
 	$(BIN)/semantic summary && \
 	echo "make run: dbt build and summary took $$(( $$(date +%s) - start )) s"
 
@@ -51,4 +53,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf data target logs seeds/demo_*.csv
+	rm -rf data target logs example/target example/logs example/dbt_packages example/seeds/demo_*.csv

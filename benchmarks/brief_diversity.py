@@ -33,7 +33,7 @@ QUERIES = {
                 where rank <= 5 group by brief_id)""",
     "known recall@5": """select avg(found / least(total, 5)) from (
                 select m.brief_id, count(*) as total, count(f.asset_id) as found
-                from stg_demo__brief_matches m left join fct_brief_asset_matches f
+                from stg_semantic__brief_matches m left join fct_brief_asset_matches f
                   on f.brief_id = m.brief_id and f.asset_id = m.asset_id and f.rank <= 5
                 where m.brief_id in (select brief_id from fct_brief_asset_matches) group by 1)""",
     "dup lists@5": """select avg((n > u)::int) from (
@@ -41,7 +41,7 @@ QUERIES = {
                 from fct_brief_asset_matches f left join dim_asset_clusters c using (asset_id)
                 where rank <= 5 group by 1)""",
     "campaigns@5": """select avg(u) from (select brief_id, count(distinct a.campaign_id) as u
-                from fct_brief_asset_matches f join stg_demo__assets a using (asset_id)
+                from fct_brief_asset_matches f join stg_semantic__assets a using (asset_id)
                 where rank <= 5 group by 1)""",
 }
 

@@ -26,7 +26,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from semantic.demo import generate
+from semantic.scaffold import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,12 +116,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = args.keep or Path(tmp)
         project.mkdir(parents=True, exist_ok=True)
-        for name in ("dbt_project.yml", "profiles.yml"):
-            shutil.copy(ROOT / name, project / name)
-        for folder in ("models", "python_models", "macros"):
-            shutil.copytree(ROOT / folder, project / folder, dirs_exist_ok=True)
-        generate(project / "seeds", seed=42, n_assets=args.n_assets)
-        shutil.copy(ROOT / "seeds" / "compliance_waivers.csv", project / "seeds" / "compliance_waivers.csv")
+        # the demo's example project, installing this checkout as a package
+        copy_example(project, seed=42, n_assets=args.n_assets, package=ROOT)
+        subprocess.run([sys.executable, "-m", "dbt.cli.main", "deps", "--project-dir", str(project)], check=True,
+                       capture_output=True, env=dict(os.environ, DBT_PROFILES_DIR=str(project)))
         results = []
         results.append(("full build", *build(project, args.train)))
         for run in range(1, max(1, args.no_change_runs) + 1):

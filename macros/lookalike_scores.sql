@@ -40,7 +40,8 @@ lookalike_sentences as (
 
 
 {#- The same score (lookalike_scores) for every asset of the CTE `assets` (asset_id, market,
-    model_version, vector) against every active reference that applies to its market or to ALL:
+    model_version, vector) against every active reference that applies to its market or to ALL
+    (every reference, for an asset of market ALL):
     the CTE `references_embedded` (the active references) must exist. Written so that DuckDB
     streams the assets and their sentences past the small reference table instead of joining
     pairs to vectors: at 100,000 assets (543,000 sentences) the pairs form peaked at 7 GB, this
@@ -50,7 +51,8 @@ applicable_references as (
     select markets.market as applies_to, r.reference_id, r.model_version, r.vector
     from references_embedded as r
     inner join (select distinct market from {{ assets }}) as markets
-        on r.market = markets.market or r.market = 'ALL'
+        -- an asset of market ALL (or without a market) runs everywhere: every reference applies
+        on r.market = markets.market or r.market = 'ALL' or markets.market = 'ALL'
 ),
 
 lookalike_whole as (

@@ -2,7 +2,7 @@
     or whose text became empty (they have no vector any more). -#}
 {% macro semantic_delete_missing(key, source_relation, text_column='text') %}
     {% if not key or not source_relation %}
-        {{ exceptions.raise_compiler_error("semantic_delete_missing: pass the key column and the source relation, e.g. semantic_delete_missing('asset_id', ref('stg_demo__assets'))") }}
+        {{ exceptions.raise_compiler_error("semantic_delete_missing: pass the key column and the source relation, e.g. semantic_delete_missing('asset_id', ref('stg_semantic__assets'))") }}
     {% endif %}
     {% if is_incremental() %}
 delete from {{ this }}

@@ -11,7 +11,7 @@ def model(dbt, session):
 
     pairs = dbt.ref("fct_asset_near_duplicates")
     assets = dbt.ref("int_assets_embedded").select("asset_id")
-    created = dbt.ref("stg_demo__assets").select("asset_id, created_at")
+    created = dbt.ref("stg_semantic__assets").select("asset_id, created_at")
     min_similarity = dbt.config.get("min_similarity")
     if str(min_similarity).lower() in ("none", ""):
         threshold = dbt.config.get("threshold_override")

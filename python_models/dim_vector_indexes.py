@@ -13,6 +13,7 @@ def model(dbt, session):
     dbt.ref("int_briefs_embedded")
     dbt.ref("int_compliance_references_embedded")
     dbt.ref("int_asset_sentences_embedded")
+    dbt.ref("int_labelled_texts_embedded")
     sample = int(dbt.config.get("recall_sample"))
     # no table written since the last report (same committed versions): the same report
     store = VectorStore(active().lance_dir)

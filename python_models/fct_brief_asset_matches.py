@@ -15,7 +15,7 @@ def model(dbt, session):
     briefs = embedded.select("brief_id, brand, market, vector, model_version")
     curve = dbt.ref("dim_similarity_thresholds").filter("task = 'brief_match'").select("curve_x, curve_y").fetchone()
     clusters = dbt.ref("dim_asset_clusters").select("asset_id, cluster_id")
-    known = dbt.ref("stg_demo__brief_matches").select("brief_id, asset_id")
+    known = dbt.ref("stg_semantic__brief_matches").select("brief_id, asset_id")
     collapse = str(dbt.config.get("collapse_duplicates")).lower() not in ("false", "0", "none", "")
     settings = [str(dbt.config.get("k")), str(dbt.config.get("pool")), str(dbt.config.get("mmr_lambda"))]
     # the LanceDB assets table holds what int_assets_embedded mirrors (ids, texts by hash, model, filters)

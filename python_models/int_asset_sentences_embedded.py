@@ -1,4 +1,4 @@
-"""One row per asset sentence (stg_demo__asset_sentences) with its vector from LanceDB, synced
+"""One row per asset sentence (stg_semantic__asset_sentences) with its vector from LanceDB, synced
 incrementally like the assets: an edit re-embeds only the sentences whose text changed."""
 
 
@@ -10,7 +10,7 @@ def model(dbt, session):
     if dbt.is_incremental:
         mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
-        dbt.ref("stg_demo__asset_sentences").to_arrow_table(),
+        dbt.ref("stg_semantic__asset_sentences").to_arrow_table(),
         table="asset_sentences",
         id_column="sentence_id",
         output_columns=["asset_id", "market", "position"],

@@ -13,7 +13,7 @@ def model(dbt, session):
     if dbt.is_incremental:
         mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
-        dbt.ref("stg_demo__assets").to_arrow_table(),
+        dbt.ref("stg_semantic__assets").to_arrow_table(),
         table="assets",
         id_column="asset_id",
         output_columns=["campaign_id", "brand", "channel", "market", "asset_type"],

@@ -13,7 +13,7 @@ def model(dbt, session):
     if dbt.is_incremental:
         mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
-        dbt.ref("stg_demo__briefs").to_arrow_table(),
+        dbt.ref("stg_semantic__briefs").to_arrow_table(),
         table="briefs",
         id_column="brief_id",
         output_columns=["campaign_id", "brand", "market"],

@@ -13,7 +13,7 @@ def model(dbt, session):
     if dbt.is_incremental:
         mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
     return sync_embeddings(
-        dbt.ref("stg_demo__compliance_references").to_arrow_table(),
+        dbt.ref("stg_semantic__compliance_references").to_arrow_table(),
         table="compliance_references",
         id_column="reference_id",
         output_columns=["rule_id", "severity", "market", "is_active"],

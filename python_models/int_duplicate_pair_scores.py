@@ -33,12 +33,14 @@ def model(dbt, session):
     labelled = dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").select(
         "left_id, right_id, text_a, text_b, label, split")
     embedded = dbt.ref("int_assets_embedded")
+    texts_embedded = dbt.ref("int_labelled_texts_embedded")  # pairs given as texts instead of ids
     labelled_ids = labelled.select("left_id as asset_id").union(labelled.select("right_id as asset_id")).distinct()
     # the decision is learned from the labelled pairs and their vectors (content hash and model)
     decision_inputs = fingerprint(
         "pair decision",
         relation_fingerprint(labelled),
         relation_fingerprint(embedded.join(labelled_ids, "asset_id").select("asset_id, content_hash, model_version")),
+        relation_fingerprint(texts_embedded.select("text_id, model_version")),
         settings,
     )
     inputs = fingerprint(relation_fingerprint(candidates), decision_inputs)
@@ -50,13 +52,20 @@ def model(dbt, session):
     if scorer == "cosine":
         fitted = FittedDuplicates(None, None, "near_duplicate_scorer is cosine")
     else:
-        # each labelled pair's cosine under the same vectors as the candidates'
-        pairs = (
-            labelled.join(embedded.select("asset_id as left_id, vector as left_vector"), "left_id")
-            .join(embedded.select("asset_id as right_id, vector as right_vector"), "right_id")
-            .select("text_a, text_b, label, split, "
-                    "array_cosine_similarity(left_vector, right_vector)::double as similarity")
-        )
+        # each labelled pair's cosine under the same vectors as the candidates': a side named by id
+        # takes the asset's vector, a side given as text its vector by content hash
+        pairs = session.sql(f"""
+            select p.text_a, p.text_b, p.label, p.split,
+                coalesce(array_cosine_similarity(l.vector, r.vector), array_cosine_similarity(l.vector, rt.vector),
+                         array_cosine_similarity(lt.vector, r.vector), array_cosine_similarity(lt.vector, rt.vector)
+                         )::double as similarity
+            from ({labelled.sql_query()}) as p
+            left join ({embedded.sql_query()}) as l on l.asset_id = p.left_id
+            left join ({texts_embedded.sql_query()}) as lt on p.left_id is null and lt.text_id = md5(p.text_a)
+            left join ({embedded.sql_query()}) as r on r.asset_id = p.right_id
+            left join ({texts_embedded.sql_query()}) as rt on p.right_id is null and rt.text_id = md5(p.text_b)
+            where (l.asset_id is not null or lt.text_id is not null)
+                and (r.asset_id is not null or rt.text_id is not null)""")
         fitted = fit_duplicates(
             pairs.to_arrow_table(),
             calibration_splits=splits,
@@ -82,7 +91,7 @@ def model(dbt, session):
             using = f"using ({', '.join(KEY)})"
             reused = local.sql(f"select {', '.join(columns)} from current join previous {using}").to_arrow_table()
             fresh = local.sql(f"select * from current anti join previous {using}").to_arrow_table()
-    texts = dbt.ref("stg_demo__assets").select("asset_id, text")
+    texts = dbt.ref("stg_semantic__assets").select("asset_id, text")
     id_schema = pa.schema([("asset_id", pa.string())])
 
     def text_pairs(rows):

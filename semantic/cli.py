@@ -14,10 +14,10 @@ from semantic.errors import SemanticError
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from semantic.config import project_root
     from semantic.demo import generate
+    from semantic.scaffold import demo_seeds_dir
 
-    out = Path(args.out) if args.out else project_root() / "seeds"
+    out = Path(args.out) if args.out else demo_seeds_dir()
     summary = generate(out, seed=args.seed, n_assets=args.n_assets)
     print(f"wrote demo data (seed {args.seed}) to {out}:")
     for key, value in asdict(summary).items():
@@ -84,10 +84,10 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _check_seeds(args: argparse.Namespace) -> int:
-    from semantic.config import project_root
+    from semantic.scaffold import demo_seeds_dir
     from semantic.validation import check_seed_encoding
 
-    folder = Path(args.folder) if args.folder else project_root() / "seeds"
+    folder = Path(args.folder) if args.folder else demo_seeds_dir()
     files = sorted(folder.glob("*.csv"))
     check_seed_encoding(files)
     print(f"{len(files)} seed file(s) in {folder} are valid UTF-8")
@@ -138,10 +138,10 @@ def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> 
 def _evaluate_demo(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
     import csv
 
-    from semantic.config import project_root
     from semantic.evaluation import encoder_scorer, evaluate_demo, format_results, tfidf_scorer
+    from semantic.scaffold import demo_seeds_dir
 
-    seeds = Path(args.seeds) if args.seeds else project_root() / "seeds"
+    seeds = Path(args.seeds) if args.seeds else demo_seeds_dir()
     if not (seeds / "demo_labelled_pairs.csv").is_file():
         raise SemanticError(f"no demo labels in {seeds}; run `semantic demo-data` first or pass --seeds")
     corpus: list[str] = []
@@ -229,13 +229,33 @@ def _build(args: argparse.Namespace) -> int:
             project_dir = Path(arg.split("=", 1)[1])
     if not any(a == "--project-dir" or a.startswith("--project-dir=") for a in dbt_args):
         dbt_args = ["--project-dir", str(project_dir), *dbt_args]
+    if "SEMANTIC_HOME" not in os.environ:  # data/ of the project built, wherever this runs from
+        os.environ["SEMANTIC_HOME"] = str(project_dir.resolve())
     env = dict(os.environ)
     profiles_given = any(a == "--profiles-dir" or a.startswith("--profiles-dir=") for a in dbt_args)
     if not profiles_given and "DBT_PROFILES_DIR" not in env and (project_dir / "profiles.yml").is_file():
         env["DBT_PROFILES_DIR"] = str(project_dir)
+    from semantic.scaffold import install_packages, project_seed_files
+    from semantic.validation import check_seed_encoding
+
+    # before dbt: a seed that is not UTF-8 stops dbt with a bare UnicodeDecodeError naming no file
+    check_seed_encoding(project_seed_files(project_dir))
+    install_packages(project_dir, env)
     live = active().with_overrides(db_path=args.db).db_path
     staging_dir = Path(args.staging_dir) if args.staging_dir else None
     return build(live, dbt_args, staging_dir=staging_dir, env=env)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from semantic.scaffold import write_starter
+
+    written = write_starter(Path(args.dir), package=args.package, name=args.name)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: put your assets in {Path(args.dir) / 'data' / 'inputs' / 'assets.parquet'} (columns asset_id, text; "
+          f"see docs/contract.md), then `cd {args.dir} && DBT_PROFILES_DIR=. dbt deps && DBT_PROFILES_DIR=. "
+          "semantic build`")
+    return 0
 
 
 def _min_rows_arg(value: str) -> int | None:
@@ -398,6 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows from which the table gets its ANN index, kept current after each job; 'none' for "
                    "no new index (default 20000, like the dbt var vector_index_min_rows)")
     p.set_defaults(func=_embed)
+
+    p = sub.add_parser(
+        "init", help="write a minimal dbt project for your own data: profile with the plugin, packages.yml, "
+        "sources with the contract's columns, the vars",
+    )
+    p.add_argument("dir", help="folder to create (must be empty or absent)")
+    p.add_argument("--package", help="where packages.yml finds semantic-assets: a local path or a git URL "
+                   "(default: the checkout this package was installed from)")
+    p.add_argument("--name", help="dbt project name (default: the folder name)")
+    p.set_defaults(func=_init)
 
     p = sub.add_parser("functions", help="list the SQL functions the plugin registers")
     p.set_defaults(func=_functions)

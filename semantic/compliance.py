@@ -40,7 +40,7 @@ _SENTENCE_END = re.compile(r"[.!?]+\s+")
 
 def split_sentences(text: str, min_chars: int = MIN_SENTENCE_CHARS) -> list[str]:
     """The sentences a text is also scored by: split after ``.``, ``!`` or ``?`` and whitespace
-    (the same rule as the dbt model ``stg_demo__asset_sentences``), keeping those of at least
+    (the same rule as the dbt model ``stg_semantic__asset_sentences``), keeping those of at least
     ``min_chars`` characters; empty for single-sentence text, which is scored whole."""
     parts = _SENTENCE_END.split(text)
     if len(parts) < 2:
@@ -189,7 +189,7 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         "reference_id", "rule_id", "severity", "text", "rationale", "market", "is_active", "vector"]).to_pylist()
         if r["is_active"]]
     refs.sort(key=lambda r: r["reference_id"])  # ties go to the lowest id, as in int_compliance_candidates
-    if market:
+    if market and market.strip().upper() != "ALL":  # an asset of market ALL runs everywhere
         refs = [r for r in refs if r["market"] in ("ALL", market.strip().upper())]
     out = [EMPTY] * len(texts)
     if not refs:

@@ -38,15 +38,19 @@ class SqlFunction:
         name: The SQL name, prefixed ``semantic_``.
         params: DuckDB argument types.
         returns: DuckDB return type (``{dim}`` is replaced by the encoder dimension).
-        make: Builds the Arrow-vectorised implementation for an encoder.
+        make: Builds the implementation for an encoder (and the connection, when it queries it).
         doc: One line for the README and ``semantic functions``.
+        native: Called once per row with Python values instead of once per batch with Arrow.
+        queries_connection: ``make`` also takes the connection, and the function reads it through its own cursor.
     """
 
     name: str
     params: tuple[str, ...]
     returns: str
-    make: Callable[[Encoder, SemanticConfig], Callable[..., pa.Array]]
+    make: Callable[..., Callable[..., Any]]
     doc: str
+    native: bool = False
+    queries_connection: bool = False
 
 
 def _texts(column: Any) -> list[str | None]:
@@ -185,6 +189,24 @@ def _make_compliance_check(encoder: Encoder, config: SemanticConfig) -> Callable
     return semantic_compliance_check
 
 
+def _make_check_inputs(encoder: Encoder, config: SemanticConfig, conn: duckdb.DuckDBPyConnection) -> Callable[..., str]:
+    import json
+
+    from semantic.contract import check_inputs, format_problems
+
+    def semantic_check_inputs(inputs: str) -> str:
+        # its own cursor: a query cannot run on the connection that is running this function; it sees
+        # what earlier dbt nodes committed, which is every relation an input can name
+        cursor = conn.cursor()
+        try:
+            reports = check_inputs(cursor, json.loads(inputs))
+        finally:
+            cursor.close()
+        return json.dumps({"reports": [r.as_dict() for r in reports], "message": format_problems(reports)})
+
+    return semantic_check_inputs
+
+
 FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_embed", ("VARCHAR",), "FLOAT[{dim}]", _make_embed,
@@ -222,6 +244,13 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
         "semantic_ann_recall", ("VARCHAR", "INTEGER", "INTEGER"), "DOUBLE", _make_ann_recall,
         "Recall@k of a LanceDB table's ANN index against exact search on a seeded sample of its rows "
         "(1.0 without an index, nothing searched); the semantic_ann_recall dbt test gates on it.",
+    ),
+    SqlFunction(
+        "semantic_check_inputs", ("VARCHAR",), "VARCHAR", _make_check_inputs,
+        "Check relations against the source contract (a JSON list of {name, relation, mapping}): JSON with "
+        "each input's mapped columns, rows, fingerprint and problems, and one message when any breaks it; "
+        "stg_semantic__inputs calls it before anything is embedded.",
+        native=True, queries_connection=True,
     ),
 )
 
@@ -296,7 +325,7 @@ order by rank
 
 
 _SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic_match_probability",
-                 "semantic_compliance_check", "semantic_ann_recall")
+                 "semantic_compliance_check", "semantic_ann_recall", "semantic_check_inputs")
 
 
 HYBRID_MACRO = """
@@ -355,10 +384,10 @@ def register(
             conn.remove_function(fn.name)
         except Exception:  # noqa: BLE001 - not registered yet on this connection
             pass
-        vectorised = bool(fn.params) and fn.name != "semantic_lance_uri"
+        vectorised = bool(fn.params) and fn.name != "semantic_lance_uri" and not fn.native
         conn.create_function(
             fn.name,
-            fn.make(encoder, config),
+            fn.make(encoder, config, conn) if fn.queries_connection else fn.make(encoder, config),
             list(fn.params),
             fn.returns.format(dim=encoder.dim),
             type=PythonUDFType.ARROW if vectorised else PythonUDFType.NATIVE,

@@ -28,6 +28,9 @@ import pyarrow as pa
 
 from semantic.errors import SemanticDataError
 
+#: The market value that means every market (the contract's default when an input has no market).
+ALL_MARKETS = "ALL"
+
 logger = logging.getLogger("semantic")
 
 ASSET_COLUMNS = ("asset_id", "channel", "asset_type", "text", "model_version")
@@ -158,10 +161,10 @@ def brief_matches(
         groups[key].append(i)
     searched = 0
     for (brand, market), rows in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
-        where = " AND ".join(
-            f"{col} = {sql_literal(val)}" if val is not None else f"{col} IS NULL"
-            for col, val in (("brand", brand), ("market", market))
-        )
+        # a brief of market ALL takes assets of every market; an asset of market ALL serves every market
+        brand_clause = f"brand = {sql_literal(brand)}" if brand is not None else "brand IS NULL"
+        where = brand_clause if market in (None, ALL_MARKETS) else (
+            f"{brand_clause} AND (market = {sql_literal(market)} OR market = {sql_literal(ALL_MARKETS)})")
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             # exact: a prefiltered search through the ANN index loses recall, and one exact scan per

@@ -41,7 +41,7 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
         briefs = con.execute(
             """
             select m.brief_id, any_value(b.text)
-            from fct_brief_asset_matches m join stg_demo__briefs b using (brief_id)
+            from fct_brief_asset_matches m join stg_semantic__briefs b using (brief_id)
             group by 1 order by 1 limit ?
             """,
             [n_briefs],
@@ -93,7 +93,7 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
                 labels.label,
                 count(*) filter (where coalesce(decided.caught, false)),
                 count(*)
-            from (select distinct left_id, label from stg_demo__labelled_pairs where task = 'lookalike') as labels
+            from (select distinct left_id, label from stg_semantic__labelled_pairs where task = 'lookalike') as labels
             left join decided on decided.asset_id = labels.left_id
             group by labels.label order by labels.label
             """

@@ -16,7 +16,7 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_python_split_matches_the_sql_split_of_stg_demo__asset_sentences(text):
+def test_python_split_matches_the_sql_split_of_stg_semantic__asset_sentences(text):
     parts = duckdb.sql("select regexp_split_to_array(?, '[.!?]+\\s+')", params=[text]).fetchone()[0]
     expected = [p.strip() for p in parts if len(p.strip()) >= 12] if len(parts) > 1 else []
     assert split_sentences(text) == expected

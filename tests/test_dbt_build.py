@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from semantic.demo import generate
+from semantic.scaffold import copy_example
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +26,11 @@ N_ASSETS = 300
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("project")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(ROOT / name, path / name)
-    for folder in ("models", "python_models", "macros"):
-        shutil.copytree(ROOT / folder, path / folder)
-    generate(path / "seeds", seed=7, n_assets=N_ASSETS)
-    shutil.copy(ROOT / "seeds" / "compliance_waivers.csv", path / "seeds" / "compliance_waivers.csv")
+    # the demo's example project, installing this checkout as a package, as a user's project would
+    path = copy_example(tmp_path_factory.mktemp("project"), seed=7, n_assets=N_ASSETS)
+    deps = subprocess.run([str(BIN / "dbt"), "deps", "--project-dir", str(path)], cwd=path, env=env_for(path),
+                          capture_output=True, text=True, timeout=300)
+    assert deps.returncode == 0, deps.stdout[-2000:]
     return path
 
 
@@ -203,8 +201,8 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     # in are scored again, and the result is what a from-scratch scoring gives
     seed = project / "seeds" / "demo_assets.csv"
     assets = read_csv(seed)
-    labelled = {i for (i,) in query(project, "select left_id from stg_demo__labelled_pairs union "
-                                             "select right_id from stg_demo__labelled_pairs")}
+    labelled = {i for (i,) in query(project, "select left_id from stg_semantic__labelled_pairs union "
+                                             "select right_id from stg_semantic__labelled_pairs")}
     for row in [row for row in assets if row["asset_id"] not in labelled][:5]:
         row["text"] = row["text"] + " Free delivery this week."
     write_csv(seed, assets)
@@ -314,8 +312,8 @@ def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_em
     typical_before = dict((r, (m, t)) for r, m, t in query(project, typicality))
     misplaced = """
         select f.asset_id, f.reference_id from fct_compliance_lookalikes f
-        join stg_demo__assets a using (asset_id)
-        join stg_demo__compliance_references r using (reference_id)
+        join stg_semantic__assets a using (asset_id)
+        join stg_semantic__compliance_references r using (reference_id)
         where r.market not in (a.market, 'ALL')"""
     try:
         result = dbt_build(project)
@@ -432,7 +430,8 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
         assert re.search(rf"{table}: inputs unchanged \(fingerprint \w+\), keeping its \d+ rows", result.stdout)
         assert sorted(map(str, query(project, f"select * from {table}"))) == before[table]
     # every SQL table (materialization fingerprinted_table) is kept as built, nothing is rebuilt
-    sql_tables = ("stg_demo__assets", "stg_demo__asset_sentences", "stg_demo__briefs", "int_training_pairs_labelled",
+    sql_tables = ("stg_semantic__assets", "stg_semantic__asset_sentences", "stg_semantic__briefs",
+                  "int_training_pairs_labelled",
                   "int_similarity_labelled", "dim_compliance_references", "dim_encoder_versions",
                   "dim_similarity_calibration_curve", "dim_similarity_truth_space", "fct_asset_near_duplicates",
                   "int_duplicate_candidates",
@@ -451,7 +450,7 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
     stricter = dbt_build(project, "--vars", "{semantic_train: false, lookalike_threshold: 0.99}", train=True)
     assert stricter.returncode == 0, stricter.stdout[-3000:]
     assert "semantic: fct_compliance_lookalikes: rebuilt (inputs changed)" in stricter.stdout
-    assert "semantic: stg_demo__assets: inputs unchanged" in stricter.stdout
+    assert "semantic: stg_semantic__assets: inputs unchanged" in stricter.stdout
     flagged_below = "select count(*) from fct_compliance_lookalikes where decision = 'flag' and score < 0.99"
     assert query(project, flagged_below) == [(0,)]
 
@@ -535,8 +534,10 @@ def test_duplicate_ids_fail_the_build_naming_them_and_keep_the_previous_tables(p
     try:
         result = dbt_build(project)
         assert result.returncode != 0
-        assert f"duplicate id(s): {min(dup_a['asset_id'], dup_b['asset_id'])}" in result.stdout
-        assert dup_b["asset_id"] in result.stdout
+        # the source contract names the repeated ids before anything is embedded
+        first, second = sorted((dup_a["asset_id"], dup_b["asset_id"]))
+        assert f"asset_id is not unique: 2 id(s) repeat, e.g. {first} (2 times), {second} (2 times)" in result.stdout
+        assert "embedding" not in result.stdout
         assert query(project, "select count(*) from int_assets_embedded") == before
     finally:
         seed.write_text(original, encoding="utf-8")
@@ -546,8 +547,8 @@ def test_bad_text_rows_build_cleanly(project, first_build):
     seed = project / "seeds" / "demo_assets.csv"
     rows = read_csv(seed)
     template = dict(rows[0])
+    # (an empty field is NULL text, which the source contract refuses: tests/test_contract.py)
     bad = {
-        "BAD_EMPTY": "",
         "BAD_BLANK": "   \t  ",
         "BAD_HTML_ONLY": "<p><br/></p>&nbsp;",
         "BAD_EMOJI": "🔥🔥 Soldes d'hiver ☃️ — 冬のセール ¡Ahora! 🚲",
@@ -560,11 +561,11 @@ def test_bad_text_rows_build_cleanly(project, first_build):
     assert "truncated 1 of 3 texts" in result.stdout  # the three non-blank new rows
     embedded = {a for (a,) in query(project, "select asset_id from int_assets_embedded where asset_id like 'BAD_%'")}
     assert embedded == {"BAD_EMOJI", "BAD_LONG", "BAD_HTML"}
-    assert query(project, "select text from stg_demo__assets where asset_id = 'BAD_HTML'") == [
+    assert query(project, "select text from stg_semantic__assets where asset_id = 'BAD_HTML'") == [
         ("Spring sale Save 20% & more",)
     ]
-    n_null = query(project, "select count(*) from stg_demo__assets where asset_id like 'BAD_%' and text is null")
-    assert n_null == [(3,)]
+    n_null = query(project, "select count(*) from stg_semantic__assets where asset_id like 'BAD_%' and text is null")
+    assert n_null == [(2,)]
 
 
 def test_a_new_model_version_is_refused_by_search_then_re_embeds_everything(project, first_build, tmp_path):
@@ -641,7 +642,7 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
         rows = query(project, "select table_name, has_index, index_type, unindexed_rows, ann_recall_at_10, "
                               "recall_sample from dim_vector_indexes order by table_name")
         by_table = {r[0]: r[1:] for r in rows}
-        assert set(by_table) == {"assets", "asset_sentences", "briefs", "compliance_references"}
+        assert set(by_table) == {"assets", "asset_sentences", "briefs", "compliance_references", "labelled_texts"}
         has_index, index_type, unindexed, recall, sample = by_table["assets"]
         assert has_index and index_type == "IVF_HNSW_SQ" and unindexed == 0 and recall >= 0.8 and sample == 200
         assert not by_table["briefs"][0] and by_table["briefs"][3] == 1.0  # below min_rows: exact, nothing measured

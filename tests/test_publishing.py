@@ -368,16 +368,10 @@ def test_the_real_project_publishes_under_a_bi_reader_and_its_macros_work_over_s
 
     import sqlalchemy as sa
 
-    from semantic.demo import generate
+    from semantic.scaffold import copy_example
 
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(ROOT / name, project / name)
-    for folder in ("models", "python_models", "macros"):
-        shutil.copytree(ROOT / folder, project / folder)
-    generate(project / "seeds", seed=7, n_assets=120)
-    shutil.copy(ROOT / "seeds" / "compliance_waivers.csv", project / "seeds" / "compliance_waivers.csv")
+    # `semantic build` installs the package (dbt deps) itself before the first build
+    project = copy_example(tmp_path / "project", seed=7, n_assets=120)
     env = dict(os.environ)
     env.update(HF_HUB_OFFLINE="1", DBT_SEND_ANONYMOUS_USAGE_STATS="False", SEMANTIC_HOME=str(project),
                SEMANTIC_DB=str(project / "data" / "semantic_assets.duckdb"),

@@ -35,7 +35,7 @@ with references_embedded as (
                     kept.n_assets >= {{ k }}
                     or kept.n_assets >= (
                         select count(*) from {{ ref('int_assets_embedded') }} as a
-                        where a.model_version = r.model_version and (r.market = 'ALL' or a.market = r.market)
+                        where a.model_version = r.model_version and (r.market = 'ALL' or a.market = r.market or a.market = 'ALL')
                     )
                 )
         )

@@ -38,7 +38,8 @@ scored as (
         on b.asset_id = candidate_pairs.asset_id_b
         and b.model_version = a.model_version
         {%- if block_on not in [none, 'none'] %}
-        and b.{{ block_on }} = a.{{ block_on }}
+        -- assets without a value (an absent brand column) form one block of their own
+        and b.{{ block_on }} is not distinct from a.{{ block_on }}
         {%- endif %}
 ),
 

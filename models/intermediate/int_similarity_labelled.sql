@@ -1,10 +1,11 @@
 {#- One row per labelled pair of the calibration splits with the score its task's threshold applies
     to under the active encoder: the cosine similarity, and for lookalikes the compliance check's
     score (macro lookalike_scores: the best unit's cosine less the reference's weighted
-    typicality). What dim_similarity_thresholds fits its thresholds and probabilities on. -#}
+    typicality; lookalike pairs need ids, since the score needs the asset's sentences). What
+    dim_similarity_thresholds fits its thresholds and probabilities on. -#}
 {%- set splits = var('calibration_splits') -%}
 with pairs as (
-    select * from {{ ref('stg_demo__labelled_pairs') }}
+    select * from {{ ref('stg_semantic__labelled_pairs') }}
     where split in ({% for s in splits %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
 ),
 
@@ -18,6 +19,11 @@ briefs as (
 
 compliance_references as (
     select reference_id as id, vector, model_version from {{ ref('int_compliance_references_embedded') }}
+),
+
+{#- the side of a pair given as text instead of an id: its vector by content hash #}
+labelled_texts as (
+    select text_id as id, vector, model_version from {{ ref('int_labelled_texts_embedded') }}
 ),
 
 {#- one branch per task: which entity each side of the pair is; lookalikes are scored like the
@@ -41,12 +47,19 @@ scored as (
         pairs.right_id,
         pairs.label,
         pairs.split,
-        array_cosine_similarity(l.vector, r.vector) as similarity,
-        l.model_version
+        -- one side by id or by text each (DuckDB cannot coalesce arrays, so every combination)
+        coalesce(
+            array_cosine_similarity(l.vector, r.vector), array_cosine_similarity(l.vector, rt.vector),
+            array_cosine_similarity(lt.vector, r.vector), array_cosine_similarity(lt.vector, rt.vector)
+        ) as similarity,
+        coalesce(l.model_version, lt.model_version) as model_version
     from pairs
-    inner join {{ left }} as l on l.id = pairs.left_id
-    inner join {{ right }} as r on r.id = pairs.right_id and r.model_version = l.model_version
+    left join {{ left }} as l on l.id = pairs.left_id
+    left join labelled_texts as lt on pairs.left_id is null and lt.id = {{ content_hash('pairs.text_a') }}
+    left join {{ right }} as r on r.id = pairs.right_id
+    left join labelled_texts as rt on pairs.right_id is null and rt.id = {{ content_hash('pairs.text_b') }}
     where pairs.task = '{{ task }}'
+        and coalesce(r.model_version, rt.model_version) = coalesce(l.model_version, lt.model_version)
     union all
     {%- endfor %}
     select

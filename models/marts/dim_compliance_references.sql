@@ -1,6 +1,6 @@
 {#- The bank of claims compliance rejected: what every asset is checked against. -#}
 with references_source as (
-    select * from {{ ref('stg_demo__compliance_references') }}
+    select * from {{ ref('stg_semantic__compliance_references') }}
 ),
 
 final as (

@@ -25,7 +25,7 @@ curve as (
 ),
 
 asset_text as (
-    select asset_id, text from {{ ref('stg_demo__assets') }}
+    select asset_id, text from {{ ref('stg_semantic__assets') }}
 ),
 
 by_decision as (

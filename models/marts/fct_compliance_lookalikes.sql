@@ -37,16 +37,16 @@ curve as (
 ),
 
 waivers as (
-    select * from {{ ref('stg_compliance__waivers') }}
+    select * from {{ ref('stg_semantic__compliance_waivers') }}
     qualify row_number() over (partition by asset_id, reference_id order by approved_at desc) = 1
 ),
 
 assets as (
-    select asset_id, market, created_at, text from {{ ref('stg_demo__assets') }}
+    select asset_id, market, created_at, text from {{ ref('stg_semantic__assets') }}
 ),
 
 sentences as (
-    select sentence_id, text from {{ ref('stg_demo__asset_sentences') }}
+    select sentence_id, text from {{ ref('stg_semantic__asset_sentences') }}
 ),
 
 decided as (

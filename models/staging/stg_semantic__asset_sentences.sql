@@ -6,7 +6,7 @@
 
 with assets as (
     select asset_id, market, regexp_split_to_array(text, '[.!?]+\s+') as parts
-    from {{ ref('stg_demo__assets') }}
+    from {{ ref('stg_semantic__assets') }}
     where text is not null
 ),
 

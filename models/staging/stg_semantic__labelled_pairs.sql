@@ -1,0 +1,47 @@
+{#- One row per labelled pair of the input `labelled_pairs` (none: no rows, so the base encoder and
+    the fallback thresholds are used). A pair names its sides by id (left_id, right_id) or gives their
+    texts (text_a, text_b, normalised like the assets'). Without a split column, pairs are split by a
+    hash of their group (or of the pair): 70 % train, 15 % valid, 15 % test. -#}
+{%- set c = semantic_input_columns('labelled_pairs') %}
+
+with source as (
+    select * from {{ semantic_input_source('labelled_pairs') }}
+),
+
+renamed as (
+    select
+        trim(cast({{ c.get('left_id', 'null') }} as varchar)) as left_id,
+        trim(cast({{ c.get('right_id', 'null') }} as varchar)) as right_id,
+        {{ normalize_text('cast(' ~ c.get('text_a', 'null') ~ ' as varchar)') }} as text_a,
+        {{ normalize_text('cast(' ~ c.get('text_b', 'null') ~ ' as varchar)') }} as text_b,
+        lower(trim(cast({{ c.get('task', 'null') }} as varchar))) as task,
+        coalesce(lower(trim(cast({{ c.get('kind', 'null') }} as varchar))), 'labelled') as kind,
+        {%- if c.get('label') %}
+        cast(try_cast(trim(cast({{ c.label }} as varchar)) as boolean) as integer) as label,
+        {%- else %}
+        cast(null as integer) as label,
+        {%- endif %}
+        lower(trim(cast({{ c.get('split', 'null') }} as varchar))) as split,
+        trim(cast({{ c.get('group_id', 'null') }} as varchar)) as group_id
+    from source
+),
+
+final as (
+    select
+        left_id,
+        right_id,
+        text_a,
+        text_b,
+        task,
+        kind,
+        label,
+        coalesce(split, case
+            when hash(coalesce(group_id, concat_ws('|', task, left_id, right_id, text_a, text_b))) % 100 < 70 then 'train'
+            when hash(coalesce(group_id, concat_ws('|', task, left_id, right_id, text_a, text_b))) % 100 < 85 then 'valid'
+            else 'test'
+        end) as split,
+        group_id
+    from renamed
+)
+
+select * from final
