@@ -66,6 +66,18 @@ def test_the_contract_docs_are_written_from_the_contract():
         "print(contract_markdown(), end=\"\")' > docs/contract.md")
 
 
+def deps_and_build(project: Path) -> subprocess.CompletedProcess[str]:
+    """`dbt deps` and `dbt build` in the project, as its user would run them (no SEMANTIC_* paths set)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", DBT_SEND_ANONYMOUS_USAGE_STATS="False", DBT_PROFILES_DIR=str(project))
+    for key in ("SEMANTIC_HOME", "SEMANTIC_DB", "SEMANTIC_LANCE_DIR", "SEMANTIC_MODELS_DIR", "SEMANTIC_MODEL_DIR"):
+        env.pop(key, None)
+    for command in (["deps"], ["build"]):
+        result = subprocess.run([str(BIN / "dbt"), *command], cwd=project, env=env, capture_output=True, text=True,
+                                timeout=1200)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
 REFERENCES = [
     ("ref_cure", "This product cures arthritis and joint pain for good.", "critical"),
     ("ref_free_money", "Get a guaranteed cash loan today, no credit check, approval for everyone.", "high"),
@@ -100,13 +112,7 @@ def test_a_new_users_project_builds_the_marts_from_parquet_files_with_the_base_e
                       .replace("  # semantic_input_compliance_references:", "  semantic_input_compliance_references:")
                       .replace("  # semantic_columns_assets: {text: body, asset_id: id}",
                                "  semantic_columns_assets: {text: body, asset_id: ad_id}"))
-    env = dict(os.environ, HF_HUB_OFFLINE="1", DBT_SEND_ANONYMOUS_USAGE_STATS="False", DBT_PROFILES_DIR=str(project))
-    for key in ("SEMANTIC_HOME", "SEMANTIC_DB", "SEMANTIC_LANCE_DIR", "SEMANTIC_MODELS_DIR", "SEMANTIC_MODEL_DIR"):
-        env.pop(key, None)
-    for command in (["deps"], ["build"]):
-        result = subprocess.run([str(BIN / "dbt"), *command], cwd=project, env=env, capture_output=True, text=True,
-                                timeout=1200)
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    deps_and_build(project)
     with duckdb.connect(str(project / "data" / "semantic_assets.duckdb"), read_only=True) as con:
         def one(sql: str) -> tuple:
             return con.execute(sql).fetchone()
@@ -144,3 +150,26 @@ def test_the_wheel_brings_the_cli_the_plugin_and_the_contract(tmp_path):
     assert {"semantic/contract.yml", "semantic/dbt_plugin.py", "semantic/cli.py"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "semantic = semantic.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+@pytest.mark.slow
+def test_with_assets_only_the_optional_capabilities_are_off_and_the_gate_passes(tmp_path):
+    project = tmp_path / "only_assets"
+    write_starter(project)
+    texts = ["Waterproof trail jacket, sealed seams.", "Waterproof trail jacket with sealed seams!",
+             "Cold brew coffee, half price this week.", "Free delivery on every order over 50 euros."]
+    # integer ids and a column the contract does not know: ids are read as text, extra columns ignored
+    pq.write_table(pa.table({"asset_id": list(range(1, len(texts) + 1)), "text": texts, "owner": ["x"] * len(texts)}),
+                   project / "data" / "inputs" / "assets.parquet")
+    result = deps_and_build(project)
+    assert "PASS semantic_no_compliance_lookalikes" in result.stdout  # the gate ran and passed
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb"), read_only=True) as con:
+        counts = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in (
+            "int_assets_embedded", "dim_asset_clusters", "dim_compliance_references", "fct_compliance_lookalikes",
+            "int_briefs_embedded", "fct_brief_asset_matches", "int_training_pairs_labelled")}
+        assert counts == {"int_assets_embedded": 4, "dim_asset_clusters": 4, "dim_compliance_references": 0,
+                          "fct_compliance_lookalikes": 0, "int_briefs_embedded": 0, "fct_brief_asset_matches": 0,
+                          "int_training_pairs_labelled": 0}
+        assert con.execute("select version from dim_encoder_versions where is_active").fetchone() == ("base",)
+        assert con.execute("select bool_and(is_fallback) from dim_similarity_thresholds").fetchone() == (True,)
+        assert con.execute("select min(asset_id), max(market) from stg_semantic__assets").fetchone() == ("1", "ALL")
