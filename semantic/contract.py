@@ -11,9 +11,6 @@ the column, a few offending rows and the fix. The dbt package calls it through t
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -294,71 +291,17 @@ def _row_preview(cols: dict[str, str], exclude: str | None = None) -> str:
                                for name in names)
 
 
-def _encoding_problem(error: Exception, spec: InputSpec, report: InputReport) -> str:
+def _encoding_problem(error: Exception, spec: InputSpec, report: InputReport, mapping: dict[str, Any]) -> str:
     """Name the file, the column and a few rows of an invalid UTF-8 error from DuckDB."""
-    text = str(error)
-    path_match = re.search(r'Parquet file "([^"]+)"', text) or re.search(r"file = (\S+)", text)
-    path = Path(path_match.group(1)) if path_match else None
-    where = ""
-    if path is not None and path.is_file():
-        if path.suffix.lower() == ".parquet":
-            where = _parquet_invalid_rows(path, spec)
-        else:
-            where = _csv_invalid_rows(path, spec)
+    from semantic.validation import locate_invalid_utf8
+
+    key = next((c.name for c in spec.columns.values() if c.key), None)
+    key_column = str(mapping.get(key) or key) if key else None
+    path, where = locate_invalid_utf8(str(error), key_column)
     return (f"{path or report.relation} is not valid UTF-8{where}. Re-export it as UTF-8 "
             + ("(or run `semantic fix-encoding FILE`, which replaces the invalid bytes with U+FFFD and keeps a "
                ".bak copy)" if path is not None and path.suffix.lower() != ".parquet" else
                "(write the column as UTF-8 text, or decode it in a model of yours)"))
-
-
-def _csv_invalid_rows(path: Path, spec: InputSpec) -> str:
-    from semantic.validation import find_invalid_utf8
-
-    problem = find_invalid_utf8(path)
-    if problem is None:
-        return ""
-    data = path.read_bytes().decode("utf-8", "backslashreplace")
-    rows = list(csv.reader(io.StringIO(data)))
-    if not rows:
-        return f": line {problem.line}"
-    header = [h.strip().lower() for h in rows[0]]
-    bad_line = data.splitlines()[problem.line - 1] if problem.line - 1 < len(data.splitlines()) else ""
-    parsed = next(csv.reader(io.StringIO(bad_line)), [])
-    key = next((c.name for c in spec.columns.values() if c.key), None)
-    column = next((header[i] for i, v in enumerate(parsed) if "\\x" in v and i < len(header)), None)
-    ident = ""
-    if key and key in header and header.index(key) < len(parsed):
-        ident = f", {key} {parsed[header.index(key)]!r}"
-    return f": line {problem.line}{', column ' + column if column else ''}{ident} (byte {problem.byte_offset})"
-
-
-def _parquet_invalid_rows(path: Path, spec: InputSpec) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    key = next((c.name for c in spec.columns.values() if c.key), None)
-    for name in table.column_names:
-        if not pa.types.is_string(table.schema.field(name).type) and not pa.types.is_large_string(
-                table.schema.field(name).type):
-            continue
-        raw = table.column(name).cast(pa.large_binary()).to_pylist()
-        bad = [i for i, v in enumerate(raw) if v is not None and not _valid_utf8(v)]
-        if bad:
-            ids = ""
-            if key and key in table.column_names:
-                values = table.column(key).take(pa.array(bad[:EXAMPLES])).to_pylist()
-                ids = f", {key} {', '.join(repr(v) for v in values)}"
-            return f": column {name}, {len(bad)} row(s){ids}"
-    return ""
-
-
-def _valid_utf8(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def check_input(conn: Any, name: str, relation: str | None, mapping: dict[str, Any] | None = None) -> InputReport:
@@ -397,7 +340,7 @@ def check_input(conn: Any, name: str, relation: str | None, mapping: dict[str, A
         described = conn.execute(f"describe select * from {relation}").fetchall()
     except Exception as e:  # noqa: BLE001 - any database error reading the relation is the user's to fix
         if _is_encoding_error(e):
-            report.problems.append(_encoding_problem(e, spec, report))
+            report.problems.append(_encoding_problem(e, spec, report, mapping or {}))
         else:
             report.problems.append(
                 f"{relation} cannot be read ({_first_line(e)}); check {spec.relation_var}: it must name a "
@@ -416,7 +359,7 @@ def check_input(conn: Any, name: str, relation: str | None, mapping: dict[str, A
         report.fingerprint = f"{count}:{total}"
     except Exception as e:  # noqa: BLE001
         if _is_encoding_error(e):
-            report.problems.append(_encoding_problem(e, spec, report))
+            report.problems.append(_encoding_problem(e, spec, report, mapping or {}))
         else:
             report.problems.append(f"{relation} cannot be read ({_first_line(e)}); check {spec.relation_var}")
     return report

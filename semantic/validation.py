@@ -1,11 +1,15 @@
-"""Checks on input files before dbt reads them: seeds must be valid UTF-8.
+"""Checks on input files: seeds and the CSV or Parquet files a source reads must be valid UTF-8.
 
 dbt stops on a seed with invalid UTF-8 with a bare ``UnicodeDecodeError`` that names neither the
-file nor the row; this module finds the file, line and byte, and can repair the file.
+file nor the row, and DuckDB's error on a file names the file but not the row's id; this module
+finds the file, line, column and id, and can repair a CSV file.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,3 +81,69 @@ def repair_utf8(path: Path) -> int:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     return n
+
+
+def locate_invalid_utf8(error: str, key_column: str | None = None) -> tuple[Path | None, str]:
+    """The file a DuckDB "not UTF-8" error is about, and where in it: line, column and id.
+
+    Args:
+        error: DuckDB's message (it names a CSV file as ``file = …``, a Parquet file in quotes).
+        key_column: The file's id column, to name the offending rows by id.
+
+    Returns:
+        The file (None when the message names none) and a phrase such as
+        ``": line 3, column text, asset_id 'a2' (byte 30)"`` (empty when the file cannot be read).
+    """
+    found = re.search(r'Parquet file "([^"]+)"', error) or re.search(r"file = (\S+)", error)
+    if not found:
+        return None, ""
+    path = Path(found.group(1))
+    if not path.is_file():
+        return path, ""
+    if path.suffix.lower() == ".parquet":
+        return path, _parquet_invalid_rows(path, key_column)
+    return path, _csv_invalid_rows(path, key_column)
+
+
+def _csv_invalid_rows(path: Path, key_column: str | None) -> str:
+    problem = find_invalid_utf8(path)
+    if problem is None:
+        return ""
+    data = path.read_bytes().decode("utf-8", "backslashreplace")
+    lines = data.splitlines()
+    header = [h.strip().lower() for h in next(csv.reader(io.StringIO(lines[0] if lines else "")), [])]
+    parsed = next(csv.reader(io.StringIO(lines[problem.line - 1] if problem.line <= len(lines) else "")), [])
+    column = next((header[i] for i, v in enumerate(parsed) if "\\x" in v and i < len(header)), None)
+    key = key_column.lower() if key_column else None
+    ident = f", {key_column} {parsed[header.index(key)]!r}" if key in header and header.index(key) < len(parsed) else ""
+    return f": line {problem.line}{', column ' + column if column else ''}{ident} (byte {problem.byte_offset})"
+
+
+def _parquet_invalid_rows(path: Path, key_column: str | None, examples: int = 3) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    by_lower = {name.lower(): name for name in table.column_names}
+    key = by_lower.get(key_column.lower()) if key_column else None
+    for name in table.column_names:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        raw = table.column(name).cast(pa.large_binary()).to_pylist()  # no UTF-8 validation on the way
+        bad = [i for i, v in enumerate(raw) if v is not None and not _is_utf8(v)]
+        if bad:
+            ids = ""
+            if key is not None:
+                values = table.column(key).take(pa.array(bad[:examples])).to_pylist()
+                ids = f", {key} {', '.join(repr(v) for v in values)}"
+            return f": column {name}, {len(bad)} row(s){ids}"
+    return ""
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False

@@ -33,3 +33,21 @@ def test_check_seeds_command_exits_non_zero_on_bad_files(tmp_path, capsys):
     (tmp_path / "x.csv").write_bytes(b"a\n\xc3\x28\n")
     assert main(["check-seeds", str(tmp_path)]) == 2
     assert "x.csv line 2" in capsys.readouterr().err
+
+
+def test_a_duckdb_encoding_error_is_located_by_line_column_and_the_mapped_id(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from semantic.validation import locate_invalid_utf8
+
+    path = tmp_path / "ads.csv"
+    path.write_bytes(b"Ad_ID,body\nx1,fine\nx2,caf\xe9\n")
+    assert locate_invalid_utf8(f"CSV Error on Line: 3\n  file = {path}\n", "ad_id") == (
+        path, ": line 3, column body, ad_id 'x2' (byte 25)")
+    text = pa.StringArray.from_buffers(2, pa.array([0, 2, 6], pa.int32()).buffers()[1], pa.py_buffer(b"okcaf\xe9"))
+    parquet = tmp_path / "ads.parquet"
+    pq.write_table(pa.table({"Ad_ID": ["x1", "x2"], "body": text}), parquet)
+    assert locate_invalid_utf8(f'Invalid string encoding found in Parquet file "{parquet}": value', "ad_id") == (
+        parquet, ": column body, 1 row(s), Ad_ID 'x2'")
+    assert locate_invalid_utf8("Catalog Error: no such table") == (None, "")
