@@ -2,7 +2,7 @@
 
 Usage: nice .venv/bin/python benchmarks/build_cost.py [--n-assets 10000] [--train]
 
-Copies the project (models, macros, profile) into a temp folder, generates the demo seeds at
+Lays out the example project (installing this checkout as a package) in a temp folder, generates the demo seeds at
 ``--n-assets`` (seed 42; briefs, references and labels scale with it) and runs `dbt build` there,
 each in a fresh process as a user would:
 
