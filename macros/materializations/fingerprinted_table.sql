@@ -72,8 +72,10 @@
 {% endmacro %}
 
 
-{#- The relations a model reads ({relation, exclude} each), or none when one of them does not exist
-    (yet). An ephemeral ref is compiled into the model, so its own inputs count instead. -#}
+{#- The relations a model reads ({relation, exclude, where} each), or none when one of them does not
+    exist (yet). An ephemeral ref is compiled into the model, so its own inputs count instead. A model
+    that reads only some rows of a relation names them in meta fingerprint_where ({relation name:
+    condition}), so the other rows changing does not rebuild it. -#}
 {% macro semantic_input_relations(node) %}
   {%- set found = [] -%}
   {%- for unique_id in node.depends_on.nodes -%}
@@ -94,7 +96,8 @@
         {{ return(none) }}
       {%- endif -%}
       {%- set exclude = (parent.config.get('meta') or {}).get('fingerprint_exclude') or [] -%}
-      {%- do found.append({'relation': relation, 'exclude': exclude}) -%}
+      {%- set where = ((node.config.get('meta') or {}).get('fingerprint_where') or {}).get(parent.name) -%}
+      {%- do found.append({'relation': relation, 'exclude': exclude, 'where': where}) -%}
     {%- endif -%}
   {%- endfor -%}
   {{ return(found) }}
@@ -102,10 +105,12 @@
 
 
 {#- Row count and order-independent sum of row hashes of a relation, as SQL text; `exclude` lists
-    columns determined by the others (meta fingerprint_exclude of the node that writes them). -#}
-{% macro semantic_rows_hash_sql(relation, exclude=[]) -%}
+    columns determined by the others (meta fingerprint_exclude of the node that writes them), `where`
+    the rows that count (meta fingerprint_where of the node that reads them). -#}
+{% macro semantic_rows_hash_sql(relation, exclude=[], where=none) -%}
 (select count(*)::varchar || ':' || coalesce(sum(hash(_rows)::hugeint), 0)::varchar
- from (select * {%- if exclude %} exclude ({{ exclude | join(', ') }}){% endif %} from {{ relation }}) as _rows)
+ from (select * {%- if exclude %} exclude ({{ exclude | join(', ') }}){% endif %} from {{ relation }}
+       {%- if where %} where {{ where }}{% endif %}) as _rows)
 {%- endmacro %}
 
 
@@ -115,7 +120,7 @@
   {%- set parts = ["'fingerprinted_table v1'", "'" ~ local_md5(compiled_code) ~ "'"] -%}
   {%- for input in inputs | sort(attribute='relation.identifier') -%}
     {%- do parts.append("'" ~ input.relation.render() | replace("'", "''") ~ "'") -%}
-    {%- do parts.append(semantic_rows_hash_sql(input.relation, input.exclude)) -%}
+    {%- do parts.append(semantic_rows_hash_sql(input.relation, input.exclude, input.get('where'))) -%}
   {%- endfor -%}
   {%- set sql -%}
     select md5(concat_ws('|', {{ parts | join(', ') }}))

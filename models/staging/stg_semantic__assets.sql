@@ -3,7 +3,8 @@
     collapsed, blank text as NULL), content_hash = md5 of it, absent optional columns at their
     defaults (semantic/contract.yml). A table, not a view: the normalisation and its hash feed six
     nodes of each build (embeddings, their clean-up hook, sentences, clusters, compliance). -#}
-{{ config(materialized='fingerprinted_table') }}
+{#- only this input's row of stg_semantic__inputs counts for its fingerprint -#}
+{{ config(materialized='fingerprinted_table', meta={'fingerprint_where': {'stg_semantic__inputs': "input_name = 'assets'"}}) }}
 {%- set c = semantic_input_columns('assets') %}
 
 with source as (

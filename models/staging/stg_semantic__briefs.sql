@@ -2,7 +2,8 @@
     normalised, with its content_hash. A table, not a view: the text normalisation runs once per
     change instead of on each of the four reads per build (embedding, its clean-up hook, training
     pairs, fingerprints). -#}
-{{ config(materialized='fingerprinted_table') }}
+{#- only this input's row of stg_semantic__inputs counts for its fingerprint -#}
+{{ config(materialized='fingerprinted_table', meta={'fingerprint_where': {'stg_semantic__inputs': "input_name = 'briefs'"}}) }}
 {%- set c = semantic_input_columns('briefs') %}
 
 with source as (
