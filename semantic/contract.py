@@ -6,7 +6,7 @@ The contract itself is data (``contract.yml`` beside this module). :func:`check_
 DuckDB connection: it resolves the user's column names, checks types, keys and text, and turns the
 database's errors (a missing table, a file that is not UTF-8) into one message that names the input,
 the column, a few offending rows and the fix. The dbt package calls it through the SQL function
-``semantic_check_input`` from ``stg_semantic__inputs``, which every staging model waits for.
+``semantic_check_inputs`` from ``stg_semantic__inputs``, which every staging model waits for.
 """
 
 from __future__ import annotations
