@@ -241,9 +241,14 @@ def _build(args: argparse.Namespace) -> int:
     # before dbt: a seed that is not UTF-8 stops dbt with a bare UnicodeDecodeError naming no file
     check_seed_encoding(project_seed_files(project_dir))
     install_packages(project_dir, env)
-    live = active().with_overrides(db_path=args.db).db_path
+    from semantic.locking import ENV_HELD, acquire, held_fd
+
+    config = active().with_overrides(db_path=args.db)
+    # one build at a time per data folder; dbt, our child, inherits the lock and builds under it
+    env[ENV_HELD] = str(acquire(config.lance_dir.parent))
+    fd = held_fd(config.lance_dir.parent)
     staging_dir = Path(args.staging_dir) if args.staging_dir else None
-    return build(live, dbt_args, staging_dir=staging_dir, env=env)
+    return build(config.db_path, dbt_args, staging_dir=staging_dir, env=env, pass_fds=(fd,) if fd is not None else ())
 
 
 def _init(args: argparse.Namespace) -> int:

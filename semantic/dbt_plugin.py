@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,14 @@ class Plugin(BasePlugin):
         own = {key: value for key, value in plugin_config.items() if key not in settings}
         self.config = SemanticConfig.from_plugin(own)
         set_active(self.config)
+        if _is_dbt_cli():
+            # a plain `dbt build` takes the data folder's build lock for its life, unless `semantic
+            # build` took it for this child; dbt run inside another program (dbtRunner) does not
+            from semantic.locking import ENV_HELD, acquire, lock_path
+
+            data_dir = self.config.lance_dir.parent.resolve()
+            if os.environ.get(ENV_HELD) != str(lock_path(data_dir)):
+                acquire(data_dir)
         _install_log_bridge()
         _install_exit_hook()
 

@@ -29,3 +29,7 @@ class SemanticModelError(SemanticError, RuntimeError):
 
 class SemanticPublishError(SemanticError, RuntimeError):
     """A build could not be swapped in: the DuckDB file is held by a writer, or staging is on another filesystem."""
+
+
+class SemanticLockError(SemanticError, RuntimeError):
+    """Another build holds the project's build lock."""

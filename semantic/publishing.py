@@ -198,6 +198,7 @@ def build(
     dbt_args: Sequence[str] = (),
     staging_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> int:
     """Run ``dbt build`` into a staging copy of ``live`` and swap it in when dbt succeeds.
 
@@ -212,6 +213,7 @@ def build(
         dbt_args: Arguments passed on to ``dbt build`` (``--select``, ``--vars``, ``--project-dir``…).
         staging_dir: Where to build (default ``<live folder>/.building``).
         env: The environment for dbt (default: this process's).
+        pass_fds: File descriptors dbt inherits (the build lock, see :mod:`semantic.locking`).
 
     Returns:
         dbt's exit status (0 when the new build was published).
@@ -223,7 +225,8 @@ def build(
     logger.info("semantic build: building into %s (a copy of %s; readers keep the live file)",
                 staging.path, staging.live)
     child_env = {**(os.environ if env is None else env), "SEMANTIC_DB": str(staging.path)}
-    code = subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", *dbt_args], env=child_env).returncode
+    code = subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", *dbt_args], env=child_env,
+                          pass_fds=tuple(pass_fds)).returncode
     if code != 0:
         logger.warning(
             "semantic build: dbt build failed (exit %d); %s is unchanged. The failed build is kept at %s "

@@ -342,17 +342,24 @@ def test_semantic_build_passes_other_arguments_to_dbt_and_names_its_own(tmp_path
     from semantic.cli import main
 
     calls = []
-    monkeypatch.setattr(publishing, "build", lambda live, args, staging_dir=None, env=None: calls.append(
-        (live, list(args), staging_dir, env)) or 0)
+    monkeypatch.setattr(publishing, "build", lambda live, args, staging_dir=None, env=None, pass_fds=(): calls.append(
+        (live, list(args), staging_dir, env, pass_fds)) or 0)
     monkeypatch.setenv("SEMANTIC_HOME", str(tmp_path))
+    monkeypatch.setenv("SEMANTIC_LANCE_DIR", str(tmp_path / "data" / "lance"))  # the lock is on its folder
+    monkeypatch.setattr("semantic.config._ACTIVE", None)  # the config from the environment, not an earlier test's
     (tmp_path / "profiles.yml").write_text("x: {}\n")
     monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
     db = tmp_path / "d" / "semantic_assets.duckdb"
     assert main(["build", "--db", str(db), "--select", "marker+", "--vars", "{n: 3}", "--staging-dir", "s"]) == 0
-    live, args, staging_dir, env = calls[0]
+    live, args, staging_dir, env, pass_fds = calls[0]
     assert live == db and staging_dir == Path("s")
     assert args == ["--project-dir", str(tmp_path), "--select", "marker+", "--vars", "{n: 3}"]
     assert env["DBT_PROFILES_DIR"] == str(tmp_path)
+    # dbt builds under the data folder's lock, which it inherits
+    from semantic.locking import ENV_HELD, held_fd, lock_path, release
+
+    assert env[ENV_HELD] == str(lock_path(tmp_path / "data")) and pass_fds == (held_fd(tmp_path / "data"),)
+    release(tmp_path / "data")
     with pytest.raises(SystemExit):
         main(["summary", "--select", "x"])  # other commands still reject unknown arguments
 
