@@ -4,12 +4,12 @@ Usage: nice .venv/bin/python benchmarks/ann_index.py [--rows 100000] [--dim 384]
 
 Synthetic unit vectors with cluster structure (a mixture of Gaussians around ``--clusters`` random
 centres, since real embeddings are clustered and uniform random vectors have no meaningful
-neighbours). Stages, each timed, all through semantic.store.VectorStore:
+neighbours). Stages, each timed, all through semantic.vectors.store.VectorStore:
 
 1. build: ``ensure_vector_index`` on the table (IVF_HNSW_SQ, squared L2 over unit vectors);
 2. search: ``--queries`` held-out query vectors (new draws from the mixture, not table rows), one
    search per call: p50 / p95 latency of the exact flat scan (the baseline) and of the refined
-   indexed search (``semantic.vector_index.vector_query``), and recall@10 of the latter; the same
+   indexed search (``semantic.vectors.index.vector_query``), and recall@10 of the latter; the same
    with a selective prefilter (one of 20 brands), exact and through the index;
 3. append 5 % (half from the existing clusters, half from new ones: drift the IVF centroids
    never saw); unindexed rows, recall and latency before the incremental step; then
@@ -31,8 +31,8 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from semantic.store import VectorStore
-from semantic.vector_index import vector_query
+from semantic.vectors.index import vector_query
+from semantic.vectors.store import VectorStore
 
 
 def mixture(n: int, centres: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:

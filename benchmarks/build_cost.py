@@ -35,7 +35,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from semantic.scaffold import copy_example
+from semantic.warehouse.scaffold import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
 

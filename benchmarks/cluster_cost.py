@@ -6,9 +6,9 @@ Synthetic unit vectors (384 dims): groups of 1-6 near-copies around random centr
 ``--blocks`` brands. Stages, each with wall time:
 
 1. LanceDB candidates: every asset's top-k within its brand, batched searches with a prefilter
-   (semantic.clustering.neighbours), on the flat table (used for the clusters) and, for
+   (semantic.decisions.clustering.neighbours), on the flat table (used for the clusters) and, for
    comparison, through an IVF_HNSW_SQ index (build time printed separately);
-2. clusters: connected components with the chaining guard, then stable ids (semantic.clustering);
+2. clusters: connected components with the chaining guard, then stable ids (semantic.decisions.clustering);
 3. incremental: 1 % new assets, only they are searched, clusters rebuilt with the previous ids.
 
 Ratios: the incremental run against the full run, and the indexed search against the flat one.
@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import IvfHnswSq
 
-from semantic.clustering import Previous, assign, clusters, neighbours
+from semantic.decisions.clustering import Previous, assign, clusters, neighbours
 
 
 def synthetic(n: int, dim: int, blocks: int, seed: int) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:

@@ -39,10 +39,10 @@ def main() -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from semantic.benchmark import dedup_task, encoder_embed, pairwise_prf
-    from semantic.encoder import load_encoder
-    from semantic.registry import Registry
-    from semantic.scaffold import write_starter
+    from semantic.encoding.encoder import load_encoder
+    from semantic.encoding.registry import Registry
+    from semantic.evaluation.benchmark import dedup_task, encoder_embed, pairwise_prf
+    from semantic.warehouse.scaffold import write_starter
 
     data = Path(os.environ.get("SEMANTIC_EVAL_DATA", ROOT.parent / "shared" / "data"))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

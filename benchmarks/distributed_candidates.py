@@ -5,7 +5,7 @@ Usage: nice .venv/bin/python benchmarks/distributed_candidates.py [--n 100000] [
 
 Writes ``--n`` synthetic clustered unit vectors (500 centres, seeded; no encoder needed) as a Lance
 table in a temporary folder, builds its IVF_HNSW_SQ index with the job's own
-``semantic.distributed.ensure_shared_index`` (what ``semantic embed`` does from
+``semantic.scaleout.distributed.ensure_shared_index`` (what ``semantic embed`` does from
 ``--index-min-rows`` rows), then times ``near_duplicate_candidates`` (top-k of every row,
 partitioned over the table's fragments) on a local Ray cluster with 1 and 2 workers of one core
 each. Recall@k of the ANN candidates is measured against a NumPy brute-force top-k for a seeded
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from semantic.distributed import ensure_shared_index, near_duplicate_candidates
+from semantic.scaleout.distributed import ensure_shared_index, near_duplicate_candidates
 
 ROWS_PER_FRAGMENT = 10_000
 """Fragment size of the synthetic table (the job writes up to 100,000): enough fragments to partition."""

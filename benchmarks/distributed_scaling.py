@@ -3,7 +3,7 @@
 Usage: nice .venv/bin/python benchmarks/distributed_scaling.py [--n-assets 8000] [--small 400] [--target 50000000]
 
 Each configuration embeds the same demo assets (``semantic.demo``, seed 7) into a fresh Lance table
-with ``semantic.distributed.sync``. A job has a fixed cost (actor start, model load, plan, commit),
+with ``semantic.scaleout.distributed.sync``. A job has a fixed cost (actor start, model load, plan, commit),
 so each configuration also runs a small job first; the steady rate is
 ``(n - small) / (t_n - t_small)``, which is what a 50-million-asset load runs at. Printed: the
 wall time of both jobs, the steady rate, the rate per worker, the scaling efficiency against one
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from semantic.config import default_model_dir
 from semantic.demo import generate
-from semantic.distributed import sync
+from semantic.scaleout.distributed import sync
 
 
 def demo_source(folder: Path, n: int) -> Path:

@@ -11,7 +11,7 @@ on a shared machine hits them alike. Paths:
   the baseline every ratio is taken against, within the same round;
 * ``st_per_batch`` sentence-transformers fp32, one ``encode()`` per consecutive 64 texts (what a
   naive UDF or per-record-batch Python model does);
-* ``fp32``, ``bf16``, ``openvino``: :meth:`semantic.encoder.Encoder.encode` with that backend forced
+* ``fp32``, ``bf16``, ``openvino``: :meth:`semantic.encoding.encoder.Encoder.encode` with that backend forced
   (global length sorting; exports and gate results come from the encoder cache, as in production).
 
 Sets: ``ads`` demo ad copy of every asset type (:func:`semantic.demo.generate`), ``headlines`` the
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semantic.backends import available_cores, cpu_bf16_flags
+from semantic.encoding.backends import available_cores, cpu_bf16_flags
 
 PATHS = ("st_one_call", "st_per_batch", "fp32", "bf16", "openvino")
 SETS = ("ads", "headlines", "transcripts")
@@ -80,8 +80,8 @@ def worker(path: str, texts_file: Path, vectors_file: Path) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        from semantic.backends import available_cores
         from semantic.config import default_model_dir
+        from semantic.encoding.backends import available_cores
 
         torch.set_num_threads(available_cores())  # the same threads as our backends get
         model = SentenceTransformer(str(default_model_dir()), device="cpu", local_files_only=True)
@@ -98,7 +98,7 @@ def worker(path: str, texts_file: Path, vectors_file: Path) -> None:
             ])
     else:
         from semantic.config import default_model_dir
-        from semantic.encoder import Encoder
+        from semantic.encoding.encoder import Encoder
 
         encoder = Encoder(default_model_dir(), batch_size=BATCH, backend=path)
         encoder.encode(["warm-up"])

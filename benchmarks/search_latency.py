@@ -34,9 +34,9 @@ import numpy as np
 import pyarrow as pa
 
 from semantic.config import SemanticConfig
-from semantic.functions import register
-from semantic.store import VectorStore
-from semantic.vector_index import vector_query
+from semantic.vectors.index import vector_query
+from semantic.vectors.store import VectorStore
+from semantic.warehouse.functions import register
 
 
 class LookupEncoder:
@@ -160,7 +160,7 @@ def main() -> None:
                      f"{found / len(truth):.3f}", f"p95 {pct(times, 95):.1f} ms; query vector precomputed"))
         if args.encode:
             from semantic.config import default_model_dir
-            from semantic.encoder import load_encoder
+            from semantic.encoding.encoder import load_encoder
 
             encoder = load_encoder(default_model_dir())
             encoder.encode(["warm up the model"])

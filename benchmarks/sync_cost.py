@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from semantic.config import default_model_dir
 from semantic.demo import generate
-from semantic.encoder import load_encoder
-from semantic.store import VectorStore
+from semantic.encoding.encoder import load_encoder
+from semantic.vectors.store import VectorStore
 
 
 def load_assets(seeds: Path) -> pa.Table:

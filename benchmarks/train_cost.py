@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from semantic.config import default_model_dir
-from semantic.encoder import load_encoder
-from semantic.training import TrainingConfig, load_task, train
+from semantic.encoding.encoder import load_encoder
+from semantic.encoding.training import TrainingConfig, load_task, train
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 {#- The calibrated match probability of `similarity` on a joined row of
     dim_similarity_calibration_curve (alias `curve`, the segment with x0 <= similarity < x1):
-    linear interpolation between the segment's ends, exactly as semantic.calibration does. -#}
+    linear interpolation between the segment's ends, exactly as semantic.decisions.calibration does. -#}
 {% macro calibrated_probability(similarity, curve) -%}
     ({{ curve }}.y0 + ({{ curve }}.y1 - {{ curve }}.y0) * ({{ similarity }} - {{ curve }}.x0) / ({{ curve }}.x1 - {{ curve }}.x0))
 {%- endmacro %}

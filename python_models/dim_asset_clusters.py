@@ -1,13 +1,13 @@
 """One row per embedded asset: its near-duplicate cluster (stable id across runs), the cluster's
-canonical asset and size, and where a merge moved it from. See semantic.clustering for the rules."""
+canonical asset and size, and where a merge moved it from. See semantic.decisions.clustering for the rules."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     import duckdb
 
-    from semantic.clustering import cluster_table
-    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
+    from semantic.decisions.clustering import cluster_table
+    from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     pairs = dbt.ref("fct_asset_near_duplicates")
     assets = dbt.ref("int_assets_embedded").select("asset_id")

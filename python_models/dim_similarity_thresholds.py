@@ -1,18 +1,19 @@
 """One row per task (duplicate, brief_match, lookalike) for the active encoder version: the
 calibrated threshold, its figures with bootstrap intervals, the probability curve and the truth-space
-table (see semantic.calibration). Recalibrated whenever the labelled similarities (and so the model
-version), the settings or the code change; otherwise the previous rows are kept (semantic.fingerprints).
+table (see semantic.decisions.calibration). Recalibrated whenever the labelled similarities (and so the model
+version), the settings or the code change; otherwise the previous rows are kept (semantic.vectors.fingerprints).
 The compliance references' typicality (int_compliance_reference_typicality) and its weight, which the
 lookalike scores were computed with, are saved beside the calibration for `semantic check`."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from semantic import calibration
-    from semantic.compliance import save_typicality
     from semantic.config import active
-    from semantic.encoder import model_info
-    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
+    from semantic.decisions import calibration
+    from semantic.decisions.compliance import save_typicality
+    from semantic.encoding.encoder import model_info
+    from semantic.encoding.registry import encoder_dir
+    from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     method = dbt.config.get("calibration_method")
     objective = dbt.config.get("calibration_objective")
@@ -37,7 +38,7 @@ def model(dbt, session):
     versions = set(labelled.column("model_version").to_pylist())
     if len(versions) > 1:
         raise RuntimeError(f"int_similarity_labelled mixes model versions {sorted(versions)}; rebuild the embeddings")
-    model_version = versions.pop() if versions else model_info(active().encoder_dir()).version
+    model_version = versions.pop() if versions else model_info(encoder_dir(active())).version
     calibrations = calibration.calibrate_tasks(
         labelled,
         model_version,

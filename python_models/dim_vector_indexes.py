@@ -1,12 +1,13 @@
 """One row per LanceDB vector table: its ANN index (type, indexed and unindexed rows, partitions,
-last optimised) and the indexed search's recall@10 against exact search. See semantic.vector_index."""
+last optimised) and the indexed search's recall@10 against exact search. See semantic.vectors.index."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     from semantic.config import active
-    from semantic.fingerprints import fingerprint, previous_rows, stamped
-    from semantic.store import VectorStore, vector_index_report
+    from semantic.vectors.fingerprints import fingerprint, previous_rows, stamped
+    from semantic.vectors.store import VectorStore
+    from semantic.vectors.sync import vector_index_report
 
     # after every sync, so the state is the one this run left (dbt needs literal ref arguments)
     dbt.ref("int_assets_embedded")

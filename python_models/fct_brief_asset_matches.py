@@ -1,6 +1,6 @@
 """One row per (brief, rank): the top brief_match_k assets of the brief's brand and market, from
 the LanceDB index in batches, near-duplicates collapsed to one slot per cluster, optionally
-re-ranked for variety (MMR). See semantic.recommendations for the rules."""
+re-ranked for variety (MMR). See semantic.decisions.recommendations for the rules."""
 
 
 def model(dbt, session):
@@ -8,8 +8,8 @@ def model(dbt, session):
     import numpy as np
 
     from semantic.config import active
-    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
-    from semantic.recommendations import brief_matches
+    from semantic.decisions.recommendations import brief_matches
+    from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     embedded = dbt.ref("int_briefs_embedded")
     briefs = embedded.select("brief_id, brand, market, vector, model_version")

@@ -1,12 +1,12 @@
 """Each asset's top near_duplicate_k neighbours (within near_duplicate_block_on) from the LanceDB
 index. Incremental: only assets that are new, changed (content_hash) or re-embedded with another
-model version are queried; the dbt log counts the compared pairs. See semantic.clustering."""
+model version are queried; the dbt log counts the compared pairs. See semantic.decisions.clustering."""
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental", unique_key="asset_id", incremental_strategy="delete+insert")
-    from semantic.clustering import refresh_neighbours
     from semantic.config import active
+    from semantic.decisions.clustering import refresh_neighbours
 
     block_on = dbt.config.get("block_on")
     block_on = None if str(block_on).lower() in ("none", "") else block_on

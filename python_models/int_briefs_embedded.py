@@ -6,16 +6,7 @@ or changed there, and its post-hook (in _embeddings.yml) deletes rows that left 
 
 
 def model(dbt, session):
-    from semantic.store import sync_embeddings
+    from semantic.vectors.sync import embed_entity
 
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
-    mirrored = None
-    if dbt.is_incremental:
-        mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
-    return sync_embeddings(
-        dbt.ref("stg_semantic__briefs").to_arrow_table(),
-        table="briefs",
-        id_column="brief_id",
-        output_columns=["campaign_id", "brand", "market"],
-        mirrored=mirrored,
-    )
+    return embed_entity(dbt, session, "briefs", dbt.ref("stg_semantic__briefs"))

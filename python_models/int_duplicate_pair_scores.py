@@ -1,7 +1,7 @@
 """Each near-duplicate candidate pair (int_duplicate_candidates) scored by the pair decision: the
 encoder cosine, character TF-IDF and shared or conflicting identifiers, weighed by a logistic
 regression learned on the labelled duplicate pairs of the train split and calibrated on the
-calibration splits (semantic.pair_decision). With too few labels, or near_duplicate_scorer: cosine,
+calibration splits (semantic.decisions.pair_decision). With too few labels, or near_duplicate_scorer: cosine,
 scorer is `cosine`, the decision columns are NULL and fct_asset_near_duplicates thresholds the
 cosine. Kept as built when nothing changed; when only some assets changed, the pairs whose two
 texts, model version and cosine are unchanged keep their scores (the decision is the same when its
@@ -19,8 +19,8 @@ def model(dbt, session):
     import numpy as np
     import pyarrow as pa
 
-    from semantic.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
-    from semantic.pair_decision import DECISION_COLUMNS, FittedDuplicates, fit_duplicates, score_duplicates
+    from semantic.decisions.pair_decision import DECISION_COLUMNS, FittedDuplicates, fit_duplicates, score_duplicates
+    from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     scorer = str(dbt.config.get("scorer")).lower()
     if scorer not in ("decision", "cosine"):

@@ -1,12 +1,12 @@
 """One row per encoder version (base and tuned); trains a new version only when the labels or the
-training config changed since the last one, and activates it (see semantic.registry)."""
+training config changed since the last one, and activates it (see semantic.encoding.registry)."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     from semantic.config import active
-    from semantic.registry import Registry, train_from_warehouse
-    from semantic.training import TrainingConfig
+    from semantic.encoding.registry import Registry, train_from_warehouse
+    from semantic.encoding.training import TrainingConfig
 
     config = TrainingConfig(
         loss=dbt.config.get("training_loss"),

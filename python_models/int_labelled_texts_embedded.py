@@ -7,15 +7,7 @@ uses any more leave (post-hook in _embeddings.yml).
 
 
 def model(dbt, session):
-    from semantic.store import sync_embeddings
+    from semantic.vectors.sync import embed_entity
 
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
-    mirrored = None
-    if dbt.is_incremental:
-        mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()
-    return sync_embeddings(
-        dbt.ref("stg_semantic__labelled_texts").to_arrow_table(),
-        table="labelled_texts",
-        id_column="text_id",
-        mirrored=mirrored,
-    )
+    return embed_entity(dbt, session, "labelled_texts", dbt.ref("stg_semantic__labelled_texts"))

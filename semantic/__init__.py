@@ -7,7 +7,6 @@ the functions that need them.
 from __future__ import annotations
 
 from semantic.config import SemanticConfig
-from semantic.connection import connect
 from semantic.errors import (
     SemanticConfigError,
     SemanticDataError,
@@ -15,6 +14,7 @@ from semantic.errors import (
     SemanticModelError,
     SemanticModelVersionError,
 )
+from semantic.warehouse.connection import connect
 
 __all__ = [
     "SemanticConfig",

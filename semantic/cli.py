@@ -15,7 +15,7 @@ from semantic.errors import SemanticError
 
 def _demo_data(args: argparse.Namespace) -> int:
     from semantic.demo import generate
-    from semantic.scaffold import demo_seeds_dir
+    from semantic.warehouse.scaffold import demo_seeds_dir
 
     out = Path(args.out) if args.out else demo_seeds_dir()
     summary = generate(out, seed=args.seed, n_assets=args.n_assets)
@@ -27,7 +27,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     from semantic.config import active
-    from semantic.reporting import run_summary
+    from semantic.warehouse.reporting import run_summary
 
     config = active().with_overrides(db_path=args.db, lance_dir=args.lance_dir)
     print(run_summary(config, n_briefs=args.briefs, k=args.k))
@@ -37,12 +37,13 @@ def _summary(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import json
 
-    from semantic.compliance import check_texts
     from semantic.config import active
-    from semantic.encoder import load_encoder
+    from semantic.decisions.compliance import check_texts
+    from semantic.encoding.encoder import load_encoder
+    from semantic.encoding.registry import encoder_dir
 
     config = active().with_overrides(lance_dir=args.lance_dir)
-    encoder = load_encoder(config.encoder_dir(), config.batch_size)
+    encoder = load_encoder(encoder_dir(config), config.batch_size)
     if any(not t.strip() for t in args.text):
         raise SemanticError("a text to check is empty; pass the draft copy, e.g. semantic check \"Clinically proven\"")
     checks = check_texts(args.text, config, encoder, market=args.market)
@@ -61,15 +62,16 @@ def _check(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from semantic.config import active
-    from semantic.encoder import load_encoder
-    from semantic.store import VectorStore
+    from semantic.encoding.encoder import load_encoder
+    from semantic.encoding.registry import encoder_dir
+    from semantic.vectors.store import VectorStore
 
     config = active().with_overrides(lance_dir=args.lance_dir)
-    encoder = load_encoder(config.encoder_dir(), config.batch_size)
+    encoder = load_encoder(encoder_dir(config), config.batch_size)
     vector = encoder.encode([args.query])[0]
     if vector[0] != vector[0]:  # NaN: blank query
         raise SemanticError("the query is empty; pass some text, e.g. semantic search \"warm jacket\"")
-    from semantic.store import sql_literal
+    from semantic.vectors.store import sql_literal
 
     filters = {"brand": args.brand, "market": args.market, "channel": args.channel, "asset_type": args.asset_type}
     where = " AND ".join(f"{column} = {sql_literal(value)}" for column, value in filters.items() if value)
@@ -84,8 +86,8 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _check_seeds(args: argparse.Namespace) -> int:
-    from semantic.scaffold import demo_seeds_dir
-    from semantic.validation import check_seed_encoding
+    from semantic.warehouse.scaffold import demo_seeds_dir
+    from semantic.warehouse.validation import check_seed_encoding
 
     folder = Path(args.folder) if args.folder else demo_seeds_dir()
     files = sorted(folder.glob("*.csv"))
@@ -95,7 +97,7 @@ def _check_seeds(args: argparse.Namespace) -> int:
 
 
 def _fix_encoding(args: argparse.Namespace) -> int:
-    from semantic.validation import repair_utf8
+    from semantic.warehouse.validation import repair_utf8
 
     for name in args.files:
         n = repair_utf8(Path(name))
@@ -105,7 +107,7 @@ def _fix_encoding(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from semantic.config import default_model_dir
-    from semantic.encoder import load_encoder
+    from semantic.encoding.encoder import load_encoder
 
     models = {"base": load_encoder(default_model_dir())}
     for path in args.model or []:
@@ -119,7 +121,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
-    from semantic.benchmark import run, task_kind, to_json, to_markdown
+    from semantic.evaluation.benchmark import run, task_kind, to_json, to_markdown
 
     if args.calibrate_with and task_kind(Path(args.calibrate_with)) != "pairs":
         raise SemanticError(f"--calibrate-with {args.calibrate_with} is not a pairs folder "
@@ -138,8 +140,8 @@ def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> 
 def _evaluate_demo(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
     import csv
 
-    from semantic.evaluation import encoder_scorer, evaluate_demo, format_results, tfidf_scorer
-    from semantic.scaffold import demo_seeds_dir
+    from semantic.evaluation.evaluate import encoder_scorer, evaluate_demo, format_results, tfidf_scorer
+    from semantic.warehouse.scaffold import demo_seeds_dir
 
     seeds = Path(args.seeds) if args.seeds else demo_seeds_dir()
     if not (seeds / "demo_labelled_pairs.csv").is_file():
@@ -158,7 +160,7 @@ def _evaluate_demo(args: argparse.Namespace, models: Mapping[str, Any]) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from semantic.config import default_model_dir
-    from semantic.training import TrainingConfig, load_task, train
+    from semantic.encoding.training import TrainingConfig, load_task, train
 
     tasks = [load_task(path) for path in args.data]
     config = TrainingConfig(
@@ -184,7 +186,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _registry() -> Any:
     from semantic.config import active
-    from semantic.registry import Registry
+    from semantic.encoding.registry import Registry
 
     return Registry(active().models_dir)
 
@@ -218,7 +220,7 @@ def _build(args: argparse.Namespace) -> int:
     import os
 
     from semantic.config import active, project_root
-    from semantic.publishing import build
+    from semantic.warehouse.publishing import build
 
     dbt_args = list(args.dbt_args)
     project_dir = project_root()
@@ -235,13 +237,13 @@ def _build(args: argparse.Namespace) -> int:
     profiles_given = any(a == "--profiles-dir" or a.startswith("--profiles-dir=") for a in dbt_args)
     if not profiles_given and "DBT_PROFILES_DIR" not in env and (project_dir / "profiles.yml").is_file():
         env["DBT_PROFILES_DIR"] = str(project_dir)
-    from semantic.scaffold import install_packages, project_seed_files
-    from semantic.validation import check_seed_encoding
+    from semantic.warehouse.scaffold import install_packages, project_seed_files
+    from semantic.warehouse.validation import check_seed_encoding
 
     # before dbt: a seed that is not UTF-8 stops dbt with a bare UnicodeDecodeError naming no file
     check_seed_encoding(project_seed_files(project_dir))
     install_packages(project_dir, env)
-    from semantic.locking import ENV_HELD, acquire, held_fd
+    from semantic.warehouse.locking import ENV_HELD, acquire, held_fd
 
     config = active().with_overrides(db_path=args.db)
     # one build at a time per data folder; dbt, our child, inherits the lock and builds under it
@@ -252,7 +254,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from semantic.scaffold import write_starter
+    from semantic.warehouse.scaffold import write_starter
 
     written = write_starter(Path(args.dir), package=args.package, name=args.name)
     for path in written:
@@ -278,12 +280,13 @@ def _min_rows_arg(value: str) -> int | None:
 
 def _embed(args: argparse.Namespace) -> int:
     from semantic.config import active
-    from semantic.distributed import near_duplicate_candidates, sync
+    from semantic.encoding.registry import encoder_dir
+    from semantic.scaleout.distributed import near_duplicate_candidates, sync
 
     config = active().with_overrides(model_dir=args.model_dir)
     result = sync(
         args.source, args.lance, id_column=args.id_column, text_column=args.text_column, engine=args.engine,
-        workers=args.workers, cpus_per_worker=args.cpus_per_worker, model_dir=config.encoder_dir(),
+        workers=args.workers, cpus_per_worker=args.cpus_per_worker, model_dir=encoder_dir(config),
         batch_size=config.batch_size, ray_address=args.ray_address, index_min_rows=args.index_min_rows,
     )
     print(f"{result.uri}: embedded {result.embedded}, unchanged {result.unchanged}, deleted {result.deleted}, "
@@ -300,7 +303,7 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _functions(args: argparse.Namespace) -> int:
-    from semantic.functions import describe
+    from semantic.warehouse.functions import describe
 
     for signature, returns, doc in describe():
         print(f"{signature} -> {returns}\n    {doc}")

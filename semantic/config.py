@@ -40,7 +40,7 @@ _PLUGIN_KEYS = {
     ),
 }
 ENV_BACKEND = "SEMANTIC_ENCODER_BACKEND"
-#: The encoder backends; ``auto`` picks one (see :mod:`semantic.encoder`).
+#: The encoder backends; ``auto`` picks one (see :mod:`semantic.encoding.encoder`).
 BACKEND_CHOICES = ("auto", "fp32", "bf16", "openvino")
 
 
@@ -162,17 +162,6 @@ class SemanticConfig:
     def calibration_dir(self) -> Path:
         """Where each model version's calibrations are saved (``<models_dir>/../calibration``)."""
         return self.models_dir.parent / "calibration"
-
-    def encoder_dir(self) -> Path:
-        """The model directory to embed with now: the fixed one, else the registry's active version, else base.
-
-        Read on every call, so a version activated during a dbt run is used by the models after it.
-        """
-        if self.model_dir is not None:
-            return self.model_dir
-        from semantic.registry import Registry
-
-        return Registry(self.models_dir).active_dir() or default_model_dir()
 
     def with_overrides(self, **changes: Any) -> SemanticConfig:
         """Return a copy with some fields replaced (paths are resolved against the project)."""

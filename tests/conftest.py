@@ -62,7 +62,7 @@ def fake_encoder() -> FakeEncoder:
 def real_encoder():
     """The packaged all-MiniLM-L6-v2, loaded once per test session."""
     from semantic.config import default_model_dir
-    from semantic.encoder import load_encoder
+    from semantic.encoding.encoder import load_encoder
 
     return load_encoder(default_model_dir())
 

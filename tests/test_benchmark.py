@@ -3,7 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from semantic.benchmark import (
+from semantic.errors import SemanticDataError
+from semantic.evaluation.benchmark import (
     best_f1_threshold,
     f1_at,
     find_tasks,
@@ -13,7 +14,6 @@ from semantic.benchmark import (
     to_json,
     to_markdown,
 )
-from semantic.errors import SemanticDataError
 
 
 def test_ranking_metrics_on_a_hand_built_similarity_matrix():
@@ -79,7 +79,7 @@ def test_lexical_embed_rows_are_unit_length():
 
 @pytest.mark.eval
 def test_shared_lookalike_set_base_encoder_beats_chance(eval_data, real_encoder):
-    from semantic.benchmark import encoder_embed, lookalike_task
+    from semantic.evaluation.benchmark import encoder_embed, lookalike_task
 
     metrics = lookalike_task(eval_data / "lookalike" / "sms_spam", encoder_embed(real_encoder))
     assert metrics["auroc"] > 0.9
@@ -88,7 +88,7 @@ def test_shared_lookalike_set_base_encoder_beats_chance(eval_data, real_encoder)
 def test_retrieval_goes_through_the_sql_search_exact_ann_and_hybrid():
     from conftest import FakeEncoder
 
-    from semantic.benchmark import encoder_embed, sql_search_metrics
+    from semantic.evaluation.benchmark import encoder_embed, sql_search_metrics
 
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(400)]
@@ -108,7 +108,7 @@ def test_retrieval_goes_through_the_sql_search_exact_ann_and_hybrid():
 
 
 def test_markdown_shows_metrics_that_only_some_rows_have():
-    from semantic.benchmark import Row
+    from semantic.evaluation.benchmark import Row
 
     table = to_markdown([Row("t", "retrieval", "lexical", {"recall@1": 0.5}),
                          Row("t", "retrieval", "base", {"recall@1": 0.4, "ann_recall@10": 0.9})])
@@ -118,7 +118,7 @@ def test_markdown_shows_metrics_that_only_some_rows_have():
 def test_dedup_runs_the_real_pipeline_with_a_calibrated_threshold(tmp_path):
     from conftest import FakeEncoder
 
-    from semantic.benchmark import bcubed_f1, dedup_task, encoder_embed
+    from semantic.evaluation.benchmark import bcubed_f1, dedup_task, encoder_embed
 
     # 30 products, each listed twice (an exact copy and an upper-case copy): 30 gold pairs.
     products = [f"brand{i % 5} gadget model x{i:03d}z colour {c}" for i, c in zip(range(30), itertools.cycle("rgb"))]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semantic import calibration
+from semantic.decisions import calibration
 from semantic.errors import SemanticDataError
 
 

@@ -7,8 +7,8 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from semantic import clustering
-from semantic.clustering import Previous
+from semantic.decisions import clustering
+from semantic.decisions.clustering import Previous
 
 
 def _unit(m):
@@ -157,7 +157,7 @@ def test_adding_100_assets_to_10000_compares_only_theirs_and_keeps_every_cluster
 
 
 def test_a_chain_of_thousands_of_links_is_split_without_recursion_and_every_part_holds_together():
-    from semantic.clustering import MAX_EXACT, split_chains
+    from semantic.decisions.clustering import MAX_EXACT, split_chains
 
     n = 1500  # points along an arc: each is close to its neighbours, the ends are far apart
     angles = np.linspace(0, np.pi / 2, n)

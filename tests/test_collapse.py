@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from semantic.collapse import (
+from semantic.encoding.collapse import (
     alignment,
     check_collapse,
     effective_rank,

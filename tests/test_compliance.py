@@ -5,7 +5,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from semantic.compliance import scoring_units, split_sentences
+from semantic.encoding.units import scoring_units, split_sentences
 
 TEXTS = [
     "Our winter range is here. Clinically proven to cure eczema in two weeks! Shop now.",
@@ -30,7 +30,7 @@ def test_a_text_is_scored_by_itself_and_its_sentences():
 
 
 def test_best_unit_scores_take_each_texts_best_unit_and_normalise():
-    from semantic.compliance import best_unit_scores
+    from semantic.decisions.compliance import best_unit_scores
 
     refs = np.array([[2.0, 0.0], [0.0, 1.0]])  # not unit length: scored as cosines
     units = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 3.0]])
@@ -39,7 +39,7 @@ def test_best_unit_scores_take_each_texts_best_unit_and_normalise():
 
 
 def test_a_generic_claim_is_more_typical_than_a_specific_one_and_markets_are_honoured():
-    from semantic.compliance import typicality
+    from semantic.decisions.compliance import typicality
 
     rng = np.random.default_rng(0)
     generic = rng.uniform(0.55, 0.7, 200)  # near hundreds of harmless texts
@@ -60,7 +60,7 @@ def test_a_generic_claim_is_more_typical_than_a_specific_one_and_markets_are_hon
 
 
 def test_typicality_is_saved_beside_the_calibration_and_its_absence_is_explained(tmp_path):
-    from semantic.compliance import load_typicality, save_typicality
+    from semantic.decisions.compliance import load_typicality, save_typicality
     from semantic.errors import SemanticConfigError
 
     with pytest.raises(SemanticConfigError, match="run `dbt build`"):

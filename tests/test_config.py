@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from semantic.config import SemanticConfig, default_model_dir
+from semantic.encoding.registry import encoder_dir
 from semantic.errors import SemanticConfigError
 
 
@@ -23,7 +24,7 @@ def test_environment_overrides_defaults_and_relative_paths_resolve_against_the_p
     config = SemanticConfig.from_plugin({})
     assert config.lance_dir == tmp_path / "vectors"
     assert config.db_path == tmp_path / "data" / "semantic_assets.duckdb"
-    assert config.model_dir is None and config.encoder_dir() == default_model_dir()
+    assert config.model_dir is None and encoder_dir(config) == default_model_dir()
 
 
 def test_plugin_config_wins_over_environment(tmp_path, monkeypatch):
@@ -36,7 +37,7 @@ def test_empty_model_dir_means_the_packaged_encoder(monkeypatch, tmp_path):
     monkeypatch.setenv("SEMANTIC_MODELS_DIR", str(tmp_path))
     monkeypatch.delenv("SEMANTIC_MODEL_DIR", raising=False)
     config = SemanticConfig.from_plugin({"model_dir": ""})
-    assert config.model_dir is None and config.encoder_dir() == default_model_dir()
+    assert config.model_dir is None and encoder_dir(config) == default_model_dir()
 
 
 @pytest.mark.parametrize("bad", [0, -3, "many"])
@@ -55,7 +56,7 @@ def test_config_is_frozen():
 def test_the_registry_active_version_is_used_unless_a_model_dir_is_fixed(tmp_path, monkeypatch):
     import shutil
 
-    from semantic.registry import Registry
+    from semantic.encoding.registry import Registry
 
     monkeypatch.delenv("SEMANTIC_MODEL_DIR", raising=False)
     version = tmp_path / "models" / "v1"
@@ -63,8 +64,8 @@ def test_the_registry_active_version_is_used_unless_a_model_dir_is_fixed(tmp_pat
     (version / "semantic_training.json").write_text("{}")
     (version / "semantic_metrics.json").write_text('{"guard": {"passed": true}}')
     config = SemanticConfig.from_plugin({"models_dir": str(tmp_path / "models")})
-    assert config.encoder_dir() == default_model_dir()
+    assert encoder_dir(config) == default_model_dir()
     Registry(tmp_path / "models").activate("v1")
-    assert config.encoder_dir() == version
+    assert encoder_dir(config) == version
     fixed = config.with_overrides(model_dir=str(default_model_dir()))
-    assert fixed.encoder_dir() == default_model_dir()
+    assert encoder_dir(fixed) == default_model_dir()

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from semantic.contract import check_input, check_inputs, format_problems, load_contract
+from semantic.warehouse.contract import check_input, check_inputs, format_problems, load_contract
 
 BIN = Path(sys.executable).parent
 
@@ -112,7 +112,7 @@ def test_invalid_utf8_in_csv_and_parquet_names_file_column_and_id(con, tmp_path)
 
 
 def test_one_message_covers_every_failing_input():
-    from semantic.contract import InputReport
+    from semantic.warehouse.contract import InputReport
 
     message = format_problems([InputReport("assets", "raw", problems=["p1", "p2"]), InputReport("briefs", None),
                                InputReport("compliance_references", "refs", problems=["p3"])])
@@ -124,7 +124,7 @@ def test_one_message_covers_every_failing_input():
 
 def test_the_sql_function_checks_through_its_own_cursor(con, tmp_path, fake_encoder):
     from semantic.config import SemanticConfig
-    from semantic.functions import register
+    from semantic.warehouse.functions import register
 
     register(con, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=fake_encoder)
     con.execute("create table raw as select 'a1' as asset_id, 'copy' as text")
@@ -166,7 +166,7 @@ def write_assets(path: Path, rows: list[tuple], names: tuple[str, ...] = ("asset
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A project written by `semantic init`, its assets and references as Parquet files, built once."""
-    from semantic.scaffold import write_starter
+    from semantic.warehouse.scaffold import write_starter
 
     project = tmp_path_factory.mktemp("own") / "campaigns"
     write_starter(project)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from semantic.scaffold import copy_example
+from semantic.warehouse.scaffold import copy_example
 
 pytestmark = pytest.mark.slow
 
@@ -238,7 +238,7 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):
     from semantic.config import SemanticConfig
-    from semantic.connection import connect
+    from semantic.warehouse.connection import connect
 
     data = project / "data"
     config = SemanticConfig(db_path=data / "semantic_assets.duckdb", lance_dir=data / "lance", model_dir=None,
@@ -334,7 +334,7 @@ def test_moving_a_reference_or_an_asset_to_another_market_rechecks_without_re_em
                      [moved_asset["asset_id"]]) == [(to,)]
         lance = project / "data" / "lance"  # the LanceDB row the search filters on moved too
         with duckdb.connect() as con:
-            from semantic.functions import load_lance
+            from semantic.vectors.duckdb_lance import load_lance
 
             load_lance(con)
             assert con.execute(f"select market from '{lance / 'assets.lance'}' where asset_id = ?",
@@ -360,7 +360,7 @@ def test_a_compliance_table_from_before_the_recheck_columns_is_upgraded_in_place
 
 def test_compliance_check_from_python_matches_the_mart(project, first_build):
     from semantic.config import SemanticConfig
-    from semantic.connection import connect
+    from semantic.warehouse.connection import connect
 
     data = project / "data"
     config = SemanticConfig(db_path=data / "semantic_assets.duckdb", lance_dir=data / "lance", model_dir=None,
@@ -383,10 +383,11 @@ def test_compliance_check_from_python_matches_the_mart(project, first_build):
     # a reference no asset of the slice applies to (a market without assets) is measured as 0.0
     assert query(project, "select count(*) from int_compliance_reference_typicality "
                           "where n_assets = 0 and typicality <> 0") == [(0,)]
-    from semantic.compliance import check_texts
-    from semantic.encoder import load_encoder
+    from semantic.decisions.compliance import check_texts
+    from semantic.encoding.encoder import load_encoder
+    from semantic.encoding.registry import encoder_dir
 
-    encoder = load_encoder(config.encoder_dir(), config.batch_size)
+    encoder = load_encoder(encoder_dir(config), config.batch_size)
     mart = query(project, "select asset_id, market, asset_text, reference_id, similarity, score, decision "
                           "from fct_compliance_lookalikes where rank = 1 order by score desc, asset_id limit 5")
     for asset_id, market, text, reference_id, similarity, score, decision in mart:
@@ -631,7 +632,7 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
     import lancedb
     from lancedb.index import IvfPq
 
-    from semantic.store import VectorStore
+    from semantic.vectors.store import VectorStore
 
     store = VectorStore(project / "data" / "lance")
     select = ("--select", "int_assets_embedded", "dim_vector_indexes")

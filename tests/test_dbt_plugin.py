@@ -2,8 +2,8 @@ import duckdb
 import pytest
 
 from semantic.config import active
-from semantic.dbt_plugin import Plugin
 from semantic.errors import SemanticConfigError
+from semantic.warehouse.dbt_plugin import Plugin
 
 
 def test_plugin_rejects_unknown_config_keys():
@@ -48,7 +48,7 @@ def test_a_dbt_process_skips_the_final_collection_of_what_it_built(tmp_path):
     script = textwrap.dedent(f"""
         import atexit, gc
         atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))
-        from semantic.dbt_plugin import Plugin
+        from semantic.warehouse.dbt_plugin import Plugin
         Plugin(name="semantic", plugin_config={{"lance_dir": {str(tmp_path / "lance")!r}}})
         Plugin(name="semantic", plugin_config={{"lance_dir": {str(tmp_path / "lance")!r}}})
         print("frozen while running:", gc.get_freeze_count() > 0)
@@ -59,7 +59,7 @@ def test_a_dbt_process_skips_the_final_collection_of_what_it_built(tmp_path):
 
 
 def test_only_a_dbt_command_of_its_own_freezes_what_it_parsed(monkeypatch):
-    from semantic import dbt_plugin
+    from semantic.warehouse import dbt_plugin
 
     for argv0, own in (("/x/.venv/bin/dbt", True), ("/x/site-packages/dbt/cli/main.py", True),
                        ("/x/orchestrator.py", False), ("", False)):

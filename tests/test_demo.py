@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from semantic.demo import DUPLICATE_KINDS, DemoSummary, generate
+from semantic.demo import DUPLICATE_KINDS, DemoSummary, bank, generate
 
 FILES = (
     "demo_assets.csv", "demo_briefs.csv", "demo_brief_matches.csv", "demo_compliance_references.csv",
@@ -28,6 +29,33 @@ HEADERS = {
     "demo_labelled_pairs.csv": ["left_id", "right_id", "task", "kind", "label", "split", "group_id"],
 }
 SMALL = 300
+# SHA-256 of every file generate(seed, n_assets) wrote before the copy bank moved from Python
+# (semantic/demo_copy.py) to semantic/demo/data/*.yml: seed 7 at the small size, the default call
+# (`semantic demo-data --seed 42`) and the quality gate's sample (seed 7_2026, 400 assets).
+# Update them only on purpose, when a change to the copy bank or the generator should change the data.
+RECORDED_SHA256 = {
+    (7, 300): {
+        "demo_assets.csv": "efcee5b4707d40b4c793ae610be068a2e7a9414781aa309bf51acc9717fa9fe6",
+        "demo_brief_matches.csv": "61a222f2314d8770f4c4b4b3a2c93e52c705b2c0a568e82b52119402c222aca1",
+        "demo_briefs.csv": "a631e986d8c7c41330b591f3730a5dd8fa0f5b39136402e1fc97605b06b6ba25",
+        "demo_compliance_references.csv": "fb68ddf26c3b4696be547f4addca67a287fa2ae066904d36e9b03a18b560754e",
+        "demo_labelled_pairs.csv": "b81e490289d3b369542b98825c8654976258f39f51dfe4d21ac5fda69d257e1b",
+    },
+    (42, 3000): {
+        "demo_assets.csv": "4f4d1bfbfc09c226dbde3f4301407687ad2f029e16daa284d1d566788800d5ae",
+        "demo_brief_matches.csv": "536f9e53dac1e6a78005b632c5817d365574ed57b3f86f64f41d6e58ea53fa70",
+        "demo_briefs.csv": "d609510fa1fe2d8158bc75a8177e36ee8d0303ef80dd468c4ad1bd88ffcccc65",
+        "demo_compliance_references.csv": "77f08e2d9e20a899fc5526652b213c5e00b48f7eb0e3130d1f3cbd5416e2a29a",
+        "demo_labelled_pairs.csv": "9a1cb51c41e424ebf64536675b578ab016a3c00bb2dc80ba61bda0dd1b5b44a0",
+    },
+    (7_2026, 400): {
+        "demo_assets.csv": "27f1c2601cdfde8d13d8714a89e9a90bbd4f2d0842bd9134d00e82639c3b6a4d",
+        "demo_brief_matches.csv": "4b851f9b870f3bb16c563b661281469ffeba5c9fc62b63580b224b529c60d730",
+        "demo_briefs.csv": "23d538c5e31d197fb8dbacd325b717e7c0a0bc25846ab3589dbbb8ce00f58a07",
+        "demo_compliance_references.csv": "eb56216ca02aab92707d2f8b64941c826990479b73bca51e8d23eb8cea8a6ae4",
+        "demo_labelled_pairs.csv": "e09ab22ecdf58f3658a2fb77bd70eab273bc9187c8160bc38fd5db5e4f5a6c3c",
+    },
+}
 
 
 def _read(folder: Path, name: str) -> list[dict[str, str]]:
@@ -84,6 +112,37 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert (first / "demo_assets.csv").read_bytes() != (other / "demo_assets.csv").read_bytes()
     assert (first / "demo_labelled_pairs.csv").read_bytes() != (other / "demo_labelled_pairs.csv").read_bytes()
+
+
+@pytest.mark.parametrize(("seed", "n_assets"), list(RECORDED_SHA256))
+def test_the_same_seed_writes_the_same_bytes_as_before_the_copy_bank_became_data(
+    tmp_path: Path, seed: int, n_assets: int
+) -> None:
+    generate(tmp_path, seed=seed, n_assets=n_assets)
+    written = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.iterdir())}
+    assert written == RECORDED_SHA256[(seed, n_assets)]
+
+
+def test_the_copy_bank_data_is_complete_and_consistent() -> None:
+    brand_keys = {b.key for b in bank.BRANDS}
+    assert len(brand_keys) == len(bank.BRANDS) >= 6
+    for brand in bank.BRANDS:
+        assert brand.products and brand.hashtag.startswith("#") and bank.BRAND_USAGE[brand.key], brand.key
+        assert all(len(p.features) == 3 and all(len(f) == 3 for f in p.features) for p in brand.products)
+        assert set(brand.angles) <= set(bank.ANGLES) and set(brand.offers) <= set(bank.OFFERS), brand.key
+        assert len(brand.offers) >= 2 and len(brand.angles) >= 2, brand.key
+    assert all(a.hashtag.startswith("#") for a in bank.ANGLES.values())
+    assert set(bank.ASSET_TYPE_WEIGHTS) == set(bank.CHANNELS) == {*bank.SENTENCE_TEMPLATES, *bank.LINE_GROUPS}
+    assert {k for t in bank.SENTENCE_TEMPLATES.values() for kinds in t for k in kinds} <= {
+        "angle", "feat", "offer", "price", "deadline", "proof", "story", "usage", "help", "terms", "cta",
+        "greet", "signoff", "tags"}
+    assert len(bank.CLAIMS) >= 60
+    for claim in bank.CLAIMS:
+        assert claim.brands and set(claim.brands) <= brand_keys, claim.text
+        assert claim.restatements and claim.benign, claim.text
+        assert set(bank.REGULATIONS[claim.category]) >= {*bank.MARKETS, "ALL"}, claim.category
+    assert set(bank.REFERENCE_MARKETS) <= {*bank.MARKETS, "ALL"}
+    assert set(bank.MARKETS) == set(bank.CURRENCY) == set(bank.MARKET_NAMES)
 
 
 @pytest.mark.parametrize("name", FILES)

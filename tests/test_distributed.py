@@ -19,10 +19,10 @@ import pytest
 from conftest import FakeEncoder
 from local_s3 import local_s3
 
-from semantic import distributed
-from semantic.clustering import neighbours
+from semantic.decisions.clustering import neighbours
 from semantic.errors import SemanticConfigError, SemanticDataError
-from semantic.object_storage import attach_duckdb, storage_options
+from semantic.scaleout import distributed
+from semantic.scaleout.object_storage import attach_duckdb, storage_options
 
 BIN = Path(sys.executable).parent
 TABLE = "s3://vectors/prod/assets.lance"
@@ -34,7 +34,7 @@ def asset_rows(texts: dict[str, str | None]) -> pa.Table:
 
 def write_source(rows: pa.Table, path: Path | str) -> str:
     """Write a Parquet source (local path or s3:// on the local server), in several row groups."""
-    from semantic.object_storage import arrow_filesystem
+    from semantic.scaleout.object_storage import arrow_filesystem
 
     fs, where = arrow_filesystem(str(path))
     pq.write_table(rows, where, filesystem=fs, row_group_size=max(1, rows.num_rows // 4))
@@ -231,9 +231,9 @@ def test_past_index_min_rows_the_job_builds_the_index_and_ann_candidates_recover
         s3, tmp_path, fake_encoder):
     import lancedb
 
-    from semantic.embedding import with_content_hash
-    from semantic.store import SYNC_LOG_TABLE, VectorStore
-    from semantic.vector_index import find_vector_index
+    from semantic.vectors.embedding import with_content_hash
+    from semantic.vectors.index import find_vector_index
+    from semantic.vectors.store import SYNC_LOG_TABLE, VectorStore
 
     texts = clustered_texts(2000)
     source = write_source(asset_rows(texts), tmp_path / "assets.parquet")
@@ -349,7 +349,7 @@ def ray_cluster(tmp_path_factory) -> Iterator[str]:
 @pytest.mark.slow
 def test_two_ray_workers_embed_like_the_single_machine_path_and_sync_one_percent(ray_cluster, tmp_path, real_encoder):
     from semantic.config import default_model_dir
-    from semantic.store import VectorStore
+    from semantic.vectors.store import VectorStore
 
     rows = demo_assets(tmp_path / "demo", N_ASSETS)
     source = write_source(rows, "s3://warehouse/export/assets.parquet")
@@ -459,7 +459,7 @@ select * from final
 """,
     "dim_similarity_thresholds.py": '''
 def model(dbt, session):
-    from semantic import calibration
+    from semantic.decisions import calibration
 
     labelled = dbt.ref("int_similarity_labelled").to_arrow_table()
     (version,) = set(labelled.column("model_version").to_pylist())
@@ -501,7 +501,7 @@ select * from final
 """,
     "dim_asset_clusters.py": '''
 def model(dbt, session):
-    from semantic.clustering import cluster_table
+    from semantic.decisions.clustering import cluster_table
 
     pairs = dbt.ref("fct_asset_near_duplicates")
     assets = dbt.ref("int_assets_embedded")
@@ -539,7 +539,7 @@ models:
 @pytest.mark.slow
 def test_dbt_builds_the_marts_on_the_distributed_output(ray_cluster, tmp_path):
     from semantic.config import default_model_dir
-    from semantic.functions import lance_extension_path
+    from semantic.vectors.duckdb_lance import lance_extension_path
 
     # 600 assets: the demo's valid and test splits then hold 34 labelled duplicates, enough (>= 30) for a
     # fitted threshold rather than the conservative fallback

@@ -5,8 +5,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from semantic.embedding import embed_batch, embedded_schema, with_content_hash, with_text
 from semantic.errors import SemanticDataError
+from semantic.vectors.embedding import embed_batch, embedded_schema, with_content_hash, with_text
 
 
 def test_embed_batch_appends_the_vector_columns_in_row_order(fake_encoder):

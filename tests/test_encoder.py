@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from semantic.config import default_model_dir
-from semantic.encoder import ENV_BACKEND, FAST_PATH_MIN_TEXTS, Encoder, encoder_cache_root, model_info
+from semantic.encoding.encoder import ENV_BACKEND, FAST_PATH_MIN_TEXTS, Encoder, encoder_cache_root, model_info
 from semantic.errors import SemanticConfigError, SemanticModelError
 
 
@@ -108,7 +108,7 @@ class HashBackend:
 @pytest.fixture
 def injected(monkeypatch):
     """Replace the backend factories with hash backends; records what each factory built."""
-    from semantic import backends
+    from semantic.encoding import backends
 
     built = {}
 
@@ -212,7 +212,7 @@ def test_fp32_can_be_forced_with_the_environment_variable(tmp_path, injected, mo
 
 
 def test_auto_uses_fp32_on_a_cpu_without_bf16_and_says_so(tmp_path, injected, monkeypatch, caplog):
-    from semantic import backends
+    from semantic.encoding import backends
 
     injected(fp32=0.0, bf16=AssertionError("no bf16 here"), openvino=AssertionError("no bf16 here"))
     monkeypatch.setattr(backends, "cpu_bf16_flags", lambda: ())
@@ -223,7 +223,7 @@ def test_auto_uses_fp32_on_a_cpu_without_bf16_and_says_so(tmp_path, injected, mo
 
 
 def test_cpu_flags_and_core_count_are_read_from_the_machine(tmp_path):
-    from semantic.backends import available_cores, cpu_bf16_flags
+    from semantic.encoding.backends import available_cores, cpu_bf16_flags
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\n")
@@ -237,7 +237,7 @@ def test_nothing_to_embed_loads_no_model():
     code = (
         "import sys, semantic\n"
         "from semantic.config import default_model_dir\n"
-        "from semantic.encoder import Encoder\n"
+        "from semantic.encoding.encoder import Encoder\n"
         "e = Encoder(default_model_dir())\n"
         "assert e.encode([]).shape == (0, 384) and e.encode([None, '  ']).shape == (2, 384)\n"
         "print(sorted(m for m in ('torch', 'openvino', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
@@ -276,7 +276,7 @@ def test_a_model_without_a_fast_tokenizer_file_tokenises_the_same(tmp_path):
 
 @pytest.mark.slow
 def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_texts):
-    from semantic.backends import cpu_bf16_flags, package_version
+    from semantic.encoding.backends import cpu_bf16_flags, package_version
 
     if not cpu_bf16_flags() or package_version("openvino") is None:
         pytest.skip("this CPU has no bf16 instructions (or openvino is missing): fp32 is the fast path here")
@@ -289,8 +289,8 @@ def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_t
 
 @pytest.mark.slow
 def test_a_second_load_reuses_the_export_and_the_gate_result(real_encoder, monkeypatch):
-    from semantic import backends, quality_gate
-    from semantic.backends import package_version
+    from semantic.encoding import backends, quality_gate
+    from semantic.encoding.backends import package_version
 
     if package_version("openvino") is None:
         pytest.skip("openvino is not installed")
@@ -314,7 +314,7 @@ def test_a_second_load_reuses_the_export_and_the_gate_result(real_encoder, monke
 @pytest.fixture(scope="module")
 def eval_texts():
     """Ad copy of mixed lengths, a headline and a text longer than the token window."""
-    from semantic.quality_gate import gate_sample
+    from semantic.encoding.quality_gate import gate_sample
 
     sample = gate_sample()
     return [*sample.texts[:40:3], *sample.texts[-3:], "Stay warm on the ridge", "free shipping " * 200]
@@ -322,7 +322,7 @@ def eval_texts():
 
 def test_the_backend_can_be_set_in_the_profile_and_a_bad_one_is_refused(tmp_path, injected, monkeypatch, caplog):
     from semantic.config import SemanticConfig
-    from semantic.dbt_plugin import Plugin
+    from semantic.warehouse.dbt_plugin import Plugin
 
     injected(fp32=0.0, bf16=AssertionError("bf16 must not load"), openvino=AssertionError("nor openvino"))
     monkeypatch.delenv(ENV_BACKEND, raising=False)

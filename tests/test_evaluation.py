@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from semantic.evaluation import pair_metrics, ranking_metrics, tfidf_scorer
+from semantic.evaluation.evaluate import pair_metrics, ranking_metrics, tfidf_scorer
 
 
 def test_pair_metrics_on_hand_built_scores():
@@ -33,7 +33,7 @@ def test_evaluate_demo_scores_every_task_for_every_scorer(tmp_path):
     from conftest import FakeEncoder
 
     from semantic.demo import generate
-    from semantic.evaluation import encoder_scorer, evaluate_demo
+    from semantic.evaluation.evaluate import encoder_scorer, evaluate_demo
 
     generate(tmp_path, seed=5, n_assets=150)
     scorers = {"tfidf": tfidf_scorer(["warm jacket", "coffee"]), "fake": encoder_scorer(FakeEncoder())}

@@ -3,7 +3,7 @@
 import duckdb
 import pyarrow as pa
 
-from semantic.fingerprints import (
+from semantic.vectors.fingerprints import (
     FINGERPRINT_COLUMN,
     arrow_fingerprint,
     fingerprint,

@@ -8,8 +8,8 @@ from conftest import FakeEncoder
 
 import semantic
 from semantic.config import SemanticConfig
-from semantic.functions import FUNCTIONS, register
-from semantic.store import VectorStore
+from semantic.vectors.store import VectorStore
+from semantic.warehouse.functions import FUNCTIONS, register
 
 pytestmark = pytest.mark.slow
 

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from semantic.errors import SemanticLockError
-from semantic.locking import acquire, held_fd, lock_path, read_holder, release
+from semantic.warehouse.locking import acquire, held_fd, lock_path, read_holder, release
 
 BIN = Path(sys.executable).parent
-HOLD = "import sys, time; from pathlib import Path; from semantic.locking import acquire; " \
+HOLD = "import sys, time; from pathlib import Path; from semantic.warehouse.locking import acquire; " \
        "acquire(Path(sys.argv[1])); print('held', flush=True); time.sleep(float(sys.argv[2]))"
 
 
@@ -61,7 +61,7 @@ def test_a_taker_with_a_timeout_waits_for_the_holder_to_finish(tmp_path):
 
 @pytest.mark.slow
 def test_two_builds_at_once_one_publishes_the_other_exits_naming_it(tmp_path):
-    from semantic.scaffold import write_starter
+    from semantic.warehouse.scaffold import write_starter
 
     project = tmp_path / "two"
     write_starter(project)

@@ -5,7 +5,7 @@ import pytest
 from local_s3 import SECRET, local_s3
 
 from semantic.errors import SemanticConfigError
-from semantic.object_storage import attach_duckdb, duckdb_secret_sql, storage_options
+from semantic.scaleout.object_storage import attach_duckdb, duckdb_secret_sql, storage_options
 
 
 def test_credentials_and_a_loopback_endpoint_come_from_the_environment(monkeypatch):
@@ -71,7 +71,7 @@ def test_duckdb_reads_a_lance_table_on_the_local_s3_server(monkeypatch):
 def test_the_source_filesystem_sent_to_workers_carries_no_keys(monkeypatch):
     import pickle
 
-    from semantic.object_storage import arrow_filesystem
+    from semantic.scaleout.object_storage import arrow_filesystem
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-NOT-IN-TASKS")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-not-in-tasks")

@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from semantic import calibration, pair_decision
+from semantic.decisions import calibration, pair_decision
 from semantic.errors import SemanticDataError
 
 

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from semantic.errors import SemanticPublishError
-from semantic.publishing import prepare, publish, staging_path
+from semantic.warehouse.publishing import prepare, publish, staging_path
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,8 +338,8 @@ def test_a_failed_build_leaves_the_live_file_byte_identical_and_keeps_the_failur
 
 
 def test_semantic_build_passes_other_arguments_to_dbt_and_names_its_own(tmp_path, monkeypatch):
-    from semantic import publishing
     from semantic.cli import main
+    from semantic.warehouse import publishing
 
     calls = []
     monkeypatch.setattr(publishing, "build", lambda live, args, staging_dir=None, env=None, pass_fds=(): calls.append(
@@ -356,7 +356,7 @@ def test_semantic_build_passes_other_arguments_to_dbt_and_names_its_own(tmp_path
     assert args == ["--project-dir", str(tmp_path), "--select", "marker+", "--vars", "{n: 3}"]
     assert env["DBT_PROFILES_DIR"] == str(tmp_path)
     # dbt builds under the data folder's lock, which it inherits
-    from semantic.locking import ENV_HELD, held_fd, lock_path, release
+    from semantic.warehouse.locking import ENV_HELD, held_fd, lock_path, release
 
     assert env[ENV_HELD] == str(lock_path(tmp_path / "data")) and pass_fds == (held_fd(tmp_path / "data"),)
     release(tmp_path / "data")
@@ -375,7 +375,7 @@ def test_the_real_project_publishes_under_a_bi_reader_and_its_macros_work_over_s
 
     import sqlalchemy as sa
 
-    from semantic.scaffold import copy_example
+    from semantic.warehouse.scaffold import copy_example
 
     # `semantic build` installs the package (dbt deps) itself before the first build
     project = copy_example(tmp_path / "project", seed=7, n_assets=120)

@@ -3,9 +3,9 @@ import pyarrow as pa
 import pytest
 from conftest import FakeEncoder
 
+from semantic.decisions.recommendations import brief_matches, collapse_duplicates, mmr
 from semantic.errors import SemanticDataError, SemanticModelVersionError
-from semantic.recommendations import brief_matches, collapse_duplicates, mmr
-from semantic.store import VectorStore
+from semantic.vectors.store import VectorStore
 
 
 def test_mmr_with_lambda_one_is_similarity_order():

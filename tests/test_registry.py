@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from semantic.encoding.registry import Registry
 from semantic.errors import SemanticConfigError, SemanticModelError
-from semantic.registry import Registry
 
 
 def add_version(root, name, passed=True):
@@ -54,9 +54,9 @@ def test_the_same_labels_in_another_row_order_make_the_same_version_and_training
 
     import pyarrow as pa
 
-    from semantic import training
-    from semantic.registry import train_from_warehouse
-    from semantic.training import TrainingConfig
+    from semantic.encoding import training
+    from semantic.encoding.registry import train_from_warehouse
+    from semantic.encoding.training import TrainingConfig
 
     class Stop(Exception):
         pass

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from semantic.cli import main
-from semantic.contract import load_contract
-from semantic.scaffold import project_seed_files, write_starter
+from semantic.warehouse.contract import load_contract
+from semantic.warehouse.scaffold import project_seed_files, write_starter
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def test_init_writes_a_project_with_the_plugin_the_package_and_the_contract(tmp_
     packages = yaml.safe_load((project / "packages.yml").read_text())["packages"]
     assert packages == [{"local": str(ROOT)}]
     profile = yaml.safe_load((project / "profiles.yml").read_text())["my_campaigns"]["outputs"]["dev"]
-    assert profile["plugins"] == [{"module": "semantic.dbt_plugin",
+    assert profile["plugins"] == [{"module": "semantic.warehouse.dbt_plugin",
                                    "config": {"lance_dir": "{{ env_var('SEMANTIC_LANCE_DIR', 'data/lance') }}"}}]
     [source] = yaml.safe_load((project / "models" / "sources.yml").read_text())["sources"]
     tables = {t["name"]: [c["name"] for c in t["columns"]] for t in source["tables"]}
@@ -59,10 +59,10 @@ def test_project_seed_files_follow_seed_paths(tmp_path):
 
 
 def test_the_contract_docs_are_written_from_the_contract():
-    from semantic.contract import contract_markdown
+    from semantic.warehouse.contract import contract_markdown
 
     assert (ROOT / "docs" / "contract.md").read_text(encoding="utf-8") == contract_markdown(), (
-        "docs/contract.md is out of date: python -c 'from semantic.contract import contract_markdown; "
+        "docs/contract.md is out of date: python -c 'from semantic.warehouse.contract import contract_markdown; "
         "print(contract_markdown(), end=\"\")' > docs/contract.md")
 
 
@@ -147,7 +147,7 @@ def test_the_wheel_brings_the_cli_the_plugin_and_the_contract(tmp_path):
     assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = tmp_path.glob("semantic_assets-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"semantic/contract.yml", "semantic/dbt_plugin.py", "semantic/cli.py"} <= set(names)
+    assert {"semantic/warehouse/contract.yml", "semantic/warehouse/dbt_plugin.py", "semantic/cli.py"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "semantic = semantic.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

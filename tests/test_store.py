@@ -6,7 +6,7 @@ import pytest
 from conftest import FakeEncoder
 
 from semantic.errors import SemanticDataError, SemanticModelVersionError
-from semantic.store import VectorStore, cosine_from_distance
+from semantic.vectors.store import VectorStore, cosine_from_distance
 
 
 def rows(texts: dict[str, str | None], brand: str = "acme") -> pa.Table:
@@ -104,9 +104,9 @@ def test_a_failed_embedding_run_leaves_the_previous_version_intact(tmp_path, fak
 
 
 def test_a_sync_embeds_in_chunks_and_commits_once_and_a_failed_chunk_writes_nothing(tmp_path, monkeypatch):
-    import semantic.store
+    import semantic.vectors.store
 
-    monkeypatch.setattr(semantic.store, "EMBED_CHUNK_ROWS", 6)
+    monkeypatch.setattr(semantic.vectors.store, "EMBED_CHUNK_ROWS", 6)
     store = VectorStore(tmp_path)
     encoder = FakeEncoder()
     result = store.sync("assets", rows(BASE), encoder, id_column="asset_id")
@@ -145,12 +145,12 @@ def test_an_unchanged_sync_skips_lancedb_and_any_write_to_the_table_brings_the_f
 
 def test_sync_embeddings_streams_every_row_first_and_only_the_changed_rows_after(tmp_path, monkeypatch):
     from semantic.config import SemanticConfig
-    from semantic.store import sync_embeddings
+    from semantic.vectors.sync import sync_embeddings
 
     encoder = FakeEncoder()
     config = SemanticConfig(db_path=tmp_path / "x.duckdb", lance_dir=tmp_path, model_dir=None, models_dir=tmp_path)
-    monkeypatch.setattr("semantic.encoder.load_encoder", lambda *args, **kwargs: encoder)
-    monkeypatch.setattr("semantic.config.active", lambda: config)
+    monkeypatch.setattr("semantic.vectors.sync.load_encoder", lambda *args, **kwargs: encoder)
+    monkeypatch.setattr("semantic.vectors.sync.active", lambda: config)
     first = sync_embeddings(rows(BASE), "assets", "asset_id", output_columns=["brand"])
     assert isinstance(first, pa.RecordBatchReader)  # dbt-duckdb reads it batch by batch
     mirror = first.read_all()
@@ -210,7 +210,7 @@ def test_freed_memory_goes_back_to_the_os_and_memory_in_use_stays():
     import numpy as np
     import pyarrow as pa
 
-    from semantic.memory import release_freed_memory
+    from semantic.vectors.memory import release_freed_memory
 
     def resident_mib() -> float:
         with open("/proc/self/statm") as fh:

@@ -5,8 +5,8 @@ import logging
 import numpy as np
 import pytest
 
+from semantic.encoding.training import PairSet, TrainingConfig, best_units, data_hash, load_task, mine_hard_negatives
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
-from semantic.training import PairSet, TrainingConfig, best_units, data_hash, load_task, mine_hard_negatives
 
 
 def write_pairs(folder, rows, name="train.csv"):
@@ -92,8 +92,8 @@ def test_miner_prefers_labelled_negatives_and_its_guard_drops_false_negatives():
 @pytest.mark.slow
 def test_the_collapse_guard_fires_on_an_all_positive_run_with_a_huge_learning_rate(tmp_path):
     from semantic.config import default_model_dir
-    from semantic.encoder import load_encoder
-    from semantic.training import train
+    from semantic.encoding.encoder import load_encoder
+    from semantic.encoding.training import train
 
     words = ["coffee", "jacket", "loan", "solar", "kibble", "bike", "serum", "tent", "savings", "heat pump"]
     partners = words[3:] + words[:3]
@@ -125,8 +125,8 @@ def test_best_units_pairs_a_claim_with_the_sentence_that_restates_it(real_encode
 @pytest.mark.slow
 def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path, caplog):
     from semantic.config import default_model_dir
-    from semantic.encoder import load_encoder, model_info
-    from semantic.training import Task, train
+    from semantic.encoding.encoder import load_encoder, model_info
+    from semantic.encoding.training import Task, train
 
     products = ["down jacket", "espresso beans", "savings account", "solar panel", "cat food", "e-bike",
                 "face serum", "tent", "heat pump", "dog kibble", "rain shell", "travel card"]
@@ -159,7 +159,7 @@ def test_a_small_healthy_run_passes_the_guard_and_writes_its_metadata(tmp_path, 
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_weights(tmp_path):
     from semantic.config import default_model_dir
-    from semantic.training import train
+    from semantic.encoding.training import train
 
     rows = [(f"{p} on sale", f"buy {p} now", 1) for p in ("tents", "coffee", "loans", "bikes", "serum", "kibble")]
     rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]

@@ -2,7 +2,7 @@ import pytest
 
 from semantic.cli import main
 from semantic.errors import SemanticDataError
-from semantic.validation import check_seed_encoding, find_invalid_utf8, repair_utf8
+from semantic.warehouse.validation import check_seed_encoding, find_invalid_utf8, repair_utf8
 
 
 def test_invalid_utf8_is_reported_with_file_line_and_fix(tmp_path):
@@ -39,7 +39,7 @@ def test_a_duckdb_encoding_error_is_located_by_line_column_and_the_mapped_id(tmp
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from semantic.validation import locate_invalid_utf8
+    from semantic.warehouse.validation import locate_invalid_utf8
 
     path = tmp_path / "ads.csv"
     path.write_bytes(b"Ad_ID,body\nx1,fine\nx2,caf\xe9\n")

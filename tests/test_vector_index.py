@@ -11,15 +11,16 @@ from conftest import FakeEncoder
 
 from semantic.config import SemanticConfig
 from semantic.errors import SemanticConfigError
-from semantic.functions import register
-from semantic.store import VectorStore, vector_index_report
-from semantic.vector_index import (
+from semantic.vectors.index import (
     REFINE_FACTOR,
     find_vector_index,
     partitions_for,
     recall_at_k,
     vector_query,
 )
+from semantic.vectors.store import VectorStore
+from semantic.vectors.sync import vector_index_report
+from semantic.warehouse.functions import register
 
 DIM = 48
 
@@ -123,7 +124,7 @@ def test_indexed_search_is_refined_and_reports_exact_cosine(store):
 
 
 def test_filtered_search_and_blocked_neighbours_scan_exactly_on_an_indexed_table(store):
-    from semantic.clustering import neighbours
+    from semantic.decisions.clustering import neighbours
 
     store.ensure_vector_index("assets", min_rows=1000)
     data = table(store).to_arrow()
@@ -192,7 +193,7 @@ def test_sync_builds_the_index_past_min_rows(tmp_path):
 
 
 def test_ensure_index_keeps_any_lancedb_table_current_by_the_store_rules(tmp_path):
-    from semantic.vector_index import ensure_index
+    from semantic.vectors.index import ensure_index
 
     tbl = lancedb.connect(str(tmp_path)).create_table("assets", clustered(4000, seed=1))
     assert ensure_index(tbl, "assets", min_rows=4001).action == "none"
@@ -207,6 +208,6 @@ def test_ensure_index_keeps_any_lancedb_table_current_by_the_store_rules(tmp_pat
     rebuilt = ensure_index(tbl, "assets", 2000, trained_partitions=created.num_partitions)
     assert (rebuilt.action, rebuilt.num_partitions, rebuilt.unindexed_after) == ("rebuilt", partitions_for(9200), 0)
     with pytest.raises(SemanticConfigError, match="--index-min-rows must be a positive integer"):
-        from semantic.vector_index import check_min_rows
+        from semantic.vectors.index import check_min_rows
 
         check_min_rows(0, "--index-min-rows")

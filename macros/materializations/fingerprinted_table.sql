@@ -1,5 +1,5 @@
 {#- A table that is rebuilt only when what it is computed from changed, so a `dbt build` with nothing
-    changed costs change detection only (the SQL side of semantic/fingerprints.py).
+    changed costs change detection only (the SQL side of semantic/vectors/fingerprints.py).
 
     The fingerprint is an md5 of the compiled SQL (which holds every var and macro the model used)
     and, for each relation the model reads (its refs and sources; an ephemeral ref's own inputs), the

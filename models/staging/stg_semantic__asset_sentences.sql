@@ -1,6 +1,6 @@
 {#- One row per sentence of each asset that has more than one: what the compliance check compares
     with the rejected claims, so one bad sentence in long copy is not diluted by the rest.
-    The split rule ([.!?] followed by whitespace) is semantic.compliance.split_sentences.
+    The split rule ([.!?] followed by whitespace) is semantic.decisions.compliance.split_sentences.
     Materialised as a table: three nodes of each build read it. -#}
 {{ config(materialized='fingerprinted_table') }}
 

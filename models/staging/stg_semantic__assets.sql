@@ -1,7 +1,7 @@
 {#- One row per asset of the input `assets` (var semantic_input_assets, columns mapped by
     semantic_columns_assets), in the contract's names: text normalised (HTML stripped, whitespace
     collapsed, blank text as NULL), content_hash = md5 of it, absent optional columns at their
-    defaults (semantic/contract.yml). A table, not a view: the normalisation and its hash feed six
+    defaults (semantic/warehouse/contract.yml). A table, not a view: the normalisation and its hash feed six
     nodes of each build (embeddings, their clean-up hook, sentences, clusters, compliance). -#}
 {#- only this input's row of stg_semantic__inputs counts for its fingerprint -#}
 {{ config(materialized='fingerprinted_table', meta={'fingerprint_where': {'stg_semantic__inputs': "input_name = 'assets'"}}) }}

@@ -1,4 +1,4 @@
-{#- One row per input of the source contract (semantic/contract.yml): the relation its
+{#- One row per input of the source contract (semantic/warehouse/contract.yml): the relation its
     semantic_input_<name> var points at (NULL: the input is off), the user's columns mapped to the
     contract's, the row count and a fingerprint of the mapped columns. Building it checks every input
     and stops the build with one message when one breaks the contract, before anything is embedded

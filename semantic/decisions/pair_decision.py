@@ -1,0 +1,310 @@
+"""The pair decision: is (a, b) the same item? Tuned cosine + lexical similarity + shared identifiers.
+
+Embeddings blur exactly what decides a product or campaign match: model numbers, SKUs, campaign
+codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines three signals:
+
+1. ``cosine``: the encoder's cosine similarity;
+2. ``lexical``: cosine of TF-IDF character 3-5-grams (the lexical floor);
+3. ``identifier``: 1 when the two texts share an identifier token (or where one such token of
+   five or more characters contains the other, as in ``kxtg9343t`` / ``kx-tg9343``); and
+   ``no_identifier``: 1 when either text has none, so that the model can tell "no evidence" from
+   "conflicting evidence". An identifier is, once ``-``, ``/`` and ``.`` are removed, a token of at
+   least four characters that mixes letters and digits (``lds4821ww``, ``spring24``), or a part
+   number of at least seven digits (``010-10823-00``; not a decimal like a price). A measurement is
+   not one: a number followed by a unit of one to three letters (``1080p``, ``120hz``, ``500gb``,
+   ``14.2mp``) names a property that many different items share, and counting it as shared
+   evidence made same-line products (``LN52A550`` / ``LN32A550``, both 1080p) look like matches.
+   Nor is a date (``2026-11-30``).
+
+A logistic regression over these is learned on ``train``; its score is calibrated (isotonic) and
+thresholded on ``valid`` (see :mod:`semantic.decisions.calibration`), and the result is scored on ``test`` by
+:mod:`semantic.evaluation.benchmark`. Nothing is tuned on ``test``.
+
+In the warehouse, :func:`decide_duplicates` does the same with the team's labelled duplicate pairs
+(weights on the ``train`` split, calibration on the calibration splits) and scores the
+near-duplicate candidates (dbt model ``int_duplicate_pair_scores``). Without enough labels it says
+why and leaves the decision to the calibrated cosine threshold. Candidates whose cosine is too low
+for any lexical or identifier evidence to lift them over the threshold (:func:`min_cosine_to_match`)
+are not featurised: the result is the same, and a large table costs TF-IDF only near the top.
+
+**Identifier veto.** When both texts carry identifiers and none is shared (``lds4821ww`` against
+``ldf6920bb``), the score is 0: different model numbers or codes name different items however
+alike the rest reads. On the labelled product pairs only 4-6 % of true matches conflict this way
+(a retailer's typo or variant code), against 40-80 % of non-matches, and the veto lifts precision
+most where the candidates are same-line products (dedup inside one catalogue).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from semantic.decisions import calibration
+from semantic.errors import SemanticDataError
+
+FEATURES = ("cosine", "lexical", "identifier", "no_identifier")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
+_SEPARATORS = re.compile(r"[\-/.]")
+_MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+_DIGIT, _LETTER = re.compile(r"\d"), re.compile(r"[a-z]")
+_PART_NUMBER_DIGITS = 7
+_PAIR_CHUNK = 2_000  # pairs per TF-IDF product: two chunks of about 1,000 n-grams a row stay near 50 MB
+
+
+def identifiers(text: str) -> set[str]:
+    """Identifier-like tokens of ``text``: letters and digits mixed (at least four characters) or a
+    part number of at least seven digits; measurements and dates are not identifiers."""
+    out = set()
+    for token in _TOKEN.findall(text.lower()):
+        if not _DIGIT.search(token):  # most words: no digit, no identifier
+            continue
+        token = token.rstrip("-/.")
+        if _MEASUREMENT.fullmatch(token) or _DATE.fullmatch(token):
+            continue
+        t = _SEPARATORS.sub("", token)
+        part_number = t.isdigit() and len(t) >= _PART_NUMBER_DIGITS and "." not in token
+        if (len(t) >= 4 and _LETTER.search(t)) or part_number:
+            out.add(t)
+    return out
+
+
+def identifier_features(a: str, b: str) -> tuple[float, float]:
+    """(shares an identifier, either side has none) for one pair."""
+    return _identifier_evidence(identifiers(a), identifiers(b))
+
+
+def _identifier_evidence(ia: set[str], ib: set[str]) -> tuple[float, float]:
+    if not ia or not ib:
+        return 0.0, 1.0
+    shared = bool(ia & ib) or any((x in y or y in x) for x in ia for y in ib if min(len(x), len(y)) >= 5)
+    return float(shared), 0.0
+
+
+def cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Cosine similarity of aligned pairs (a[i], b[i]) under ``embed`` (rows of unit length)."""
+    return _row_dots(embed(a), embed(b))
+
+
+def _row_dots(x: Any, y: Any) -> np.ndarray:
+    """Dot product of each row of ``x`` with the same row of ``y`` (dense, or scipy sparse)."""
+    if hasattr(x, "multiply"):  # scipy sparse (TF-IDF rows are unit length)
+        return np.asarray(x.multiply(y).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", np.asarray(x), np.asarray(y))
+
+
+def lexical_embed(texts: Sequence[str]) -> Callable[[Sequence[str]], Any]:
+    """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries), fitted on ``texts``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32)
+    vectorizer.fit(texts)
+    return lambda batch: vectorizer.transform(list(batch))
+
+
+def feature_rows(
+    cosine: Any, a: Sequence[str], b: Sequence[str], lexical: Callable[[Sequence[str]], Any]
+) -> np.ndarray:
+    """The feature matrix for pairs whose encoder cosine is already known (one row per pair).
+
+    Each distinct text is vectorised and searched for identifiers once, however many pairs it is
+    in (a candidate table holds every asset about 2k times), and the pairs' TF-IDF cosines are
+    taken in chunks, so memory stays bounded by the chunk, not the candidate count.
+    """
+    position = {t: i for i, t in enumerate(dict.fromkeys([*a, *b]))}
+    ia = np.fromiter((position[t] for t in a), dtype=np.int64, count=len(a))
+    ib = np.fromiter((position[t] for t in b), dtype=np.int64, count=len(b))
+    texts = list(position)
+    found = [identifiers(t) for t in texts]
+    ident = np.array([_identifier_evidence(found[i], found[j]) for i, j in zip(ia, ib)], dtype=float).reshape(-1, 2)
+    lex = np.zeros(len(a))
+    if len(a):
+        e = lexical(texts)
+        for start in range(0, len(a), _PAIR_CHUNK):
+            chunk = slice(start, start + _PAIR_CHUNK)
+            lex[chunk] = _row_dots(e[ia[chunk]], e[ib[chunk]])
+    return np.column_stack([np.asarray(cosine, dtype=float), lex, ident])
+
+
+def features(
+    a: Sequence[str], b: Sequence[str], embed: Callable[[Sequence[str]], Any], lexical: Callable[[Sequence[str]], Any]
+) -> np.ndarray:
+    """The feature matrix (one row per pair, columns :data:`FEATURES`)."""
+    return feature_rows(cosines(embed, a, b), a, b, lexical)
+
+
+def _logistic(x: np.ndarray, coef: Sequence[float], intercept: float) -> np.ndarray:
+    x = np.asarray(x)
+    score = 1.0 / (1.0 + np.exp(-(x @ np.asarray(coef) + intercept)))
+    conflict = (x[:, 2] == 0) & (x[:, 3] == 0)  # both have identifiers, none shared: the veto
+    return np.asarray(np.where(conflict, 0.0, score))
+
+
+@dataclass(frozen=True)
+class PairDecision:
+    """A fitted pair decision: logistic weights over :data:`FEATURES` and a calibration of its score."""
+
+    coef: tuple[float, ...]
+    intercept: float
+    calibration: calibration.Calibration
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """The logistic score (before calibration) of each feature row."""
+        return _logistic(x, self.coef, self.intercept)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return self.calibration.probability(self.score(x))
+
+    def decide(self, x: np.ndarray) -> np.ndarray:
+        return self.calibration.decide(self.score(x))
+
+
+def fit(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    y_valid: np.ndarray,
+    objective: calibration.Objective = "f1",
+    target_precision: float = 0.95,
+    method: calibration.Method = "isotonic",
+    min_positives: int = calibration.MIN_POSITIVES,
+) -> PairDecision:
+    """Learn the weights on train, calibrate and threshold the score on valid."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(max_iter=1000).fit(x_train, y_train)
+    coef, intercept = tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
+    cal = calibration.fit(
+        _logistic(x_valid, coef, intercept), y_valid, objective=objective, target_precision=target_precision,
+        method=method, min_positives=min_positives,
+    )
+    return PairDecision(coef, intercept, cal)
+
+
+def min_cosine_to_match(decision: PairDecision) -> float:
+    """The lowest cosine at which a pair can still reach the decision's threshold, with the most
+    lexical (1.0) and identifier evidence the weights reward; below it the decision is no match."""
+    t = decision.calibration.threshold
+    cos_w, lex_w, shared_w, none_w = decision.coef
+    if t <= 0.0 or cos_w <= 0.0:
+        return -math.inf
+    if t >= 1.0:
+        return math.inf
+    best_rest = decision.intercept + max(lex_w, 0.0) + max(shared_w, none_w)  # (0, 0) is the veto
+    return (math.log(t / (1.0 - t)) - best_rest) / cos_w
+
+
+DECISION_COLUMNS = ("lexical_similarity", "shares_identifier", "identifier_conflict", "decision_score",
+                    "decision_probability", "decision_threshold", "scorer", "scorer_reason")
+TextPairs = Callable[[pa.Table], tuple[list[str], list[str]]]
+
+
+@dataclass(frozen=True)
+class FittedDuplicates:
+    """The pair decision fitted on a team's labelled duplicates, with the TF-IDF it was fitted with;
+    ``decision`` is None (and ``reason`` says why) when the labels cannot support one."""
+
+    decision: PairDecision | None
+    lexical: Callable[[Sequence[str]], Any] | None
+    reason: str = ""
+
+
+def fit_duplicates(
+    labelled: pa.Table,
+    calibration_splits: Sequence[str] = ("valid", "test"),
+    train_split: str = "train",
+    objective: calibration.Objective = "precision",
+    target_precision: float = 0.95,
+    method: calibration.Method = "isotonic",
+    min_positives: int = calibration.MIN_POSITIVES,
+) -> FittedDuplicates:
+    """Fit the pair decision on labelled duplicate pairs (text_a, text_b, similarity: the encoder
+    cosine, label, split): weights on ``train_split``, calibration on ``calibration_splits``; the
+    TF-IDF is fitted on the labelled texts, so it does not change as the asset table grows."""
+    missing = {"text_a", "text_b", "similarity", "label", "split"} - set(labelled.column_names)
+    if missing:
+        raise SemanticDataError(f"fit_duplicates: the labelled pairs lack column(s) {sorted(missing)}")
+    split = np.asarray(labelled.column("split").to_pylist(), dtype=object)
+    label = np.asarray(labelled.column("label").to_pylist(), dtype=float)
+    train, held = split == train_split, np.isin(split, list(calibration_splits))
+    n_train, n_held = int(label[train].sum()), int(label[held].sum())
+    if n_train < min_positives or n_held < min_positives:
+        return FittedDuplicates(None, None, (
+            f"{n_train} labelled duplicates in {train_split!r} and {n_held} in {list(calibration_splits)} "
+            f"(need {min_positives} in each): label more duplicate pairs to use the pair decision"))
+    if len(set(label[train])) < 2:
+        return FittedDuplicates(None, None, f"the {train_split!r} duplicate pairs hold one label only: "
+                                            "label some non-duplicates")
+    ta, tb = labelled.column("text_a").to_pylist(), labelled.column("text_b").to_pylist()
+    lexical = lexical_embed(sorted(set(ta) | set(tb)))
+    x = feature_rows(labelled.column("similarity").to_numpy(zero_copy_only=False), ta, tb, lexical)
+    decision = fit(x[train], label[train], x[held], label[held], objective=objective,
+                   target_precision=target_precision, method=method, min_positives=min_positives)
+    if decision.calibration.fallback:
+        return FittedDuplicates(None, None, f"the pair decision has no calibrated threshold "
+                                            f"({decision.calibration.reason})")
+    return FittedDuplicates(decision, lexical)
+
+
+def _text_columns(rows: pa.Table) -> tuple[list[str], list[str]]:
+    return rows.column("text_a").to_pylist(), rows.column("text_b").to_pylist()
+
+
+def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs: TextPairs = _text_columns) -> pa.Table:
+    """``candidates`` (similarity and any other columns, kept) with :data:`DECISION_COLUMNS` added.
+
+    ``scorer`` is ``decision``, or ``cosine`` (decision columns NULL, ``scorer_reason`` why) when
+    there is no decision: the caller then thresholds the cosine. Only rows at or above
+    :func:`min_cosine_to_match` are featurised; ``text_pairs`` returns their two texts (by default
+    from text_a and text_b), so a caller can fetch texts for those rows alone.
+    """
+    if "similarity" not in candidates.column_names:
+        raise SemanticDataError("score_duplicates: the candidates lack column(s) ['similarity']")
+    decision, n = fitted.decision, candidates.num_rows
+    out: dict[str, Any] = {c: pa.nulls(n, pa.float64()) for c in DECISION_COLUMNS}
+    out["shares_identifier"] = out["identifier_conflict"] = pa.nulls(n, pa.bool_())
+    out["scorer"] = pa.array(["cosine" if decision is None else "decision"] * n, pa.string())
+    out["scorer_reason"] = pa.array([fitted.reason or None] * n, pa.string())
+    if decision is not None and fitted.lexical is not None:
+        cosine = candidates.column("similarity").to_numpy(zero_copy_only=False).astype(float)
+        rows = np.flatnonzero(cosine >= min_cosine_to_match(decision))
+        a, b = text_pairs(candidates.take(pa.array(rows, pa.int64())))
+        x = feature_rows(cosine[rows], a, b, fitted.lexical)
+        score = np.zeros(n)
+        score[rows] = decision.score(x)
+        lex, shared, conflict = (np.full(n, np.nan) for _ in range(3))
+        lex[rows], shared[rows] = x[:, 1], x[:, 2]
+        conflict[rows] = (x[:, 2] == 0) & (x[:, 3] == 0)
+        skipped = np.ones(n, dtype=bool)
+        skipped[rows] = False
+        out["lexical_similarity"] = pa.array(lex, pa.float64(), mask=skipped)
+        out["shares_identifier"] = pa.array(shared == 1, pa.bool_(), mask=skipped)
+        out["identifier_conflict"] = pa.array(conflict == 1, pa.bool_(), mask=skipped)
+        out["decision_score"] = pa.array(score, pa.float64())
+        out["decision_probability"] = pa.array(decision.calibration.probability(score), pa.float64())
+        out["decision_threshold"] = pa.array(np.full(n, decision.calibration.threshold), pa.float64())
+    table = candidates
+    for name in DECISION_COLUMNS:
+        if name in table.column_names:
+            table = table.drop_columns([name])
+        table = table.append_column(name, out[name])
+    return table
+
+
+def decide_duplicates(
+    labelled: pa.Table, candidates: pa.Table, **options: Any
+) -> tuple[pa.Table, PairDecision | None, str]:
+    """:func:`fit_duplicates` (``options`` are its settings) then :func:`score_duplicates` on
+    candidates with text_a and text_b: the scored candidates, the decision (None when the labels
+    cannot support one) and the reason."""
+    missing = {"text_a", "text_b", "similarity"} - set(candidates.column_names)
+    if missing:
+        raise SemanticDataError(f"decide_duplicates: candidates lacks column(s) {sorted(missing)}")
+    fitted = fit_duplicates(labelled, **options)
+    return score_duplicates(candidates, fitted), fitted.decision, fitted.reason

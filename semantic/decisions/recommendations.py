@@ -1,0 +1,232 @@
+"""Brief → asset recommendations: candidates from the LanceDB index, duplicates collapsed, MMR.
+
+**Candidates.** Briefs are grouped by (brand, market); each group is one batched LanceDB vector
+search over the assets table with ``brand = … AND market = …`` as a prefilter, so each brief gets
+its ``pool`` nearest assets of its own brand and market (never an all-pairs join).
+
+**Duplicates collapsed.** When near-duplicate clusters are given (``dim_asset_clusters``), only the
+most similar member of each cluster stays in a brief's list; ``duplicates_hidden`` counts the
+members it stands for. Five paraphrases of one headline take one slot, not five.
+
+**Diversity.** With ``mmr_lambda`` below 1, the top ``k`` are chosen by maximal marginal
+relevance (Carbonell & Goldstein, 1998): each next asset maximises
+``λ · sim(brief, asset) − (1 − λ) · max sim(asset, already chosen)``. ``λ = 1`` is plain
+similarity order. ``relevance_rank`` keeps each asset's place in plain similarity order, so the
+re-ranking is visible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from semantic.errors import SemanticDataError
+
+#: The market value that means every market (the contract's default when an input has no market).
+ALL_MARKETS = "ALL"
+
+logger = logging.getLogger("semantic")
+
+ASSET_COLUMNS = ("asset_id", "channel", "asset_type", "text", "model_version")
+
+
+def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, mmr_lambda: float) -> list[int]:
+    """Indices of ``k`` candidates chosen by maximal marginal relevance.
+
+    Args:
+        relevance: Each candidate's similarity to the query.
+        vectors: The candidates' unit vectors (row i belongs to ``relevance[i]``).
+        k: How many to choose (fewer when there are fewer candidates).
+        mmr_lambda: Weight of relevance in [0, 1]; 1 returns the candidates in relevance order.
+
+    Ties go to the candidate listed first, so the result is deterministic.
+    """
+    if not 0.0 <= mmr_lambda <= 1.0:
+        raise SemanticDataError(f"mmr_lambda must be in [0, 1] (1 = no diversity), got {mmr_lambda}")
+    n = len(relevance)
+    k = min(k, n)
+    if mmr_lambda >= 1.0 or k == 0:
+        return sorted(range(n), key=lambda i: (-relevance[i], i))[:k]
+    rel = np.asarray(relevance, dtype=np.float64)
+    sims = np.asarray(vectors, dtype=np.float64) @ np.asarray(vectors, dtype=np.float64).T
+    chosen: list[int] = []
+    redundancy = np.full(n, -np.inf)
+    available = np.ones(n, dtype=bool)
+    for _ in range(k):
+        penalty = np.where(np.isfinite(redundancy), redundancy, 0.0)
+        score = np.where(available, mmr_lambda * rel - (1.0 - mmr_lambda) * penalty, -np.inf)
+        best = int(np.argmax(score))
+        chosen.append(best)
+        available[best] = False
+        redundancy = np.maximum(redundancy, sims[best])
+    return chosen
+
+
+def collapse_duplicates(
+    asset_ids: Sequence[str], similarities: Sequence[float], cluster_of: Mapping[str, str]
+) -> tuple[list[int], list[int]]:
+    """Keep the most similar member of each near-duplicate cluster.
+
+    Returns:
+        The kept candidates' indices (in the input order) and, for each, how many other members of
+        its cluster it hides. Assets without a cluster are their own cluster.
+    """
+    order = sorted(range(len(asset_ids)), key=lambda i: (-similarities[i], asset_ids[i]))
+    kept: dict[str, int] = {}
+    hidden: dict[str, int] = defaultdict(int)
+    for i in order:
+        cluster = cluster_of.get(asset_ids[i], asset_ids[i])
+        if cluster in kept:
+            hidden[cluster] += 1
+        else:
+            kept[cluster] = i
+    keep = sorted(kept.values())
+    return keep, [hidden[cluster_of.get(asset_ids[i], asset_ids[i])] for i in keep]
+
+
+def brief_matches(
+    briefs: pa.Table,
+    lance_dir: Path | str,
+    k: int,
+    pool: int = 50,
+    mmr_lambda: float = 1.0,
+    clusters: pa.Table | None = None,
+    known_matches: pa.Table | None = None,
+    probability: Callable[[np.ndarray], np.ndarray] | None = None,
+    table: str = "assets",
+    batch_size: int = 256,
+) -> pa.Table:
+    """The top ``k`` assets of each brief's brand and market, from the LanceDB assets table.
+
+    Args:
+        briefs: ``brief_id, brand, market, vector, model_version`` (one row per embedded brief).
+        lance_dir: The LanceDB folder holding ``table``.
+        k: Assets kept per brief.
+        pool: Nearest assets fetched per brief before duplicates are collapsed and MMR re-ranks
+            (at least ``k``; a larger pool gives diversity more to choose from).
+        mmr_lambda: 1 = similarity order; lower trades similarity for variety (see module doc).
+        clusters: ``asset_id, cluster_id`` (dim_asset_clusters) to collapse near-duplicates, or None.
+        known_matches: ``brief_id, asset_id`` pairs the brief is known to have used, or None.
+        probability: Maps similarities to the calibrated ``brief_match`` probability, or None.
+
+    Returns:
+        One row per (brief, rank): ``brief_id, rank, asset_id, similarity, match_probability,
+        relevance_rank, cluster_id, duplicates_hidden, is_known_match, brand, market, channel,
+        asset_type, asset_text, model_version``.
+
+    Raises:
+        SemanticDataError: A bad k, pool or mmr_lambda, or missing brief columns.
+        SemanticModelVersionError: The briefs and the assets table were embedded by different models.
+    """
+    from semantic.vectors.index import vector_query
+    from semantic.vectors.memory import release_freed_memory
+    from semantic.vectors.store import VectorStore, cosine_from_distance, sql_literal
+
+    release_freed_memory()
+    if not isinstance(k, int) or k < 1:
+        raise SemanticDataError(f"brief_match_k must be a positive integer, got {k!r}")
+    if not isinstance(pool, int) or pool < k:
+        raise SemanticDataError(f"brief_match_pool must be an integer >= brief_match_k ({k}), got {pool!r}")
+    if not 0.0 <= mmr_lambda <= 1.0:
+        raise SemanticDataError(f"brief_match_mmr_lambda must be in [0, 1] (1 = no diversity), got {mmr_lambda!r}")
+    missing = {"brief_id", "brand", "market", "vector", "model_version"} - set(briefs.column_names)
+    if missing:
+        raise SemanticDataError(f"briefs lack column(s) {sorted(missing)}; select them from int_briefs_embedded")
+
+    store = VectorStore(lance_dir)
+    out: dict[str, list[Any]] = defaultdict(list)
+    if len(briefs) == 0 or not store.exists(table):
+        return _to_arrow(out)
+    versions = sorted(set(briefs.column("model_version").to_pylist()))
+    for version in versions:
+        store.assert_model_version(table, version)
+    cluster_of: dict[str, str] = {}
+    if clusters is not None:
+        cluster_of = dict(zip(clusters.column("asset_id").to_pylist(), clusters.column("cluster_id").to_pylist()))
+    known = set()
+    if known_matches is not None:
+        known = set(zip(known_matches.column("brief_id").to_pylist(), known_matches.column("asset_id").to_pylist()))
+
+    tbl = store._db().open_table(table)
+    ids = briefs.column("brief_id").to_pylist()
+    vectors = np.asarray(briefs.column("vector").to_pylist(), dtype=np.float32)
+    groups: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    for i, key in enumerate(zip(briefs.column("brand").to_pylist(), briefs.column("market").to_pylist())):
+        groups[key].append(i)
+    searched = 0
+    for (brand, market), rows in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+        # a brief of market ALL takes assets of every market; an asset of market ALL serves every market
+        brand_clause = f"brand = {sql_literal(brand)}" if brand is not None else "brand IS NULL"
+        where = brand_clause if market in (None, ALL_MARKETS) else (
+            f"{brand_clause} AND (market = {sql_literal(market)} OR market = {sql_literal(ALL_MARKETS)})")
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            # exact: a prefiltered search through the ANN index loses recall, and one exact scan per
+            # batch of briefs costs little
+            query, metric = vector_query(tbl, vectors[chunk], exact=True)
+            hits = (
+                query.where(where, prefilter=True).limit(pool).select([*ASSET_COLUMNS, "vector", "_distance"])
+                .to_arrow()
+            )
+            if "query_index" not in hits.column_names:
+                hits = hits.append_column("query_index", pa.array([0] * hits.num_rows, pa.int32()))
+            searched += hits.num_rows
+            per_query: dict[int, list[int]] = defaultdict(list)
+            for row, qi in enumerate(hits.column("query_index").to_pylist()):
+                per_query[qi].append(row)
+            sims_all = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
+            cols = {c: hits.column(c).to_pylist() for c in ASSET_COLUMNS}
+            hit_vectors = np.asarray(hits.column("vector").to_pylist(), dtype=np.float32) if hits.num_rows else None
+            for qi, hit_rows in per_query.items():
+                b = chunk[qi]
+                asset_ids = [cols["asset_id"][r] for r in hit_rows]
+                sims = [float(sims_all[r]) for r in hit_rows]
+                keep, hidden = collapse_duplicates(asset_ids, sims, cluster_of)
+                by_relevance = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
+                relevance_rank = {keep[j]: pos + 1 for pos, j in enumerate(by_relevance)}
+                assert hit_vectors is not None
+                picked = mmr(np.array([sims[i] for i in keep]), hit_vectors[[hit_rows[i] for i in keep]], k,
+                             mmr_lambda)
+                for rank, j in enumerate(picked, start=1):
+                    i, r = keep[j], hit_rows[keep[j]]
+                    out["brief_id"].append(ids[b])
+                    out["rank"].append(rank)
+                    out["asset_id"].append(asset_ids[i])
+                    out["similarity"].append(sims[i])
+                    out["relevance_rank"].append(relevance_rank[i])
+                    out["cluster_id"].append(cluster_of.get(asset_ids[i]))
+                    out["duplicates_hidden"].append(hidden[j])
+                    out["is_known_match"].append((ids[b], asset_ids[i]) in known)
+                    out["brand"].append(brand)
+                    out["market"].append(market)
+                    out["channel"].append(cols["channel"][r])
+                    out["asset_type"].append(cols["asset_type"][r])
+                    out["asset_text"].append(cols["text"][r])
+                    out["model_version"].append(cols["model_version"][r])
+    similarity = np.asarray(out["similarity"], dtype=np.float64)
+    out["match_probability"] = (list(probability(similarity)) if probability is not None and len(similarity)
+                                else [None] * len(similarity))
+    logger.info(
+        "brief matches: %d briefs in %d brand/market groups, %d candidates from the index, %d rows kept",
+        len(ids), len(groups), searched, len(out["brief_id"]),
+    )
+    return _to_arrow(out)
+
+
+_SCHEMA = pa.schema([
+    ("brief_id", pa.string()), ("rank", pa.int32()), ("asset_id", pa.string()), ("similarity", pa.float64()),
+    ("match_probability", pa.float64()), ("relevance_rank", pa.int32()), ("cluster_id", pa.string()),
+    ("duplicates_hidden", pa.int32()), ("is_known_match", pa.bool_()), ("brand", pa.string()),
+    ("market", pa.string()), ("channel", pa.string()), ("asset_type", pa.string()), ("asset_text", pa.string()),
+    ("model_version", pa.string()),
+])
+
+
+def _to_arrow(columns: Mapping[str, list[Any]]) -> pa.Table:
+    return pa.table({f.name: pa.array(columns.get(f.name, []), type=f.type) for f in _SCHEMA}, schema=_SCHEMA)

@@ -1,0 +1,256 @@
+"""The model registry: tuned encoder versions under ``data/models/<version>/`` and which is active.
+
+A version directory is a sentence-transformers model plus ``semantic_training.json`` and
+``semantic_metrics.json``. ``ACTIVE`` (a one-line file) names the active version;
+``activations.jsonl`` keeps every activation, so a rollback is one command. No ``ACTIVE`` file
+means the packaged base encoder. A version whose collapse guard failed is never activated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from semantic.config import default_model_dir
+from semantic.errors import SemanticConfigError, SemanticModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semantic.config import SemanticConfig
+
+ACTIVE_FILE = "ACTIVE"
+HISTORY_FILE = "activations.jsonl"
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One tuned model in the registry.
+
+    Attributes:
+        name: The directory name (``<data hash>-<config hash>`` for models dbt trained).
+        path: The directory.
+        training: The saved training config, data hash and mining report.
+        metrics: The collapse guard and validation figures.
+    """
+
+    name: str
+    path: Path
+    training: dict[str, Any]
+    metrics: dict[str, Any]
+
+    @property
+    def guard_passed(self) -> bool:
+        """Whether the collapse guard passed."""
+        return bool((self.metrics.get("guard") or {}).get("passed"))
+
+
+class Registry:
+    """The tuned models of one project.
+
+    Args:
+        root: The registry folder (default ``<project>/data/models``).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def versions(self) -> list[ModelVersion]:
+        """Every tuned model, oldest first."""
+        found = []
+        for path in sorted(self.root.glob("*/semantic_training.json"), key=lambda p: p.stat().st_mtime):
+            folder = path.parent
+            metrics_path = folder / "semantic_metrics.json"
+            metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+            found.append(ModelVersion(folder.name, folder, json.loads(path.read_text()), metrics))
+        return found
+
+    def get(self, name: str) -> ModelVersion:
+        """One version by name.
+
+        Raises:
+            SemanticConfigError: No such version.
+        """
+        for version in self.versions():
+            if version.name == name:
+                return version
+        known = ", ".join(v.name for v in self.versions()) or "none yet"
+        raise SemanticConfigError(f"no model version {name!r} in {self.root} (known: {known}); "
+                                  "`semantic versions` lists them")
+
+    def active_name(self) -> str:
+        """The active version's name, or ``base`` for the packaged encoder."""
+        path = self.root / ACTIVE_FILE
+        return path.read_text().strip() if path.is_file() else BASE
+
+    def active_dir(self) -> Path | None:
+        """The active tuned model's directory, or None when the base encoder is active."""
+        name = self.active_name()
+        return None if name == BASE else self.root / name
+
+    def activate(self, name: str, reason: str = "") -> None:
+        """Make a version (or ``base``) the active encoder; the next run re-embeds with it.
+
+        Raises:
+            SemanticConfigError: No such version.
+            SemanticModelError: The version failed its collapse guard.
+        """
+        if name != BASE:
+            version = self.get(name)
+            if not version.guard_passed:
+                reason_text = (version.metrics.get("guard") or {}).get("reason", "no guard figures")
+                raise SemanticModelError(f"model version {name} failed the collapse guard ({reason_text}); "
+                                         "it cannot be activated - retrain with a lower learning rate")
+        self._write_active(name, {"kind": "activate", "reason": reason})
+
+    def _write_active(self, name: str, record: dict[str, str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{ACTIVE_FILE}.tmp"
+        tmp.write_text(name + "\n")
+        os.replace(tmp, self.root / ACTIVE_FILE)
+        entry = {"version": name, "at": datetime.now(UTC).isoformat(timespec="seconds"), **record}
+        with open(self.root / HISTORY_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    def history(self) -> list[dict[str, str]]:
+        """Every activation, oldest first."""
+        path = self.root / HISTORY_FILE
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def rollback(self) -> str:
+        """Re-activate the version that was active before the current one; return its name.
+
+        Activations form a stack on top of ``base``: each rollback pops one, so two rollbacks go
+        two versions back, and rolling back the first tuned version returns to the base encoder.
+
+        Raises:
+            SemanticConfigError: There is no earlier activation.
+        """
+        stack: list[str] = [BASE]
+        for record in self.history():
+            if record.get("kind") == "rollback":
+                stack.pop()
+            else:
+                stack.append(record["version"])
+        current = self.active_name()
+        if len(stack) < 2:
+            raise SemanticConfigError(f"nothing to roll back to: {current} has no earlier activation")
+        target = stack[-2]
+        self._write_active(target, {"kind": "rollback", "reason": f"rollback from {current}"})
+        return target
+
+
+def encoder_dir(config: SemanticConfig) -> Path:
+    """The model directory to embed with now: the config's fixed one, else the registry's active version, else base.
+
+    Read on every call, so a version activated during a dbt run is used by the models after it.
+    """
+    if config.model_dir is not None:
+        return config.model_dir
+    return Registry(config.models_dir).active_dir() or default_model_dir()
+
+
+def versions_table(registry: Registry) -> Any:
+    """One Arrow row per tuned version (plus ``base``), with its figures and whether it is active."""
+    import pyarrow as pa
+
+    from semantic.encoding.encoder import model_info
+
+    active = registry.active_name()
+    rows: list[dict[str, Any]] = [{
+        "version": BASE, "model_version": model_info(default_model_dir()).version, "path": str(default_model_dir()),
+        "created_at": None, "loss": None, "epochs": None, "data_hash": None, "guard_passed": True,
+        "mean_random_cosine": None, "effective_rank": None, "valid_ap": None, "is_active": active == BASE,
+    }]
+    for v in registry.versions():
+        guard = v.metrics.get("guard") or {}
+        valid = v.metrics.get("valid") or {}
+        config = v.training.get("config") or {}
+        rows.append({
+            "version": v.name, "model_version": model_info(v.path).version, "path": str(v.path),
+            "created_at": datetime.fromtimestamp((v.path / "semantic_training.json").stat().st_mtime, UTC)
+            .replace(tzinfo=None),
+            "loss": config.get("loss"), "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
+            "guard_passed": v.guard_passed, "mean_random_cosine": guard.get("mean_random_cosine"),
+            "effective_rank": guard.get("effective_rank"), "valid_ap": valid.get("valid_cosine_ap"),
+            "is_active": v.name == active,
+        })
+    schema = pa.schema([
+        ("version", pa.string()), ("model_version", pa.string()), ("path", pa.string()),
+        ("created_at", pa.timestamp("us")), ("loss", pa.string()), ("epochs", pa.int64()),
+        ("data_hash", pa.string()), ("guard_passed", pa.bool_()), ("mean_random_cosine", pa.float64()),
+        ("effective_rank", pa.float64()), ("valid_ap", pa.float64()), ("is_active", pa.bool_()),
+    ])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry) -> Any:
+    """Train a version from the warehouse's labelled pairs unless that data and config were trained already.
+
+    The version name is ``<data hash>-<config hash>``: an unchanged table and config reuse the
+    existing version (and leave the activation alone, so a rollback sticks); a new one is trained,
+    checked by the collapse guard and activated.
+
+    Args:
+        pairs: Arrow table with task, split, text_a, text_b, label (``int_training_pairs_labelled``).
+        enabled: Whether training is switched on (dbt var ``semantic_train``).
+        config: The :class:`semantic.encoding.training.TrainingConfig` built from dbt vars.
+        registry: Where versions live.
+
+    Returns:
+        The versions table (see :func:`versions_table`).
+    """
+    import hashlib
+    import logging
+    from dataclasses import asdict
+
+    from semantic.encoding.training import PairSet, Task, data_hash, train
+    from semantic.encoding.units import LOOKALIKE_TASK
+
+    log = logging.getLogger("semantic")
+    if not enabled:
+        log.info("training is off (var semantic_train: false); active encoder: %s", registry.active_name())
+        return versions_table(registry)
+    # a table's row order is whatever the query plan gave; sorted, the same labels always make the
+    # same version name and the same training run
+    order = ("task", "split", "text_a", "text_b", "label")
+    rows = sorted(pairs.to_pylist(), key=lambda r: tuple(str(r[c]) for c in order))
+    tasks = []
+    for task_name in sorted({r["task"] for r in rows}):
+
+        def split(name: str, task_name: str = task_name) -> PairSet:
+            chosen = [r for r in rows if r["task"] == task_name and r["split"] == name]
+            return PairSet([r["text_a"] for r in chosen], [r["text_b"] for r in chosen],
+                           [int(r["label"]) for r in chosen])
+
+        train_pairs = split("train")
+        if train_pairs.n_positive:
+            valid = split("valid")
+            tasks.append(Task(task_name, "pairs", train_pairs, valid if len(valid) else None,
+                              registry.root / "warehouse", best_unit=task_name == LOOKALIKE_TASK))
+    if not tasks:
+        log.warning("no labelled positive training pairs in the warehouse: nothing to train on")
+        return versions_table(registry)
+    config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
+    name = f"{data_hash(tasks)[:10]}-{config_hash}"
+    if (registry.root / name / "semantic_training.json").is_file():
+        if not registry.get(name).guard_passed:
+            raise SemanticModelError(
+                f"model version {name} was trained on these labels and config but failed its collapse guard; "
+                "change the training vars (e.g. a lower semantic_train_learning_rate) to train a new version, "
+                "or set semantic_train: false to keep the active encoder"
+            )
+        log.info("training data and config unchanged: reusing model version %s (active: %s)",
+                 name, registry.active_name())
+        return versions_table(registry)
+    log.info("training model version %s on %s", name,
+             ", ".join(f"{t.name} ({len(t.train)} pairs)" for t in tasks))
+    train(tasks, registry.root / name, default_model_dir(), config)
+    registry.activate(name, reason="trained by dbt on new labels or config")
+    log.info("activated model version %s; the embedding models re-embed with it", name)
+    return versions_table(registry)

@@ -1,0 +1,586 @@
+"""Contrastive fine-tuning of the encoder from labelled pairs, with the sentence-transformers trainer.
+
+Losses: MultipleNegativesRankingLoss (Henderson et al., 2017; InfoNCE, van den Oord et al., 2018)
+with labelled or mined hard negatives, OnlineContrastiveLoss (Hadsell et al., 2006) on labelled
+pairs, and TripletLoss (Schroff et al., 2015). Hard negatives are mined with the model being tuned
+and filtered by a false-negative guard: known positives, members of the same positive cluster,
+and candidates that score within ``margin`` of the anchor's positive are never used as negatives
+(an unlabelled true match must not be pushed apart).
+
+A tuned model is a standard sentence-transformers directory plus ``semantic_training.json``
+(config, data hash, mining report) and ``semantic_metrics.json`` (collapse guard, valid figures).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semantic.errors import SemanticConfigError, SemanticDataError
+
+logger = logging.getLogger("semantic")
+
+LOSSES = ("mnrl", "contrastive", "triplet")
+TRAINING_FILE = "semantic_training.json"
+METRICS_FILE = "semantic_metrics.json"
+GUARD_SAMPLE = 512
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Labelled text pairs of one split (label 1 = match)."""
+
+    texts_a: list[str]
+    texts_b: list[str]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_positive(self) -> int:
+        """How many pairs are labelled 1."""
+        return sum(self.labels)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task folder: a ``pairs/<name>`` or ``retrieval/<name>`` folder read as pairs.
+
+    Attributes:
+        name: The folder name.
+        kind: ``pairs`` or ``retrieval``.
+        train: Training pairs (for retrieval: query -> relevant document, all label 1).
+        valid: Validation pairs, when the folder has them.
+        path: The folder.
+        best_unit: Whether the second text is scored by its best unit, the whole text or one of
+            its sentences, as compliance lookalikes are (``semantic.encoding.units.scoring_units``);
+            training then pairs the first text with that unit (:func:`best_units`).
+    """
+
+    name: str
+    kind: str
+    train: PairSet
+    valid: PairSet | None
+    path: Path
+    best_unit: bool = False
+
+
+def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SemanticDataError(
+                    f"{path} has no column(s) {missing} (columns: {reader.fieldnames}); "
+                    f"a file of this kind needs {list(required)}"
+                )
+            return list(reader)
+    except UnicodeDecodeError as e:
+        raise SemanticDataError(
+            f"{path} is not valid UTF-8 ({e}); re-export it as UTF-8 or run `semantic fix-encoding {path}`"
+        ) from e
+    except OSError as e:
+        raise SemanticDataError(f"cannot read {path}: {e}; check the path and permissions") from e
+
+
+def _pairs(path: Path) -> PairSet:
+    rows = _read_csv(path, ("text_a", "text_b", "label"))
+    a, b, y = [], [], []
+    for line, row in enumerate(rows, start=2):
+        label = (row["label"] or "").strip()
+        if label not in ("0", "1"):
+            raise SemanticDataError(f"{path} line {line}: label must be 0 or 1, got {label!r}; fix or drop that row")
+        if (row["text_a"] or "").strip() and (row["text_b"] or "").strip():
+            a.append(row["text_a"])
+            b.append(row["text_b"])
+            y.append(int(label))
+    return PairSet(a, b, y)
+
+
+def _retrieval(path: Path) -> PairSet:
+    queries = {r["id"]: r["text"] for r in _read_csv(path / "queries.csv", ("id", "text"))}
+    corpus = {r["id"]: r["text"] for r in _read_csv(path / "corpus.csv", ("id", "text"))}
+    a, b = [], []
+    for line, row in enumerate(_read_csv(path / "qrels.csv", ("query_id", "doc_id", "relevance")), start=2):
+        if row["query_id"] not in queries or row["doc_id"] not in corpus:
+            raise SemanticDataError(
+                f"{path / 'qrels.csv'} line {line} names query {row['query_id']!r} or document "
+                f"{row['doc_id']!r} that queries.csv / corpus.csv do not have"
+            )
+        if float(row["relevance"] or 0) > 0:
+            a.append(queries[row["query_id"]])
+            b.append(corpus[row["doc_id"]])
+    return PairSet(a, b, [1] * len(a))
+
+
+def load_task(path: Path | str) -> Task:
+    """Read a task folder in the ``../shared/data`` layout as training (and validation) pairs.
+
+    Raises:
+        SemanticDataError: The folder is neither layout, a file lacks columns, or there are no positives.
+    """
+    path = Path(path)
+    if (path / "train.csv").is_file():
+        train = _pairs(path / "train.csv")
+        valid = _pairs(path / "valid.csv") if (path / "valid.csv").is_file() else None
+        task = Task(path.name, "pairs", train, valid, path)
+    elif (path / "qrels.csv").is_file():
+        task = Task(path.name, "retrieval", _retrieval(path), None, path)
+    else:
+        raise SemanticDataError(
+            f"{path} is not a task folder: expected train.csv (+ valid.csv) with text_a,text_b,label, "
+            "or queries.csv, corpus.csv and qrels.csv"
+        )
+    if task.train.n_positive == 0:
+        raise SemanticDataError(f"{path}: the training data has no positive pairs (label 1); nothing to learn from")
+    return task
+
+
+def data_hash(tasks: Sequence[Task]) -> str:
+    """SHA-256 of the training data, so a model records exactly what it was trained on."""
+    digest = hashlib.sha256()
+    for task in tasks:
+        for split in (task.train, task.valid):
+            if split is None:
+                continue
+            for a, b, y in zip(split.texts_a, split.texts_b, split.labels):
+                digest.update(f"{a}\x1f{b}\x1f{y}\x1e".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class MiningReport:
+    """What the hard-negative miner did.
+
+    Attributes:
+        anchors: Anchors that got a negative.
+        candidates: Candidates looked at (top-k per anchor).
+        dropped_known_positive: Candidates dropped as a labelled positive of the anchor or of its cluster.
+        dropped_by_margin: Candidates dropped by the false-negative guard (score too close to the positive's).
+        labelled: Anchors whose negative is a labelled one.
+        mined: Anchors whose negative was mined.
+    """
+
+    anchors: int
+    candidates: int
+    dropped_known_positive: int
+    dropped_by_margin: int
+    labelled: int
+    mined: int
+
+
+def _clusters(a: Sequence[str], b: Sequence[str], labels: Sequence[int]) -> dict[str, int]:
+    """Connected components of the positive pairs (union-find over texts)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y, label in zip(a, b, labels):
+        if label:
+            parent[find(x)] = find(y)
+    roots: dict[str, int] = {}
+    return {x: roots.setdefault(find(x), len(roots)) for x in list(parent)}
+
+
+def best_units(pairs: PairSet, embed: Any) -> tuple[PairSet, int]:
+    """Replace each second text by its unit (the whole text or a sentence) closest to the first.
+
+    A compliance lookalike is scored by the asset's best unit (``semantic.decisions.compliance``), so one
+    rejected claim inside longer copy counts in full; training on the same unit teaches the
+    encoder the claim against the sentence that carries it (or that a benign asset's closest
+    sentence is not it), not against the hashtags and calls to action around it. Units are chosen
+    with ``embed``, the model before tuning. Returns the new pairs and how many texts changed.
+    """
+    from semantic.encoding.units import scoring_units
+
+    units, owner = scoring_units(pairs.texts_b)
+    options: dict[int, list[str]] = {}
+    for unit, i in zip(units, owner):
+        options.setdefault(i, []).append(unit)
+    if all(len(o) == 1 for o in options.values()):
+        return pairs, 0
+    distinct = sorted(set(units) | set(pairs.texts_a))
+    vectors = dict(zip(distinct, embed(distinct)))
+
+    def closest(anchor: str, candidates: list[str]) -> str:
+        return candidates[int(np.argmax([vectors[anchor] @ vectors[t] for t in candidates]))]
+
+    chosen = [closest(a, options[i]) if i in options else b
+              for i, (a, b) in enumerate(zip(pairs.texts_a, pairs.texts_b))]
+    changed = sum(c != b for c, b in zip(chosen, pairs.texts_b))
+    return PairSet(list(pairs.texts_a), chosen, list(pairs.labels)), changed
+
+
+def mine_hard_negatives(
+    pairs: PairSet,
+    embed: Any,
+    top_k: int = 20,
+    margin: float = 0.05,
+    seed: int = 0,
+) -> tuple[list[tuple[str, str, str]], MiningReport]:
+    """Build (anchor, positive, negative) triplets: labelled negatives first, mined ones otherwise.
+
+    Args:
+        pairs: Labelled pairs; positives become (anchor, positive) and label-0 partners of the
+            same anchor are its labelled negatives.
+        embed: Callable mapping a list of texts to unit vectors (the model being tuned).
+        top_k: Candidates per anchor taken from the pool of all second texts.
+        margin: A mined candidate must score at most ``positive score - margin``.
+        seed: Seeds the choice among labelled negatives.
+    """
+    rng = random.Random(seed)
+    cluster = _clusters(pairs.texts_a, pairs.texts_b, pairs.labels)
+    positives = [(a, b) for a, b, y in zip(pairs.texts_a, pairs.texts_b, pairs.labels) if y]
+    labelled_neg: dict[str, list[str]] = {}
+    for a, b, y in zip(pairs.texts_a, pairs.texts_b, pairs.labels):
+        if not y:
+            labelled_neg.setdefault(a, []).append(b)
+    pool = sorted(set(pairs.texts_b))
+    need = sorted({a for a, _ in positives if a not in labelled_neg})
+    mined: dict[str, str] = {}
+    n_candidates = n_known = n_margin = 0
+    if need and len(pool) > 1:
+        anchors_vec = embed(need)
+        pool_vec = embed(pool)
+        pos_of = {a: b for a, b in positives}
+        pos_vec = dict(zip(pool, pool_vec))
+        k = min(top_k, len(pool))
+        for start in range(0, len(need), 1024):
+            sims = anchors_vec[start : start + 1024] @ pool_vec.T
+            top = np.argsort(-sims, axis=1)[:, :k]
+            for row, anchor in enumerate(need[start : start + 1024]):
+                positive = pos_of[anchor]
+                ceiling = float(anchors_vec[start + row] @ pos_vec[positive]) - margin
+                for j in top[row]:
+                    n_candidates += 1
+                    candidate = pool[j]
+                    same = candidate == positive or (
+                        anchor in cluster and cluster.get(candidate) == cluster[anchor]
+                    )
+                    if same:
+                        n_known += 1
+                        continue
+                    if sims[row, j] > ceiling:
+                        n_margin += 1
+                        continue
+                    mined[anchor] = candidate
+                    break
+    triplets: list[tuple[str, str, str]] = []
+    n_labelled = 0
+    for a, b in positives:
+        if a in labelled_neg:
+            triplets.append((a, b, rng.choice(labelled_neg[a])))
+            n_labelled += 1
+        elif a in mined:
+            triplets.append((a, b, mined[a]))
+    report = MiningReport(
+        anchors=len(triplets),
+        candidates=n_candidates,
+        dropped_known_positive=n_known,
+        dropped_by_margin=n_margin,
+        labelled=n_labelled,
+        mined=len(triplets) - n_labelled,
+    )
+    return triplets, report
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is tuned; saved beside the weights.
+
+    Attributes:
+        loss: ``mnrl`` (default), ``contrastive`` or ``triplet``.
+        epochs: Passes over the training data.
+        batch_size: Examples per step (MNRL's in-batch negatives grow with it).
+        learning_rate: Peak AdamW learning rate.
+        warmup_ratio: Share of steps with a linear warm-up.
+        seed: Seeds data order, mining and initialisation: the same seed gives the same model.
+        max_seq_length: Token limit during training (shorter is faster on a CPU).
+        top_k: Mining candidates per anchor.
+        margin: False-negative guard margin below the positive's score.
+        task_batches: With the mnrl or triplet loss and several tasks, draw each batch from one
+            task (in proportion to the tasks' sizes), so a pair's in-batch negatives are texts of
+            its own kind (other claims' restatements, not brief-match assets), which makes them
+            harder negatives. Off: batches mix the tasks.
+    """
+
+    loss: str = "mnrl"
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    seed: int = 42
+    max_seq_length: int = 128
+    top_k: int = 20
+    margin: float = 0.05
+    task_batches: bool = True
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise SemanticConfigError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        for name in ("epochs", "batch_size", "max_seq_length", "top_k"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise SemanticConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not 0 < self.learning_rate < 1:
+            raise SemanticConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+
+
+@dataclass
+class TrainingResult:
+    """What ``train`` produced."""
+
+    out_dir: Path
+    seconds: float
+    mining: MiningReport | None
+    guard: dict[str, Any]
+    valid: dict[str, float] = field(default_factory=dict)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+    import transformers
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    transformers.set_seed(seed)
+
+
+def _log_callback() -> Any:
+    from transformers import TrainerCallback
+
+    class LogProgress(TrainerCallback):  # type: ignore[misc]
+        """Sends the trainer's loss lines to the ``semantic`` logger (and so to the dbt log)."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            if logs:
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, int | float))
+                logger.info("training step %d/%d: %s", state.global_step, state.max_steps, shown)
+
+    return LogProgress()
+
+
+def guard_sample(
+    tasks: Sequence[Task], seed: int = 0, n: int = GUARD_SAMPLE
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """A fixed sample of texts and of positive pairs for the collapse guard."""
+    texts = sorted({t for task in tasks for t in task.train.texts_a + task.train.texts_b})
+    rng = random.Random(seed)
+    sample = rng.sample(texts, min(n, len(texts)))
+    positives = sorted(
+        {(a, b) for task in tasks for a, b, y in zip(task.train.texts_a, task.train.texts_b, task.train.labels) if y}
+    )
+    return sample, rng.sample(positives, min(n, len(positives)))
+
+
+def train(
+    tasks: Sequence[Task],
+    out_dir: Path | str,
+    base_dir: Path | str,
+    config: TrainingConfig | None = None,
+) -> TrainingResult:
+    """Fine-tune ``base_dir`` on the tasks' training pairs and save the model to ``out_dir``.
+
+    The model is selected on the tasks' valid pairs (cosine AP) when they exist, checked by the
+    collapse guard, and saved with its training config, data hash, mining report and metrics.
+
+    Raises:
+        SemanticDataError: No training examples could be built.
+        SemanticModelError: The tuned model collapsed (it is saved, marked failed, and not usable).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer import losses
+    from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator
+    from sentence_transformers.training_args import BatchSamplers
+
+    from semantic.encoding.collapse import check_collapse, raise_if_collapsed
+    from semantic.encoding.encoder import model_info
+
+    config = config or TrainingConfig()
+    out = Path(out_dir)
+    started = time.monotonic()
+    _seed_everything(config.seed)
+    base_info = model_info(base_dir)
+    model = SentenceTransformer(str(base_info.path), device="cpu", local_files_only=True)
+    model.max_seq_length = config.max_seq_length
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
+
+    given_hash = data_hash(tasks)
+    tasks = list(tasks)
+    for i, task in enumerate(tasks):
+        if task.best_unit:
+            train_pairs, changed = best_units(task.train, embed)
+            valid_pairs, _ = best_units(task.valid, embed) if task.valid is not None else (None, 0)
+            tasks[i] = replace(task, train=train_pairs, valid=valid_pairs)
+            logger.info("%s: trained on the best unit of each text (a sentence instead of the whole text for %d of "
+                        "%d pairs), as the compliance check scores them", task.name, changed, len(task.train))
+    mining: MiningReport | None = None
+    if config.loss in ("mnrl", "triplet"):
+        by_task: dict[str, list[tuple[str, str, str]]] = {}
+        reports = []
+        for task in tasks:
+            found, task_report = mine_hard_negatives(task.train, embed, config.top_k, config.margin, config.seed)
+            by_task[task.name] = found
+            reports.append(task_report)
+            logger.info(
+                "%s: %d triplets (%d labelled negatives, %d mined); the false-negative guard dropped %d of "
+                "%d candidates (%d known positives, %d within the margin)",
+                task.name, task_report.anchors, task_report.labelled, task_report.mined,
+                task_report.dropped_known_positive + task_report.dropped_by_margin, task_report.candidates,
+                task_report.dropped_known_positive, task_report.dropped_by_margin,
+            )
+        mining = MiningReport(*(sum(getattr(r, f) for r in reports) for f in MiningReport.__dataclass_fields__))
+        triplets = [t for found in by_task.values() for t in found]
+        if not triplets:
+            raise SemanticDataError("no (anchor, positive, negative) triplets could be built; add labelled pairs")
+
+        def as_dataset(found: list[tuple[str, str, str]]) -> Any:
+            found = list(found)
+            random.Random(config.seed).shuffle(found)
+            return Dataset.from_dict({"anchor": [t[0] for t in found], "positive": [t[1] for t in found],
+                                      "negative": [t[2] for t in found]})
+
+        non_empty = {name: found for name, found in by_task.items() if found}
+        if config.task_batches and len(non_empty) > 1:
+            from datasets import DatasetDict
+            train_data: Any = DatasetDict({name: as_dataset(found) for name, found in non_empty.items()})
+        else:
+            train_data = as_dataset(triplets)
+        loss: Any = (
+            losses.MultipleNegativesRankingLoss(model)
+            if config.loss == "mnrl"
+            else losses.TripletLoss(model, distance_metric=losses.TripletDistanceMetric.COSINE, triplet_margin=0.3)
+        )
+    else:
+        a = [x for t in tasks for x in t.train.texts_a]
+        b = [x for t in tasks for x in t.train.texts_b]
+        y = [x for t in tasks for x in t.train.labels]
+        train_data = Dataset.from_dict({"sentence1": a, "sentence2": b, "label": y}).shuffle(seed=config.seed)
+        if len(set(y)) > 1:
+            loss = losses.OnlineContrastiveLoss(model)
+        else:
+            logger.warning(
+                "the contrastive loss got no labelled negatives: it can only pull pairs together, which "
+                "risks collapse; the collapse guard will check the result (prefer --loss mnrl)"
+            )
+            loss = losses.ContrastiveLoss(model)
+
+    valid_tasks = [t for t in tasks if t.valid is not None and t.valid.n_positive and len(set(t.valid.labels)) > 1]
+    evaluator = None
+    if valid_tasks:
+        evaluator = BinaryClassificationEvaluator(
+            [x for t in valid_tasks for x in t.valid.texts_a],  # type: ignore[union-attr]
+            [x for t in valid_tasks for x in t.valid.texts_b],  # type: ignore[union-attr]
+            [x for t in valid_tasks for x in t.valid.labels],  # type: ignore[union-attr]
+            name="valid",
+            similarity_fn_names=["cosine"],
+        )
+    checkpoints = out.parent / f".{out.name}.checkpoints"
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,
+        seed=config.seed,
+        data_seed=config.seed,
+        batch_sampler=BatchSamplers.NO_DUPLICATES if config.loss == "mnrl" else BatchSamplers.BATCH_SAMPLER,
+        eval_strategy="epoch" if evaluator else "no",
+        save_strategy="epoch" if evaluator else "no",
+        save_total_limit=1,
+        load_best_model_at_end=evaluator is not None,
+        metric_for_best_model="eval_valid_cosine_ap" if evaluator else None,
+        logging_steps=10,
+        report_to="none",
+        use_cpu=True,
+        dataloader_num_workers=0,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_data, loss=loss, evaluator=evaluator,
+        callbacks=[_log_callback()],
+    )
+    trainer.train()
+    valid = {k: float(v) for k, v in (evaluator(model) if evaluator else {}).items()}
+
+    sample, positive_pairs = guard_sample(tasks, seed=config.seed)
+    report = check_collapse(
+        embed(sample),
+        embed([p[0] for p in positive_pairs]) if positive_pairs else None,
+        embed([p[1] for p in positive_pairs]) if positive_pairs else None,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(str(out))
+    seconds = time.monotonic() - started
+    (out / TRAINING_FILE).write_text(
+        json.dumps(
+            {
+                "config": asdict(config),
+                "base_model": str(base_info.path),
+                "base_version": base_info.version,
+                "tasks": [{"name": t.name, "kind": t.kind, "path": str(t.path), "train_pairs": len(t.train),
+                           "train_positives": t.train.n_positive} for t in tasks],
+                "data_hash": given_hash,
+                "mining": asdict(mining) if mining else None,
+                "seconds": round(seconds, 1),
+            },
+            indent=2,
+        )
+    )
+    (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid}, indent=2))
+    _write_card(out, config, tasks, report.as_dict(), valid, base_info.version)
+    import shutil
+
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    logger.info("saved the tuned model to %s in %.0f s; collapse guard %s", out, seconds,
+                "passed" if report.passed else f"FAILED: {report.reason}")
+    raise_if_collapsed(report, str(out))
+    return TrainingResult(out, seconds, mining, report.as_dict(), valid)
+
+
+def _write_card(
+    out: Path, config: TrainingConfig, tasks: Sequence[Task], guard: dict[str, Any], valid: dict[str, float],
+    base_version: str,
+) -> None:
+    lines = [
+        "# semantic-assets tuned encoder",
+        "",
+        f"Base model: `{base_version}`. Loss: `{config.loss}`, {config.epochs} epoch(s), batch {config.batch_size}, "
+        f"learning rate {config.learning_rate}, seed {config.seed}.",
+        "",
+        "Trained on: " + ", ".join(f"`{t.name}` ({t.kind}, {len(t.train)} pairs)" for t in tasks) + ".",
+        "",
+        "Collapse guard: " + ("passed" if guard["passed"] else f"FAILED ({guard['reason']})")
+        + f"; mean random cosine {guard['mean_random_cosine']:.3f}, effective rank {guard['effective_rank']:.1f}.",
+        "",
+    ]
+    if valid:
+        lines += ["Validation: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(valid.items())), ""]
+    lines += ["Load with `SentenceTransformer(path)`; `semantic_training.json` holds the full config and data hash."]
+    (out / "README.md").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,684 @@
+"""The LanceDB vector store: one table per embedded entity, kept in sync with the warehouse.
+
+A row is embedded again only when its ``content_hash`` or the model version changed; rows that
+left the source are deleted. All embedding happens before anything is written, and each write is
+a single Lance commit, so a failed run leaves the previous table version intact and readable.
+LanceDB reports distances; this module is the one place they become cosine similarities.
+A table that reaches ``vector_index_min_rows`` gets an ANN index, brought up to date after every
+sync and checked against exact search (:mod:`semantic.vectors.index`).
+
+Why this module is over 600 lines: it is one class, the only writer of LanceDB tables; its sync,
+index upkeep and reads share the open-table handles and the per-table sync state, which split
+across modules would have to become public. What the dbt models call lives in
+:mod:`semantic.vectors.sync`, the embedding stage in :mod:`semantic.vectors.embedding`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from semantic.errors import SemanticDataError, SemanticModelVersionError
+from semantic.vectors.embedding import (
+    CONTENT_HASH,
+    EMBEDDED_AT,
+    MODEL_VERSION,
+    TEXT,
+    VECTOR,
+    embed_batch,
+    embedded_schema,
+)
+from semantic.vectors.fingerprints import arrow_fingerprint
+from semantic.vectors.index import (
+    INDEX_LOG_TABLE,
+    INDEX_TYPE,
+    NPROBES,
+    REBUILD_FRACTION,
+    REFINE_FACTOR,
+    IndexRun,
+    IndexState,
+    RecallCheck,
+    check_min_rows,
+    ensure_index,
+    find_vector_index,
+    index_log_record,
+    index_metric,
+    index_type_of,
+    recall_at_k,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semantic.encoding.encoder import Encoder
+
+logger = logging.getLogger("semantic")
+
+SYNC_LOG_TABLE = "sync_runs"
+#: Folder (in the LanceDB folder) of each table's last sync state: what lets a no-change sync skip LanceDB.
+SYNC_STATE_DIR = "_sync_state"
+_DELETE_CHUNK = 500
+_U64_MAX = 2**64 - 1
+#: Rows embedded and written per step of a sync: bounds the vectors in memory (about 50 MB at 384 d).
+EMBED_CHUNK_ROWS = 32_768
+#: Rows per batch when a table is streamed (:meth:`VectorStore.scan`), and batches read ahead (Lance
+#: reads 16 ahead by default: 400 MB of 384-d vectors buffered beside DuckDB's own memory).
+SCAN_BATCH_ROWS = 16_384
+SCAN_READAHEAD = 2
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did to one vector table.
+
+    Attributes:
+        table: The LanceDB table name.
+        model_version: The encoder version of every row after the sync.
+        embedded: Rows embedded in this run (new, changed, or re-embedded for a new model).
+        unchanged: Rows whose hash and model version matched, so were kept as they were.
+        deleted: Rows removed because they left the source (or their text became empty).
+        skipped_empty: Source rows with NULL or empty text, which get no vector.
+        total: Rows in the table after the sync.
+        lance_version: The Lance table version after the sync.
+    """
+
+    table: str
+    model_version: str
+    embedded: int
+    unchanged: int
+    deleted: int
+    skipped_empty: int
+    total: int
+    lance_version: int
+
+
+def cosine_from_distance(distance: np.ndarray | pa.Array, metric: str = "l2") -> np.ndarray:
+    """Convert LanceDB distances between unit vectors to cosine similarity in [-1, 1].
+
+    Lance reports squared L2 (``2 - 2 cos`` for unit vectors) or cosine distance (``1 - cos``).
+    """
+    d = np.asarray(distance, dtype=np.float64)
+    if metric == "cosine":
+        return np.clip(1.0 - d, -1.0, 1.0)
+    if metric == "l2":
+        return np.clip(1.0 - d / 2.0, -1.0, 1.0)
+    raise ValueError(f"unknown metric {metric!r}; accepted: 'l2', 'cosine'")
+
+
+def check_model_versions(stored: Sequence[str | None], query_version: str, where: str = "the stored vectors") -> None:
+    """Raise when stored vectors come from another model version than the query (the one guard).
+
+    Raises:
+        SemanticModelVersionError: Names both versions and the fix.
+    """
+    others = sorted({v for v in stored if v is not None and v != query_version})
+    if others:
+        raise SemanticModelVersionError(
+            f"{where} holds vectors of model version {', '.join(others)}, but the query was embedded with "
+            f"{query_version}; vectors of different models are not comparable. Run `dbt build` to re-embed "
+            f"with the active model, or set model_dir back to the model of version {others[0]}"
+        )
+
+
+def sql_literal(value: Any) -> str:
+    """A value as a LanceDB (DataFusion) SQL literal, quotes doubled, so it can only ever be data."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def check_ids(rows: pa.Table, id_column: str, what: str, fix_where: str = "in the staging model") -> None:
+    """Refuse rows whose id column is missing, NULL or duplicated, naming them and the fix.
+
+    Args:
+        rows: The rows.
+        id_column: The key column.
+        what: The rows in words, for the message (``"the rows for 'assets'"``, ``"the source"``).
+        fix_where: Where the user fixes them (``"in the staging model"``).
+
+    Raises:
+        SemanticDataError: The first problem found.
+    """
+    if id_column not in rows.column_names:
+        raise SemanticDataError(
+            f"{what} have no id column '{id_column}' (columns: {rows.column_names}); "
+            "select the key column under that name"
+        )
+    ids = rows.column(id_column)
+    n_null = ids.null_count
+    if n_null:
+        raise SemanticDataError(
+            f"{n_null} row(s) of {what} have a NULL {id_column}; every row needs an id - "
+            f"filter them out or fill them {fix_where}"
+        )
+    if pc.count_distinct(ids).as_py() == len(ids):
+        return
+    counts = pc.value_counts(ids)
+    dup = counts.filter(pc.greater(counts.field("counts"), pa.scalar(1, pa.int64())))
+    if len(dup):
+        shown = ", ".join(str(v) for v in dup.field("values").to_pylist()[:20])
+        raise SemanticDataError(
+            f"{len(dup)} duplicate {id_column} value(s) in {what}: {shown}; "
+            f"ids must be unique - deduplicate them {fix_where}"
+        )
+
+
+@dataclass(frozen=True)
+class _SearchHandle:
+    """An open table with what every search of it checks, valid while its versions token holds."""
+
+    token: str
+    dataset: Any
+    model_versions: tuple[str | None, ...]
+    index: Any | None
+    columns: tuple[str, ...]
+
+
+class VectorStore:
+    """A LanceDB folder holding the vector tables.
+
+    Writes and reads open a fresh connection, so a long-lived process never reads a stale version.
+    :meth:`search` keeps the open table, its model versions and its index per table and reuses
+    them while no new version has been committed (:meth:`versions_token`), so a query costs the
+    search itself, not a connection, an index listing and a scan of the model-version column.
+
+    Args:
+        lance_dir: The LanceDB folder (created on first write).
+    """
+
+    def __init__(self, lance_dir: Path | str) -> None:
+        self.lance_dir = Path(lance_dir)
+        self._search_handles: dict[str, _SearchHandle] = {}
+
+    def _db(self) -> Any:
+        import lancedb
+
+        self.lance_dir.mkdir(parents=True, exist_ok=True)
+        return lancedb.connect(str(self.lance_dir))
+
+    def table_path(self, table: str) -> Path:
+        """Return the ``.lance`` dataset path of a table (what DuckDB's lance extension reads)."""
+        return self.lance_dir / f"{table}.lance"
+
+    def versioned_uri(self, table: str) -> str:
+        """A ``file://`` URI of the table that names its latest version (for DuckDB's lance extension).
+
+        A table that does not exist yet gets its plain URI: DuckDB binds the URI when a macro that
+        uses it is created, before the first build has written anything.
+        """
+        uri = self.table_path(table).resolve().as_uri()
+        if not self.exists(table):
+            return uri
+        version = self.latest_version(table)
+        if version is None:
+            version = self._db().open_table(table).version
+        return f"{uri}?version={version}"
+
+    def latest_version(self, table: str) -> int | None:
+        """The table's latest committed version, read from its manifest file names (no import of LanceDB).
+
+        Lance names manifests ``<version>.manifest``, or with v2 paths ``<2**64 - 1 - version>.manifest``
+        (20 digits, so the newest sorts first). None when there is none or a name is not one of those.
+        """
+        folder = self.table_path(table) / "_versions"
+        if not folder.is_dir():
+            return None
+        versions = []
+        for path in folder.iterdir():
+            stem, dot, suffix = path.name.partition(".")
+            if suffix != "manifest" or not dot:
+                continue
+            if not stem.isdigit():
+                return None
+            versions.append(_U64_MAX - int(stem) if len(stem) == 20 else int(stem))
+        return max(versions) if versions else None
+
+    def exists(self, table: str) -> bool:
+        """Whether the table has been written."""
+        return self.table_path(table).exists()
+
+    def read(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """Read a whole table (or some columns of it, the others never loaded) as Arrow."""
+        dataset = self._db().open_table(table).to_lance()
+        return dataset.to_table(columns=list(columns) if columns else None)
+
+    def schema(self, table: str, columns: Sequence[str]) -> pa.Schema:
+        """The Arrow schema of some columns of a table, read from its manifest (no data)."""
+        full = self._db().open_table(table).schema
+        return pa.schema([full.field(c) for c in columns])
+
+    def scan(
+        self,
+        table: str,
+        columns: Sequence[str],
+        id_column: str | None = None,
+        ids: pa.Array | None = None,
+    ) -> pa.RecordBatchReader:
+        """Stream some columns of a table, optionally only the rows whose ``id_column`` is in ``ids``.
+
+        The reader holds one batch at a time, so a dbt model can hand hundreds of thousands of
+        vectors to DuckDB without having them all in memory.
+        """
+        dataset = self._db().open_table(table).to_lance()
+        names = list(columns)
+        schema = pa.schema([dataset.schema.field(c) for c in names])
+
+        def batches() -> Any:
+            for batch in dataset.to_batches(columns=names, batch_size=SCAN_BATCH_ROWS, batch_readahead=SCAN_READAHEAD,
+                                            fragment_readahead=1):
+                if ids is not None and id_column is not None:
+                    batch = batch.filter(pc.is_in(batch.column(id_column), value_set=ids))
+                if batch.num_rows:
+                    yield batch
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def sync(
+        self,
+        table: str,
+        rows: pa.Table,
+        encoder: Encoder,
+        id_column: str,
+        text_column: str = TEXT,
+        full_text: bool = False,
+        vector_index_min_rows: int | None = None,
+    ) -> SyncResult:
+        """Bring a vector table in line with its source rows, embedding only what changed.
+
+        Args:
+            table: LanceDB table name.
+            full_text: Also keep a BM25 full-text index on the text column (for hybrid search).
+            rows: Source rows: the id, ``content_hash``, the text and any filter columns.
+            encoder: The active encoder; its version is stamped on every vector.
+            id_column: The key column.
+            text_column: The column to embed.
+            vector_index_min_rows: Build the ANN vector index once the table has this many rows
+                (see :meth:`ensure_vector_index`); None builds none but keeps an existing one current.
+
+        Raises:
+            SemanticDataError: ids are missing or duplicated, or a required column is absent.
+        """
+        for col in (text_column, CONTENT_HASH):
+            if col not in rows.column_names:
+                raise SemanticDataError(
+                    f"rows for '{table}' have no '{col}' column (columns: {rows.column_names}); "
+                    f"the staging model must provide '{text_column}' and '{CONTENT_HASH}'"
+                )
+        check_ids(rows, id_column, f"the rows for '{table}'")
+        text = rows.column(text_column)
+        has_text = pc.and_(pc.is_valid(text), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0))
+        has_text = pc.fill_null(has_text, False)
+        skipped = len(rows) - pc.sum(has_text).as_py() if len(rows) else 0
+        if skipped:
+            logger.info("%s: %d row(s) have NULL or empty text and get no vector", table, skipped)
+        rows = rows.filter(has_text)
+
+        version = encoder.version
+        # the same rows, model and settings as the last sync, and no write to the table since: done,
+        # without opening LanceDB (a no-change `dbt build` costs this check only)
+        key = {"rows": arrow_fingerprint(rows.drop_columns([text_column])), "model_version": version,
+               "full_text": full_text, "vector_index_min_rows": vector_index_min_rows}
+        state = self._sync_state(table)
+        if state is not None and state.get("key") == key and state.get("versions") == self.versions_token(table):
+            logger.info("%s: nothing changed since the last sync (%d rows, model %s, Lance version %d)",
+                        table, state["total"], version, state["lance_version"])
+            return SyncResult(table=table, model_version=version, embedded=0, unchanged=len(rows), deleted=0,
+                              skipped_empty=int(skipped), total=int(state["total"]),
+                              lance_version=int(state["lance_version"]))
+        attributes = [c for c in rows.column_names if c not in (id_column, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT,
+                                                                  VECTOR)]
+        existing = self._existing(table, id_column, attributes)
+        moved: list[int] = []
+        if existing is None:
+            stale = np.ones(len(rows), dtype=bool)
+            removed: list[str] = []
+        else:
+            known = {
+                i: (h, v)
+                for i, h, v in zip(
+                    existing.column(id_column).to_pylist(),
+                    existing.column(CONTENT_HASH).to_pylist(),
+                    existing.column(MODEL_VERSION).to_pylist(),
+                )
+            }
+            ids = rows.column(id_column).to_pylist()
+            hashes = rows.column(CONTENT_HASH).to_pylist()
+            stale = np.array([known.get(i) != (h, version) for i, h in zip(ids, hashes)], dtype=bool)
+            removed = sorted(set(known) - set(ids))
+            # same text and model, other columns changed (a market, a brand, an active flag): the
+            # row is rewritten with its stored vector, never re-embedded
+            shared = [c for c in attributes if c in existing.column_names]
+            if shared:
+                stored = dict(zip(existing.column(id_column).to_pylist(),
+                                  zip(*(existing.column(c).to_pylist() for c in shared))))
+                current = zip(*(rows.column(c).to_pylist() for c in shared))
+                moved = [j for j, (i, now) in enumerate(zip(ids, current)) if not stale[j] and stored[i] != now]
+        todo = rows.filter(pa.array(stale)) if len(rows) else rows
+        logger.info(
+            "%s: embedding %d of %d rows with model %s (%d unchanged, %d with changed columns only, %d to delete)",
+            table, len(todo), len(rows), version, len(rows) - len(todo) - len(moved), len(moved), len(removed),
+        )
+        # embedded EMBED_CHUNK_ROWS at a time and streamed into one Lance commit (create or merge)
+
+        schema = embedded_schema(todo.schema, encoder.dim)
+        counts = {"embedded": 0}
+        chunks = self._embed_chunks(table, todo, encoder, text_column, counts)
+        if moved:
+            restamped = self._restamped(table, rows.take(moved), id_column).select(schema.names).cast(schema)
+            chunks = itertools.chain(chunks, restamped.to_batches())
+        written = len(todo) + len(moved)
+
+        db = self._db()
+        if existing is None:
+            try:
+                tbl = db.create_table(table, data=pa.RecordBatchReader.from_batches(schema, chunks), schema=schema,
+                                      mode="overwrite")
+            except BaseException:
+                # a create that failed part-way leaves data files and no version: remove them, so
+                # the next run starts the table afresh instead of failing to open it
+                if self.exists(table) and not (self.table_path(table) / "_versions").is_dir():
+                    shutil.rmtree(self.table_path(table), ignore_errors=True)
+                raise
+        else:
+            tbl = db.open_table(table)
+            if written:
+                (
+                    tbl.merge_insert(id_column)
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute(pa.RecordBatchReader.from_batches(schema, chunks))
+                )
+            for start in range(0, len(removed), _DELETE_CHUNK):
+                part = removed[start : start + _DELETE_CHUNK]
+                tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
+        n_embedded = counts["embedded"]
+        if full_text and (written or len(removed) or not self.has_fts_index(table, text_column)):
+            # BM25 full-text index for hybrid search; rebuilt so appended and changed rows are in it
+            from lancedb.index import FTS
+
+            tbl.create_index(text_column, config=FTS(), replace=True)
+        result = SyncResult(
+            table=table,
+            model_version=version,
+            embedded=n_embedded,
+            unchanged=len(rows) - n_embedded,
+            deleted=len(removed),
+            skipped_empty=int(skipped),
+            total=tbl.count_rows(),
+            lance_version=int(tbl.version),
+        )
+        self._log_run(db, result)
+        logger.info(
+            "%s: embedded %d rows, kept %d unchanged, deleted %d; %d rows at Lance version %d",
+            table, result.embedded, result.unchanged, result.deleted, result.total, result.lance_version,
+        )
+        self.ensure_vector_index(table, vector_index_min_rows)
+        self._write_sync_state(table, {"key": key, "versions": self.versions_token(table), "total": result.total,
+                                       "lance_version": result.lance_version})
+        return result
+
+    def versions_token(self, table: str) -> str | None:
+        """A cheap token of a table's committed versions (its ``_versions`` listing; None if absent).
+
+        Any write to the table (rows, deletions, indexes, by this project or anyone else) adds a
+        manifest and so changes the token; reading it imports nothing.
+        """
+        folder = self.table_path(table) / "_versions"
+        if not folder.is_dir():
+            return None
+        names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".manifest"))
+        return hashlib.md5("\n".join(names).encode()).hexdigest() if names else None
+
+    def _sync_state_path(self, table: str) -> Path:
+        return self.lance_dir / SYNC_STATE_DIR / f"{table}.json"
+
+    def _sync_state(self, table: str) -> dict[str, Any] | None:
+        path = self._sync_state_path(table)
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):  # no sync yet, or an unreadable file: sync fully
+            return None
+        return state if isinstance(state, dict) else None
+
+    def _write_sync_state(self, table: str, state: dict[str, Any]) -> None:
+        path = self._sync_state_path(table)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(state, sort_keys=True, default=str))
+        tmp.replace(path)
+
+    def vector_tables(self) -> list[str]:
+        """Names of the tables that hold a ``vector`` column (not the ``sync_runs`` or index logs)."""
+        if not self.lance_dir.is_dir():
+            return []
+        db = self._db()
+        names = sorted(p.name[: -len(".lance")] for p in self.lance_dir.glob("*.lance"))
+        return [n for n in names if VECTOR in db.open_table(n).schema.names]
+
+    def ensure_vector_index(
+        self, table: str, min_rows: int | None, *, rebuild_fraction: float = REBUILD_FRACTION
+    ) -> IndexRun:
+        """Build the table's ANN index once it is big enough, and keep it covering every row.
+
+        No index and at least ``min_rows`` rows: build an IVF_HNSW_SQ index (L2 over unit vectors,
+        which ranks as cosine; ``partitions_for(rows)`` partitions). An index with unindexed rows
+        (appended or changed since): they are indexed as a delta segment, unless more than
+        ``rebuild_fraction`` of the rows are unindexed (a new model version re-embedded them), the
+        table has quadrupled since training, or ``MAX_SEGMENTS`` segments accumulated: then the
+        fragments are compacted and the index retrained. An existing index is kept current even
+        below ``min_rows`` or when ``min_rows`` is None. Every build or optimisation is logged to the
+        ``vector_indexes`` table.
+
+        Args:
+            table: The vector table.
+            min_rows: Rows from which the table gets an index (dbt var ``vector_index_min_rows``);
+                None never builds one.
+            rebuild_fraction: Unindexed share above which the index is retrained, not optimised.
+
+        Raises:
+            SemanticConfigError: ``min_rows`` is not a positive integer or None.
+        """
+        check_min_rows(min_rows)
+        db = self._db()
+        tbl = db.open_table(table)
+        # the rules and actions are semantic.vectors.index's, shared with the distributed job
+        run = ensure_index(tbl, table, min_rows, self._trained_partitions(db, table), rebuild_fraction)
+        if run.action not in ("none", "current"):
+            tbl.checkout_latest()
+            log = index_log_record(run, find_vector_index(tbl), int(tbl.version))
+            if (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
+                db.open_table(INDEX_LOG_TABLE).add(log)
+            else:
+                db.create_table(INDEX_LOG_TABLE, log)
+        return run
+
+    def _index_log(self, db: Any, table: str) -> list[dict[str, Any]]:
+        if not (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
+            return []
+        log = db.open_table(INDEX_LOG_TABLE).to_arrow()  # one row per build or optimisation: small
+        return sorted((r for r in log.to_pylist() if r["table_name"] == table), key=lambda r: r["at"])
+
+    def _trained_partitions(self, db: Any, table: str) -> int | None:
+        built = [r for r in self._index_log(db, table) if r["action"] in ("created", "rebuilt")]
+        return built[-1]["num_partitions"] if built else None
+
+    def index_state(self, table: str) -> IndexState:
+        """The vector index of a table now: rows indexed and not, partitions, when last optimised."""
+        db = self._db()
+        tbl = db.open_table(table)
+        rows = tbl.count_rows()
+        idx = find_vector_index(tbl)
+        if idx is None:
+            return IndexState(table, rows, None, None, None, 0, rows, 0, None, None)
+        log = [r for r in self._index_log(db, table) if r["action"] in ("created", "optimised", "rebuilt")]
+        return IndexState(
+            table=table,
+            total_rows=rows,
+            index_name=idx.name,
+            index_type=index_type_of(idx),
+            metric=index_metric(idx),
+            indexed_rows=int(idx.num_indexed_rows),
+            unindexed_rows=int(idx.num_unindexed_rows),
+            segments=int(idx.num_segments),
+            num_partitions=self._trained_partitions(db, table),
+            last_optimised_at=log[-1]["at"] if log else None,
+        )
+
+    def ann_recall(self, table: str, sample: int = 200, k: int = 10, seed: int = 0) -> RecallCheck:
+        """Recall@k of the indexed search against exact search, on ``sample`` of the table's own vectors.
+
+        Cheap without an index: returns 1.0 (every search is exact) without searching.
+
+        Raises:
+            SemanticDataError: ``sample`` or ``k`` is not a positive integer, or the table does not exist.
+        """
+        for name, value in (("sample", sample), ("k", k)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SemanticDataError(f"ann_recall: {name} must be a positive integer, got {value!r}")
+        if not self.exists(table):
+            raise SemanticDataError(
+                f"ann_recall: no LanceDB table '{table}' in {self.lance_dir}; vector tables: {self.vector_tables()}"
+            )
+        recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed)
+        if not queries:
+            return RecallCheck(table, 1.0, k, 0, "no vector index: every search is exact")
+        note = f"{INDEX_TYPE} search against exact top-{k}, {queries} sampled rows (seed {seed})"
+        return RecallCheck(table, recall, k, queries, note)
+
+    def has_fts_index(self, table: str, column: str = TEXT) -> bool:
+        """Whether ``table`` has a full-text index on ``column``."""
+        if not self.exists(table):
+            return False
+        return any(column in idx.columns and "FTS" in str(idx.index_type).upper()
+                   for idx in self._db().open_table(table).list_indices())
+
+    def _existing(self, table: str, id_column: str, attributes: Sequence[str] = ()) -> pa.Table | None:
+        if not self.exists(table):
+            return None
+        names = self._db().open_table(table).schema.names
+        return self.read(table, [id_column, CONTENT_HASH, MODEL_VERSION, *(c for c in attributes if c in names)])
+
+    def _restamped(self, table: str, rows: pa.Table, id_column: str) -> pa.Table:
+        """``rows`` (whose text and model are unchanged) with their stored vector, model version and time."""
+        wanted = rows.column(id_column).combine_chunks()
+        stored = self.scan(table, [id_column, MODEL_VERSION, EMBEDDED_AT, VECTOR], id_column, wanted).read_all()
+        position = {i: j for j, i in enumerate(stored.column(id_column).to_pylist())}
+        taken = stored.take(pa.array([position[i] for i in rows.column(id_column).to_pylist()], type=pa.int64()))
+        out = rows
+        for name in (MODEL_VERSION, EMBEDDED_AT, VECTOR):
+            if name in out.column_names:
+                out = out.drop_columns([name])
+            out = out.append_column(name, taken.column(name))
+        return out
+
+    def _embed_chunks(
+        self, table: str, rows: pa.Table, encoder: Encoder, text_column: str, counts: dict[str, int]
+    ) -> Iterator[pa.RecordBatch]:
+        """Embed rows ``EMBED_CHUNK_ROWS`` at a time, longest texts first, yielding each chunk's batches.
+
+        Sorting the whole call by text length first keeps every chunk's lengths alike (little
+        padding), as one ``encode`` over all rows would, while only one chunk's vectors are in memory.
+        """
+
+        if not len(rows):
+            return
+        order = pc.array_sort_indices(pc.fill_null(pc.utf8_length(rows.column(text_column)), 0), order="descending")
+        rows = rows.take(order)
+        started = time.monotonic()
+        total = len(rows)
+        for start in range(0, total, EMBED_CHUNK_ROWS):
+            chunk = rows.slice(start, EMBED_CHUNK_ROWS)
+
+            def progress(done: int, _: int, offset: int = start) -> None:
+                rate = (offset + done) / max(time.monotonic() - started, 1e-9)
+                logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, offset + done, total, rate)
+
+            embedded = embed_batch(chunk, encoder, text_column, progress=progress)
+            counts["embedded"] += embedded.num_rows
+            yield from embedded.to_batches()
+    def _log_run(self, db: Any, result: SyncResult) -> None:
+        record = asdict(result)
+        record["synced_at"] = datetime.now(UTC).replace(tzinfo=None)
+        data = pa.Table.from_pylist([record])
+        if (self.lance_dir / f"{SYNC_LOG_TABLE}.lance").exists():
+            db.open_table(SYNC_LOG_TABLE).add(data)
+        else:
+            db.create_table(SYNC_LOG_TABLE, data)
+
+    def assert_model_version(self, table: str, model_version: str) -> None:
+        """Refuse to compare a query of one model version with vectors of another.
+
+        Raises:
+            SemanticModelVersionError: The table holds vectors of another model version.
+        """
+        check_model_versions(self._search_handle(table).model_versions, model_version, f"table '{table}'")
+
+    def _search_handle(self, table: str) -> _SearchHandle:
+        token = self.versions_token(table)
+        cached = self._search_handles.get(table)
+        if cached is not None and token is not None and cached.token == token:
+            return cached
+        tbl = self._db().open_table(table)
+        stored = pc.unique(tbl.to_lance().to_table(columns=[MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
+        returned = tuple(name for name in tbl.schema.names if name != VECTOR)
+        handle = _SearchHandle(token or "", tbl.to_lance(), tuple(stored), find_vector_index(tbl), returned)
+        if token is not None:
+            self._search_handles[table] = handle
+        return handle
+
+    def search(
+        self,
+        table: str,
+        vector: np.ndarray,
+        model_version: str,
+        k: int = 10,
+        where: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Nearest neighbours of a query vector, with cosine ``similarity`` and 1-based ``rank``.
+
+        Args:
+            table: The vector table.
+            vector: A unit-length query vector.
+            model_version: The version of the model that embedded the query.
+            k: How many rows to return.
+            where: An optional SQL filter applied before the vector search.
+            columns: Columns to return besides similarity and rank (default: all but the vector).
+
+        Raises:
+            SemanticModelVersionError: The table's vectors come from another model version.
+        """
+        if k < 1:
+            raise SemanticDataError(f"k must be a positive integer, got {k}; pass k >= 1")
+        handle = self._search_handle(table)
+        check_model_versions(handle.model_versions, model_version, f"table '{table}'")
+        keep = list(columns) if columns else list(handle.columns)
+        # through the ANN index (refined, as vector_query) when there is one; a filtered search
+        # scans the matching rows exactly. Lance's own scanner: LanceDB's query builder adds about
+        # 2 ms a query at 1,000,000 rows (benchmarks/search_latency.py)
+        nearest: dict[str, Any] = {"column": VECTOR, "q": np.asarray(vector, dtype=np.float32), "k": k}
+        if where or handle.index is None:
+            metric = "cosine"
+            nearest.update(metric=metric, use_index=False)
+        else:
+            metric = index_metric(handle.index)
+            nearest.update(metric=metric, nprobes=NPROBES, refine_factor=REFINE_FACTOR)
+        hits = handle.dataset.to_table(columns=[*keep, "_distance"], nearest=nearest, filter=where,
+                                       prefilter=bool(where))
+        sim = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
+        out = hits.select(keep)
+        out = out.append_column("similarity", pa.array(sim, type=pa.float64()))
+        return out.append_column("rank", pa.array(np.arange(1, len(out) + 1), type=pa.int32()))
