@@ -148,8 +148,24 @@ def test_the_wheel_brings_the_cli_the_plugin_and_the_contract(tmp_path):
     [wheel] = tmp_path.glob("semantic_assets-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"semantic/warehouse/contract.yml", "semantic/warehouse/dbt_plugin.py", "semantic/cli.py"} <= set(names)
+    # every subpackage and the demo's copy bank (data files) ship too
+    package_files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "semantic").rglob("*")
+                     if p.is_file() and "__pycache__" not in p.parts}
+    assert package_files <= set(names), sorted(package_files - set(names))
+
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "semantic = semantic.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_no_file_of_the_package_is_hidden_from_git():
+    """A .gitignore pattern (e.g. ``data/``) must not hide package files: a fresh clone would lack them."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [p.relative_to(ROOT).as_posix() for p in (ROOT / "semantic").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "-v", *files], cwd=ROOT, capture_output=True,
+                             text=True, check=False)
+    assert ignored.stdout == "", f"package files a .gitignore pattern hides from git:\n{ignored.stdout}"
 
 
 @pytest.mark.slow
