@@ -33,6 +33,18 @@ def test_model_version_is_a_hash_of_the_directory_files(tmp_path):
     assert model_info(a).version != model_info(b).version
 
 
+def test_the_records_of_how_a_model_was_trained_are_not_part_of_its_version(tmp_path):
+    """The same weights trained on another machine (other paths, other seconds) are the same version."""
+    a = make_model_dir(tmp_path / "one" / "tuned")
+    b = make_model_dir(tmp_path / "two" / "tuned")
+    (a / "semantic_training.json").write_text('{"base_model": "/one/base", "seconds": 271.0}')
+    (b / "semantic_training.json").write_text('{"base_model": "/two/base", "seconds": 229.3}')
+    (a / "semantic_metrics.json").write_text('{"guard": {"passed": true}}')
+    assert model_info(a).version == model_info(b).version
+    (b / "config.json").write_text('{"changed": true}')  # any file of the model itself still counts
+    assert model_info(a).version != model_info(b).version
+
+
 def test_a_directory_that_is_not_a_model_is_refused_with_the_fix(tmp_path):
     with pytest.raises(SemanticModelError, match="modules.json"):
         model_info(tmp_path)

@@ -57,8 +57,14 @@ class ModelInfo:
     dim: int
 
 
+#: Records of how a tuned model was made (paths, seconds, guard figures), not part of the encoder: left out
+#: of its version, so the same labels and config trained on another machine give the same version.
+RECORD_FILES = frozenset({"semantic_training.json", "semantic_metrics.json"})
+
+
 def _files(model_dir: Path) -> list[Path]:
-    return sorted(p for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(p for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                  and p.relative_to(model_dir).as_posix() not in RECORD_FILES)
 
 
 @lru_cache(maxsize=16)
