@@ -117,6 +117,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         models[Path(path).name if Path(path).name not in models else encoder.version] = encoder
     if args.data:
         return _evaluate_benchmark(args, models)
+    if args.reranker:
+        raise SemanticError("--reranker scores pairs task folders: give them with --data")
     return _evaluate_demo(args, models)
 
 
@@ -126,8 +128,14 @@ def _evaluate_benchmark(args: argparse.Namespace, models: Mapping[str, Any]) -> 
     if args.calibrate_with and task_kind(Path(args.calibrate_with)) != "pairs":
         raise SemanticError(f"--calibrate-with {args.calibrate_with} is not a pairs folder "
                             "(train.csv, valid.csv and test.csv with text_a, text_b, label)")
+    from semantic.encoding.reranker import load_reranker
+
+    rerankers = {}
+    for path in args.reranker or []:
+        reranker = load_reranker(path)
+        rerankers[f"reranker {reranker.version}"] = reranker
     rows = run(Path(args.data), dict(models), calibrate_with=Path(args.calibrate_with) if args.calibrate_with else None,
-               hybrid=args.hybrid)
+               hybrid=args.hybrid, rerankers=rerankers)
     table = to_markdown(rows)
     print(table)
     if args.json:
@@ -163,9 +171,13 @@ def _train(args: argparse.Namespace) -> int:
     from semantic.encoding.training import TrainingConfig, load_task, train
 
     tasks = [load_task(path) for path in args.data]
+    if args.cross_encoder:
+        return _train_reranker(args, tasks)
+    if not args.out:
+        raise SemanticError("semantic train needs --out DIR, the directory to write the tuned encoder to")
     config = TrainingConfig(
         loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, max_seq_length=args.max_seq_length,
+        learning_rate=args.learning_rate or 2e-5, max_seq_length=args.max_seq_length or 128,
     )
     for task in tasks:
         print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
@@ -182,6 +194,41 @@ def _train(args: argparse.Namespace) -> int:
         print(f"{name}: {value:.4f}")
     print(f"tuned model written to {result.out_dir} in {result.seconds:.0f} s")
     return 0
+
+
+def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
+    import hashlib
+    import json
+
+    from semantic.config import active, default_model_dir
+    from semantic.encoding.registry import Registry
+    from semantic.encoding.reranker import RerankerConfig, train_reranker
+    from semantic.encoding.training import data_hash
+
+    config = RerankerConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+                            learning_rate=args.learning_rate or 5e-5, max_length=args.max_seq_length or 192)
+    registry = None
+    out = Path(args.out) if args.out else None
+    if out is None:  # into the project's reranker registry, activated when it passes its guard
+        registry = Registry(active().rerankers_dir)
+        config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
+        out = registry.root / f"{data_hash(tasks)[:10]}-{config_hash}"
+    for task in tasks:
+        if task.kind != "pairs":
+            raise SemanticError(f"{task.path}: a pair reranker trains on pairs folders (text_a, text_b, label), "
+                                f"not {task.kind} folders")
+        print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
+              + (f", {len(task.valid)} valid pairs" if task.valid else ""))
+    result = train_reranker(tasks, out, args.base or default_model_dir(), config)
+    for name, value in sorted(result.valid.items()):
+        print(f"valid {name}: {value:.4f}")
+    passed = bool(result.guard.get("passed"))
+    print(f"guard: {'passed' if passed else 'FAILED'} ({result.guard.get('reason')})")
+    print(f"pair reranker {result.version} written to {result.out_dir} in {result.seconds:.0f} s")
+    if registry is not None and passed:
+        registry.activate(out.name, reason="trained by semantic train --cross-encoder")
+        print(f"activated as the project's pair reranker ({registry.root}); semantic_pair_score uses it")
+    return 0 if passed else 1
 
 
 def _registry() -> Any:
@@ -358,18 +405,27 @@ def build_parser() -> argparse.ArgumentParser:
                    "threshold on its valid.csv (and learn the pair decision on its train.csv), then cluster")
     p.add_argument("--hybrid", action="store_true", help="retrieval tasks: also score semantic_hybrid_search "
                    "(vector + BM25)")
+    p.add_argument("--reranker", action="append", help="a pair reranker directory (semantic train --cross-encoder; "
+                   "repeatable): pairs tasks are also scored by it, alone and in the pair decision")
     p.set_defaults(func=_evaluate)
 
-    p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders")
+    p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders "
+                       "(or, with --cross-encoder, a pair reranker)")
     p.add_argument("--data", action="append", required=True, help="a pairs/<name> or retrieval/<name> folder")
-    p.add_argument("--out", required=True, help="directory to write the tuned model to")
+    p.add_argument("--out", help="directory to write the tuned model to (required for the encoder; with "
+                   "--cross-encoder the default is the project's reranker registry, data/rerankers, and the "
+                   "reranker is activated when it passes its guard)")
     p.add_argument("--base", help="model directory to start from (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--loss", default="mnrl", choices=["mnrl", "contrastive", "triplet"])
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=2e-5)
-    p.add_argument("--max-seq-length", type=int, default=128)
+    p.add_argument("--learning-rate", type=float, help="default 2e-5 (encoder), 5e-5 (--cross-encoder)")
+    p.add_argument("--max-seq-length", type=int, help="tokens per text (encoder, default 128) or per pair "
+                   "(--cross-encoder, default 192)")
+    p.add_argument("--cross-encoder", action="store_true", help="train a pair reranker (a cross-encoder reading both "
+                   "texts at once, from the base model's transformer) on pairs folders instead of the encoder; "
+                   "exits 1 when it does not beat the encoder's cosine on the valid pairs")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("versions", help="list tuned encoder versions; * marks the active one")

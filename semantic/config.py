@@ -21,6 +21,7 @@ ENV_DB = "SEMANTIC_DB"
 ENV_LANCE_DIR = "SEMANTIC_LANCE_DIR"
 ENV_MODEL_DIR = "SEMANTIC_MODEL_DIR"
 ENV_MODELS_DIR = "SEMANTIC_MODELS_DIR"
+ENV_RERANKER_DIR = "SEMANTIC_RERANKER_DIR"
 
 DB_FILE_NAME = "semantic_assets.duckdb"
 LANCE_DIR_NAME = "lance"
@@ -33,6 +34,10 @@ _PLUGIN_KEYS = {
         "(default: $SEMANTIC_MODEL_DIR or the packaged all-MiniLM-L6-v2)"
     ),
     "models_dir": "registry of tuned models (default: $SEMANTIC_MODELS_DIR or <project>/data/models)",
+    "reranker_dir": (
+        "a fixed pair reranker directory (default: $SEMANTIC_RERANKER_DIR or the active version of "
+        "<project>/data/rerankers, written by `semantic train --cross-encoder`)"
+    ),
     "batch_size": "texts per encoder batch, a positive integer (default 64)",
     "encoder_backend": (
         "what embeds: auto, fp32, bf16 or openvino (default: $SEMANTIC_ENCODER_BACKEND or auto, which "
@@ -93,6 +98,8 @@ class SemanticConfig:
         models_dir: The registry of tuned models (``data/models``).
         batch_size: Texts per encoder batch.
         encoder_backend: ``auto``, ``fp32``, ``bf16`` or ``openvino``.
+        reranker_dir: A fixed pair reranker directory, or None to use the active version of
+            :attr:`rerankers_dir` (none when no reranker was trained).
     """
 
     db_path: Path
@@ -101,6 +108,7 @@ class SemanticConfig:
     models_dir: Path
     batch_size: int = 64
     encoder_backend: str = "auto"
+    reranker_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.encoder_backend not in BACKEND_CHOICES:
@@ -140,6 +148,7 @@ class SemanticConfig:
 
         data = root / "data"
         model_dir = pick("model_dir", ENV_MODEL_DIR, Path())
+        reranker_dir = pick("reranker_dir", ENV_RERANKER_DIR, Path())
         models_dir = pick("models_dir", ENV_MODELS_DIR, data / "models")
         batch = plugin_config.get("batch_size", 64)
         try:
@@ -156,6 +165,7 @@ class SemanticConfig:
             batch_size=batch,
             encoder_backend=str(plugin_config.get("encoder_backend") or os.environ.get(ENV_BACKEND) or "auto")
             .strip().lower(),
+            reranker_dir=reranker_dir if reranker_dir != Path() else None,
         )
 
     @property
@@ -163,10 +173,15 @@ class SemanticConfig:
         """Where each model version's calibrations are saved (``<models_dir>/../calibration``)."""
         return self.models_dir.parent / "calibration"
 
+    @property
+    def rerankers_dir(self) -> Path:
+        """The registry of trained pair rerankers (``<models_dir>/../rerankers``)."""
+        return self.models_dir.parent / "rerankers"
+
     def with_overrides(self, **changes: Any) -> SemanticConfig:
         """Return a copy with some fields replaced (paths are resolved against the project)."""
         root = project_root()
-        for key in ("db_path", "lance_dir", "model_dir", "models_dir"):
+        for key in ("db_path", "lance_dir", "model_dir", "models_dir", "reranker_dir"):
             if changes.get(key) is not None:
                 changes[key] = _resolve(changes[key], root)
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

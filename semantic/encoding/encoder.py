@@ -78,6 +78,13 @@ def _hash_files(model_dir: Path, stamp: tuple[tuple[str, int, int], ...]) -> str
     return digest.hexdigest()
 
 
+def directory_hash(model_dir: Path | str) -> str:
+    """SHA-256 of a model directory's files (names and bytes), leaving out the records of how it was made."""
+    path = Path(model_dir).resolve()
+    stamp = tuple((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in _files(path))
+    return _hash_files(path, stamp)
+
+
 def model_info(model_dir: Path | str) -> ModelInfo:
     """Hash a model directory and read its embedding dimension.
 
@@ -94,11 +101,8 @@ def model_info(model_dir: Path | str) -> ModelInfo:
             "point model_dir / $SEMANTIC_MODEL_DIR at a directory saved by "
             "SentenceTransformer.save() or leave it unset for the packaged all-MiniLM-L6-v2"
         )
-    stamp = tuple(
-        (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in _files(path)
-    )
     name = path.parent.name if path.name == "model" else path.name
-    version = f"{name}-{_hash_files(path, stamp)[:12]}"
+    version = f"{name}-{directory_hash(path)[:12]}"
     return ModelInfo(path=path, version=version, dim=_read_dim(path))
 
 

@@ -155,6 +155,14 @@ def encoder_dir(config: SemanticConfig) -> Path:
     return Registry(config.models_dir).active_dir() or default_model_dir()
 
 
+def reranker_dir(config: SemanticConfig) -> Path | None:
+    """The pair reranker to score with now: the config's fixed one, else the active version of the reranker
+    registry (``data/rerankers``), else None (no reranker trained and activated)."""
+    if config.reranker_dir is not None:
+        return config.reranker_dir
+    return Registry(config.rerankers_dir).active_dir()
+
+
 def versions_table(registry: Registry) -> Any:
     """One Arrow row per tuned version (plus ``base``), with its figures and whether it is active."""
     import pyarrow as pa

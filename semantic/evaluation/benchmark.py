@@ -83,13 +83,30 @@ def calibration_figures(valid_scores: np.ndarray, valid_labels: np.ndarray, test
             "recall@target": held_out["recall"], "fallback": float(cal.fallback)}
 
 
+PairScore = Callable[[Sequence[str], Sequence[str]], np.ndarray]
+
+
 def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
     """AP on test, F1 on test at the F1-best threshold of valid, and the calibration's figures on test."""
+    return scored_pairs_task(path, lambda a, b: similarities(embed, a, b))
+
+
+def scored_pairs_task(path: Path, score: PairScore) -> dict[str, float]:
+    """:func:`pairs_task` for any pair scorer (the cosine of an encoder, a pair reranker's probability);
+    also the scorer's seconds per 1,000 pairs."""
+    import time
+
     from sklearn.metrics import average_precision_score
+
+    timing = [0.0, 0.0]
 
     def split(name: str) -> tuple[np.ndarray, np.ndarray]:
         a, b, labels = _pairs(path, name)
-        return similarities(embed, a, b), labels
+        started = time.perf_counter()
+        scores = np.asarray(score(a, b), dtype=float)
+        timing[0] += time.perf_counter() - started
+        timing[1] += len(a)
+        return scores, labels
 
     valid_scores, valid_labels = split("valid")
     threshold, valid_f1 = best_f1_threshold(valid_scores, valid_labels)
@@ -98,19 +115,24 @@ def pairs_task(path: Path, embed: Embed) -> dict[str, float]:
            "valid_f1": valid_f1}
     out.update(f1_at(test_scores, test_labels, threshold))
     out.update(calibration_figures(valid_scores, valid_labels, test_scores, test_labels))
+    out["seconds_per_1000_pairs"] = 1000 * timing[0] / max(timing[1], 1.0)
     return out
 
 
-def pair_decision_task(path: Path, embed: Embed, lexical: Embed) -> dict[str, float]:
+def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairScore | None = None) -> dict[str, float]:
     """The product's pair decision (see :mod:`semantic.decisions.pair_decision`): weights learned on train,
-    score calibrated and thresholded (F1-best) on valid, scored on test."""
+    score calibrated and thresholded (F1-best) on valid, scored on test. With ``reranker``, its
+    probability is one more feature."""
     from sklearn.metrics import average_precision_score
 
     from semantic.decisions import pair_decision
 
     def split(name: str) -> tuple[np.ndarray, np.ndarray]:
         a, b, labels = _pairs(path, name)
-        return pair_decision.features(a, b, embed, lexical), labels
+        x = pair_decision.features(a, b, embed, lexical)
+        if reranker is not None:
+            x = np.column_stack([x, np.nan_to_num(np.asarray(reranker(a, b), dtype=float))])
+        return x, labels
 
     x_train, y_train = split("train")
     x_valid, y_valid = split("valid")
@@ -453,8 +475,9 @@ TASKS: dict[str, Callable[[Path, Embed], dict[str, float]]] = {
 
 
 def task_kind(path: Path) -> str | None:
-    """Which task a folder holds, from the files in it."""
-    if (path / "train.csv").is_file() and (path / "test.csv").is_file() and (path / "valid.csv").is_file():
+    """Which task a folder holds, from the files in it (a pairs folder needs valid.csv and test.csv;
+    train.csv is only for the pair decision)."""
+    if (path / "test.csv").is_file() and (path / "valid.csv").is_file():
         return "pairs"
     if (path / "qrels.csv").is_file():
         return "retrieval"
@@ -489,6 +512,8 @@ def _all_texts(path: Path, kind: str) -> list[str]:
              "lookalike": ["references", "probes"], "dedup": ["records"]}[kind]
     texts: list[str] = []
     for name in names:
+        if not (path / f"{name}.csv").is_file():
+            continue
         for row in _read(path / f"{name}.csv"):
             texts += [row[c] for c in ("text", "text_a", "text_b") if c in row]
     return texts
@@ -508,11 +533,13 @@ def encoder_embed(encoder: Any) -> Embed:
 
 
 def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: int = 512,
-        calibrate_with: Path | None = None, hybrid: bool = False) -> list[Row]:
+        calibrate_with: Path | None = None, hybrid: bool = False, rerankers: dict[str, Any] | None = None) -> list[Row]:
     """Score every task under ``root`` with the lexical floor and every model, side by side.
 
     Each model also gets a ``collapse`` row: the collapse guard's figures on a fixed sample of the
-    tasks' texts (see :mod:`semantic.encoding.collapse`).
+    tasks' texts (see :mod:`semantic.encoding.collapse`). Each pair reranker (``rerankers``: label to
+    :class:`~semantic.encoding.reranker.Reranker`) scores the pairs tasks alone and as a feature of the
+    pair decision beside the last model given.
     """
     import random
 
@@ -539,8 +566,16 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
                 rows.append(Row(name, kind, label, retrieval_task(path, embed, hybrid=hybrid)))
                 continue
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
-            if kind == "pairs" and lexical and label != "lexical":
+            if kind == "pairs" and lexical and label != "lexical" and (path / "train.csv").is_file():
                 rows.append(Row(name, kind, f"{label}+decision", pair_decision_task(path, embed, scorers["lexical"])))
+        if kind == "pairs":
+            for label, reranker in (rerankers or {}).items():
+                cached = _cached_pair_score(reranker.score)
+                rows.append(Row(name, kind, label, scored_pairs_task(path, cached)))
+                if lexical and models and (path / "train.csv").is_file():
+                    last = list(models)[-1]
+                    rows.append(Row(name, kind, f"{last}+{label}+decision", pair_decision_task(
+                        path, scorers[last], scorers["lexical"], reranker=cached)))
     fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
     for label, enc in models.items():
         report = check_collapse(np.nan_to_num(enc.encode(fixed)))
@@ -549,6 +584,19 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
             "uniformity": report.uniformity, "guard_passed": float(report.passed),
         }))
     return rows
+
+
+def _cached_pair_score(score: PairScore) -> PairScore:
+    """A pair scorer that scores each distinct (a, b) once (the decision rescores the splits)."""
+    cache: dict[tuple[str, str], float] = {}
+
+    def cached(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        missing = sorted({(x, y) for x, y in zip(a, b)} - set(cache))
+        if missing:
+            cache.update(zip(missing, np.asarray(score([m[0] for m in missing], [m[1] for m in missing]), dtype=float)))
+        return np.array([cache[(x, y)] for x, y in zip(a, b)], dtype=float)
+
+    return cached
 
 
 def to_markdown(rows: Sequence[Row]) -> str:

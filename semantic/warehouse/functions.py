@@ -136,6 +136,39 @@ def _make_ann_recall(encoder: Encoder, config: SemanticConfig) -> Callable[..., 
     return semantic_ann_recall
 
 
+def _active_reranker(config: SemanticConfig) -> Any:
+    from semantic.encoding.registry import reranker_dir
+    from semantic.encoding.reranker import load_reranker
+
+    folder = reranker_dir(config)
+    if folder is None:
+        raise SemanticConfigError(
+            f"no pair reranker is active ({config.rerankers_dir} has none): train one with `semantic train "
+            "--cross-encoder --data <pairs folder>`, or set reranker_dir / $SEMANTIC_RERANKER_DIR to one")
+    return load_reranker(folder)
+
+
+def _make_pair_score(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_pair_score(left: Any, right: Any) -> pa.Array:
+        a, b = _texts(left), _texts(right)
+        keep = [i for i, (x, y) in enumerate(zip(a, b)) if x is not None and y is not None]
+        out: list[float | None] = [None] * len(a)
+        if keep:
+            scores = _active_reranker(config).score([a[i] for i in keep], [b[i] for i in keep])
+            for i, value in zip(keep, scores):
+                out[i] = float(value)
+        return pa.array(out, type=pa.float64())
+
+    return semantic_pair_score
+
+
+def _make_reranker_version(encoder: Encoder, config: SemanticConfig) -> Callable[..., Any]:
+    def semantic_reranker_version() -> str:
+        return str(_active_reranker(config).version)
+
+    return semantic_reranker_version
+
+
 def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
     from semantic.decisions import calibration
 
@@ -219,6 +252,15 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
     SqlFunction(
         "semantic_model_version", (), "VARCHAR", _make_model_version,
         "The version (directory name + file hash) of the active encoder.",
+    ),
+    SqlFunction(
+        "semantic_pair_score", ("VARCHAR", "VARCHAR"), "DOUBLE", _make_pair_score,
+        "Probability in [0, 1] that two texts are the same item, from the active pair reranker (a cross-encoder "
+        "reading both at once, semantic train --cross-encoder; the mean of both orders); NULL if either is blank.",
+    ),
+    SqlFunction(
+        "semantic_reranker_version", (), "VARCHAR", _make_reranker_version,
+        "The version (directory name + file hash) of the active pair reranker; an error when none is active.",
     ),
     SqlFunction(
         "semantic_check_model_version", ("VARCHAR",), "BOOLEAN", _make_check_version,
