@@ -8,6 +8,8 @@ lookalike scores were computed with, are saved beside the calibration for `seman
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    import logging
+
     from semantic.config import active
     from semantic.decisions import calibration
     from semantic.decisions.compliance import save_typicality
@@ -23,12 +25,14 @@ def model(dbt, session):
     confidence = dbt.config.get("review_confidence")
     review_confidence = None if confidence in (None, "None", "none", "null", "") else float(confidence)
     typicality_weight = float(dbt.config.get("typicality_weight"))
+    floor = dbt.config.get("min_recall")
+    min_recall = None if floor in (None, "None", "none", "null", "") else float(floor)
     typical = dbt.ref("int_compliance_reference_typicality").to_arrow_table().to_pylist()
     for version in {r["model_version"] for r in typical}:
         save_typicality(active().calibration_dir, version, typicality_weight, {
             r["reference_id"]: r["typicality"] for r in typical if r["model_version"] == version})
     inputs = fingerprint(relation_fingerprint(dbt.ref("int_similarity_labelled")), method, objective,
-                         target_precision, min_positives, review_recall, review_confidence)
+                         target_precision, min_positives, review_recall, review_confidence, min_recall)
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         stored = kept.select("model_version").distinct().fetchall()
@@ -50,4 +54,8 @@ def model(dbt, session):
         review_confidence=review_confidence,
     )
     calibration.save(active().calibration_dir, model_version, calibrations)
-    return stamped(calibration.thresholds_table(calibrations, labelled, model_version), inputs)
+    table = calibration.thresholds_table(calibrations, labelled, model_version, min_recall)
+    for warning in table.column("low_recall_warning").to_pylist():
+        if warning:
+            logging.getLogger("semantic").warning(warning)
+    return stamped(table, inputs)

@@ -142,3 +142,28 @@ def test_isotonic_probability_never_claims_certainty_from_a_few_labels():
     p = calibration.fit(big_s, big_y).probability(grid)
     plain = IsotonicRegression(out_of_bounds="clip").fit(big_s, big_y).predict(grid)
     assert (np.diff(p) >= -1e-12).all() and np.abs(p - plain).max() < 0.01
+
+
+def _overlapping_sample(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Matches and non-matches overlap everywhere except a thin top: only a high threshold is precise."""
+    rng = np.random.default_rng(seed)
+    s = np.concatenate([rng.uniform(0.3, 0.9, 400), rng.uniform(0.3, 0.9, 2000), rng.uniform(0.95, 1.0, 10)])
+    y = np.concatenate([np.ones(400, int), np.zeros(2000, int), np.ones(10, int)])
+    return s, y
+
+
+def test_a_precise_threshold_that_keeps_almost_no_matches_is_reported_with_what_to_do():
+    s, y = _overlapping_sample()
+    cal = calibration.fit(s, y, target_precision=0.95, n_boot=20)
+    assert cal.figures["recall"] < 0.2 and not cal.fallback
+    warning = calibration.low_recall_warning("duplicate", cal)
+    assert warning is not None
+    assert f"keeps recall {cal.figures['recall']:.3f} of the 410 labelled matches" in warning
+    assert "calibration_objective: f1" in warning and "label more pairs" in warning
+    # the f1 objective keeps most matches: nothing to report; nor with the check off
+    assert calibration.low_recall_warning("duplicate", calibration.fit(s, y, objective="f1", n_boot=20)) is None
+    assert calibration.low_recall_warning("duplicate", cal, min_recall=None) is None
+    assert calibration.low_recall_warning("duplicate", cal, min_recall=0.01) is None
+    labelled = [{"task": "duplicate", "similarity": float(v), "label": int(t)} for v, t in zip(s, y)]
+    table = calibration.thresholds_table({"duplicate": cal}, labelled, "m-1")
+    assert table.column("low_recall_warning").to_pylist() == [warning]

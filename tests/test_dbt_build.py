@@ -181,6 +181,10 @@ def test_thresholds_are_calibrated_per_task_with_an_audit_table(project, first_b
                              capture_output=True, text=True)
     assert summary.returncode == 0, summary.stderr
     assert "threshold duplicate" in summary.stdout and "fallback (only" in summary.stdout
+    assert "keeps recall" in summary.stdout  # what each threshold keeps of its labelled matches
+    # a fallback threshold is conservative on purpose: no low-recall warning for it
+    assert query(project, "select count(*) from dim_similarity_thresholds "
+                          "where is_fallback and low_recall_warning is not null") == [(0,)]
     assert "planted lookalikes are flag or review" in summary.stdout
 
 

@@ -475,8 +475,28 @@ def calibrate_tasks(
     return out
 
 
-def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_version: str) -> Any:
-    """``dim_similarity_thresholds``: one row per task with threshold, figures, curve and truth space."""
+#: A calibrated threshold keeping less than this share of the labelled matches is reported (dbt var
+#: ``calibration_min_recall``): a precise threshold that finds almost nothing looks like a working one.
+MIN_RECALL = 0.2
+
+
+def low_recall_warning(task: str, cal: Calibration, min_recall: float | None = MIN_RECALL) -> str | None:
+    """What to tell the user when ``cal``'s threshold keeps under ``min_recall`` of its labelled matches; else None."""
+    recall = cal.figures.get("recall")
+    if min_recall is None or cal.fallback or recall is None or math.isnan(recall) or recall >= min_recall:
+        return None
+    aim = (f"the {cal.objective} objective at target precision {cal.target_precision:.2f}"
+           if cal.objective == "precision" else f"the {cal.objective} objective")
+    return (f"{task}: the calibrated threshold {cal.threshold:.3f} ({aim}) keeps recall {recall:.3f} of the "
+            f"{cal.n_positives} labelled matches, under calibration_min_recall {min_recall:g}: it will find almost "
+            "none of them. Set calibration_objective: f1 (or a lower calibration_target_precision), label more pairs "
+            "near the threshold (the review zone), or label pairs drawn from this table's own candidates")
+
+
+def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_version: str,
+                     min_recall: float | None = MIN_RECALL) -> Any:
+    """``dim_similarity_thresholds``: one row per task with threshold, figures, curve and truth space, and a
+    warning when a threshold keeps under ``min_recall`` of its labelled matches (:func:`low_recall_warning`)."""
     import datetime
 
     import pyarrow as pa
@@ -510,6 +530,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
                 "review_threshold": cal.review_threshold,
                 "review_recall": cal.review_recall,
                 "review_confidence": cal.review_confidence,
+                "low_recall_warning": low_recall_warning(task, cal, min_recall) if chosen else None,
                 "curve_x": list(cal.x),
                 "curve_y": list(cal.y),
                 "truth_space": table,
@@ -549,6 +570,7 @@ def thresholds_table(calibrations: dict[str, Calibration], labelled: Any, model_
             ("review_threshold", pa.float64()),
             ("review_recall", pa.float64()),
             ("review_confidence", pa.float64()),
+            ("low_recall_warning", pa.string()),
             ("curve_x", pa.list_(pa.float64())),
             ("curve_y", pa.list_(pa.float64())),
             ("truth_space", truth_type),

@@ -159,7 +159,7 @@ def train_reranker(
         loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(pos_weight))
         args = CrossEncoderTrainingArguments(
             output_dir=str(Path(tmp) / "run"), num_train_epochs=config.epochs,
-            per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate, warmup_ratio=0.1,
+            per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate, warmup_steps=0.1,
             seed=config.seed, data_seed=config.seed, save_strategy="no", logging_steps=50, report_to="none",
             use_cpu=True, disable_tqdm=True,
         )

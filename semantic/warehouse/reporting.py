@@ -58,8 +58,8 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
                 mark = "known match" if known else "           "
                 lines.append(f"    #{rank} {asset_id} {sim:.3f} {mark}  {text[:70]}")
         thresholds = con.execute(
-            "select task, threshold, review_threshold, is_fallback, fallback_reason "
-            "from dim_similarity_thresholds order by task"
+            "select task, threshold, review_threshold, is_fallback, fallback_reason, recall, n_positives, "
+            "low_recall_warning from dim_similarity_thresholds order by task"
         ).fetchall()
         n_dups = con.execute("select count(*) from fct_asset_near_duplicates").fetchone()
         clusters = con.execute(
@@ -99,9 +99,12 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
             """
         ).fetchall()
     assert n_dups is not None and clusters is not None and decisions is not None
-    for task, threshold, review, fallback, reason in thresholds:
+    for task, threshold, review, fallback, reason, recall, positives, warning in thresholds:
         how = f"fallback ({reason})" if fallback else "calibrated"
-        lines.append(f"  threshold {task:<12} {threshold:.3f} (review from {review:.3f}), {how}")
+        kept = f", keeps recall {recall:.2f} of {positives} labelled matches" if recall is not None else ""
+        lines.append(f"  threshold {task:<12} {threshold:.3f} (review from {review:.3f}), {how}{kept}")
+        if warning:
+            lines.append(f"    WARNING {warning}")
     lines.append(f"  near-duplicate pairs: {n_dups[0]}, in {clusters[0]} clusters of {clusters[1]} assets")
     lines.append(
         f"  compliance check: {decisions[0]} assets flagged, {decisions[1]} for review "
