@@ -122,3 +122,58 @@ def test_the_cosine_bound_is_exact_at_the_threshold():
     best = np.array([[bound, 1.0, 1.0, 0.0]])  # the most lexical and identifier evidence there is
     assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
     assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0]]))[0] < cal.threshold
+
+
+def test_attributes_read_capacities_counts_years_editions_platforms_and_prices():
+    from semantic.decisions.attributes import attributes
+
+    drive = attributes("Toshiba PH3100U 1TB USB 3.0 desktop hard drive 89.0")
+    assert drive.measures == {"storage": frozenset({1000.0})} and drive.price == 89.0  # 3.0 is a USB version
+    office = attributes("Office 2007 Home and Student, 3 PC licence for Windows $149.99")
+    assert office.counts == {"devices": frozenset({3})} and office.years == frozenset({"2007"})
+    assert office.editions == frozenset({"home", "student"}) and office.platforms == frozenset({"windows"})
+    assert office.price == 149.99  # the currency-marked amount, not 3 or 2007
+    assert attributes("Nikon 13.5 megapixel camera, 2.7' screen").measures == {
+        "resolution": frozenset({13.5}), "length": frozenset({2.7 * 2.54})}
+    assert attributes(None) == attributes("") and attributes("plain words").price is None
+
+
+def test_attribute_features_tell_a_conflict_from_agreement_and_from_no_evidence():
+    from semantic.decisions.attributes import ATTRIBUTE_FEATURES, attribute_features
+
+    a = ["Toshiba 1TB USB drive 89.0", "Office 2007 Home, 3 users, Windows", "jacket", "WD 2 TB drive $100"]
+    b = ["Toshiba 2 TB USB drive 80.0", "Office 2008 Professional, 1 user, Mac", "jacket", "WD 2000gb drive $55"]
+    x = dict(zip(ATTRIBUTE_FEATURES, attribute_features(a, b).T))
+    assert list(x["measure_conflict"]) == [1, 0, 0, 0] and list(x["measure_shared"]) == [0, 0, 0, 1]  # 2 TB = 2000 GB
+    for name in ("count_conflict", "year_conflict", "edition_conflict", "platform_conflict"):
+        assert list(x[name]) == [0, 1, 0, 0], name
+    assert list(x["no_price"]) == [0, 1, 1, 0]
+    assert x["price_gap"][0] == pytest.approx(np.log(89 / 80)) and x["price_gap"][3] == pytest.approx(np.log(100 / 55))
+
+
+def test_the_decision_learns_attribute_weights_from_labels():
+    # same cosine, lexical and identifier evidence; only the capacity tells the items apart
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(1, 5, 400)
+    other = np.where(rng.uniform(size=400) < 0.5, sizes, sizes + 1)
+    a = [f"Acme portable drive {s}TB" for s in sizes]
+    b = [f"Acme portable hard drive {o} TB" for o in other]
+    y = (sizes == other).astype(int)
+    lexical = pair_decision.lexical_embed(a + b)
+    x = pair_decision.feature_rows(np.full(400, 0.9), a, b, lexical)
+    decision = pair_decision.fit(x[:300], y[:300], x[300:], y[300:], objective="f1")
+    weights = dict(zip(pair_decision.FEATURES, decision.coef))
+    assert weights["measure_conflict"] < -1 and (decision.decide(x[300:]) == y[300:].astype(bool)).mean() > 0.95
+
+
+def test_the_cosine_bound_counts_what_attribute_evidence_can_add():
+    from semantic.decisions.attributes import ATTRIBUTE_MAX
+
+    cal = calibration.fit(np.linspace(0, 1, 200), (np.linspace(0, 1, 200) > 0.5).astype(int), n_boot=10)
+    attribute_w = [-2.0, 1.0, -0.5, -0.4, -0.3, -0.2, 0.7, -1.0]  # a positive weight on price_gap (max 2) too
+    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, *attribute_w), -9.0, cal)
+    bound = pair_decision.min_cosine_to_match(decision)
+    best_attributes = [top if w > 0 else 0.0 for w, top in zip(attribute_w, ATTRIBUTE_MAX)]
+    best = np.array([[bound, 1.0, 1.0, 0.0, *best_attributes]])
+    assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
+    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, *best_attributes]]))[0] < cal.threshold

@@ -46,9 +46,12 @@ import numpy as np
 import pyarrow as pa
 
 from semantic.decisions import calibration
+from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
 
-FEATURES = ("cosine", "lexical", "identifier", "no_identifier")
+FEATURES = ("cosine", "lexical", "identifier", "no_identifier", *ATTRIBUTE_FEATURES)
+#: The largest value of each feature after the cosine (what evidence can add at most).
+_FEATURE_MAX = (1.0, 1.0, 1.0, *ATTRIBUTE_MAX)
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
@@ -129,7 +132,7 @@ def feature_rows(
         for start in range(0, len(a), _PAIR_CHUNK):
             chunk = slice(start, start + _PAIR_CHUNK)
             lex[chunk] = _row_dots(e[ia[chunk]], e[ib[chunk]])
-    return np.column_stack([np.asarray(cosine, dtype=float), lex, ident])
+    return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
 
 
 def features(
@@ -191,12 +194,13 @@ def min_cosine_to_match(decision: PairDecision) -> float:
     """The lowest cosine at which a pair can still reach the decision's threshold, with the most
     lexical (1.0) and identifier evidence the weights reward; below it the decision is no match."""
     t = decision.calibration.threshold
-    cos_w, lex_w, shared_w, none_w = decision.coef
+    cos_w, lex_w, shared_w, none_w, *attribute_w = decision.coef
     if t <= 0.0 or cos_w <= 0.0:
         return -math.inf
     if t >= 1.0:
         return math.inf
     best_rest = decision.intercept + max(lex_w, 0.0) + max(shared_w, none_w)  # (0, 0) is the veto
+    best_rest += sum(max(w * top, 0.0) for w, top in zip(attribute_w, _FEATURE_MAX[3:]))
     return (math.log(t / (1.0 - t)) - best_rest) / cos_w
 
 
