@@ -143,3 +143,27 @@ def test_dedup_runs_the_real_pipeline_with_a_calibrated_threshold(tmp_path):
     assert decision["pair_f1"] == 1.0 and decision["clustered_f1"] == 1.0 and decision["bcubed_f1"] == 1.0
     # B-cubed on a hand example: truth {a,b},{c}; prediction {a,b,c}
     assert bcubed_f1(["a", "b", "c"], [["a", "b", "c"]], {("a", "b")}) == pytest.approx(2 * (5 / 9) / (5 / 9 + 1))
+
+
+def test_a_graded_relatedness_folder_is_scored_by_rank_correlation(tmp_path):
+    from conftest import FakeEncoder
+
+    general = tmp_path / "general" / "graded"
+    general.mkdir(parents=True)
+    # the score rises with the words the two texts share, as the fake encoder's cosine does
+    rows = [("red apple pie", "red apple pie", 5.0), ("red apple pie", "red apple tart", 3.5),
+            ("red apple pie", "green apple cake", 2.0), ("red apple pie", "steel bolt nut", 1.0)]
+    write(general / "test.csv", ["text_a", "text_b", "score"], rows)
+    only_pairs = tmp_path / "pairs" / "valid_test_only"
+    only_pairs.mkdir(parents=True)
+    for name in ("valid", "test"):
+        write(only_pairs / f"{name}.csv", ["text_a", "text_b", "label"],
+              [("acme k100", "ACME K100", 1), ("acme k100", "zeta t9", 0), ("nova l1", "nova l1", 1),
+               ("nova l1", "acme k100", 0)])
+    assert [(n, k) for n, k, _ in find_tasks(tmp_path)] == [("pairs/valid_test_only", "pairs"),
+                                                           ("general/graded", "general")]
+    result = run(tmp_path, models={"fake": FakeEncoder()})
+    graded = {r.model: r.metrics for r in result if r.task == "general/graded"}
+    assert graded["fake"]["spearman"] == pytest.approx(1.0) and graded["fake"]["n"] == 4
+    # no train.csv: the pairs are scored, the pair decision (which learns on train) is not
+    assert {r.model for r in result if r.task == "pairs/valid_test_only"} == {"lexical", "fake"}

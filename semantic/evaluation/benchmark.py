@@ -466,12 +466,32 @@ def dedup_task(path: Path, embed: Embed, k: int = 10, calibrate_with: Path | Non
     return out
 
 
+def general_task(path: Path, embed: Embed) -> dict[str, float]:
+    """Graded relatedness (``general/<name>/test.csv``: text_a, text_b, score): Spearman and Pearson of the
+    cosine against the score. One encoder serves search, dedup and compliance, so tuning it for one task
+    must not cost the others: this is the check that it kept its general ability."""
+    from scipy.stats import pearsonr, spearmanr
+
+    rows = _read(path / "test.csv")
+    a, b = [r["text_a"] for r in rows], [r["text_b"] for r in rows]
+    gold = np.array([float(r["score"]) for r in rows])
+    sims = similarities(embed, a, b)
+    return {"spearman": float(spearmanr(sims, gold).statistic), "pearson": float(pearsonr(sims, gold).statistic),
+            "n": float(len(rows))}
+
+
 TASKS: dict[str, Callable[[Path, Embed], dict[str, float]]] = {
     "pairs": pairs_task,
     "retrieval": retrieval_task,
     "lookalike": lookalike_task,
+    "general": general_task,
     "dedup": dedup_task,
 }
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh), [])
 
 
 def task_kind(path: Path) -> str | None:
@@ -479,6 +499,8 @@ def task_kind(path: Path) -> str | None:
     train.csv is only for the pair decision)."""
     if (path / "test.csv").is_file() and (path / "valid.csv").is_file():
         return "pairs"
+    if (path / "test.csv").is_file() and "score" in _header(path / "test.csv"):
+        return "general"
     if (path / "qrels.csv").is_file():
         return "retrieval"
     if (path / "references.csv").is_file() and (path / "probes.csv").is_file():
@@ -495,20 +517,20 @@ def find_tasks(root: Path) -> list[tuple[str, str, Path]]:
     if kind:
         return [(root.name, kind, root)]
     found = []
-    for group in ("pairs", "retrieval", "dedup", "lookalike"):
+    for group in ("pairs", "retrieval", "dedup", "lookalike", "general"):
         for folder in sorted((root / group).glob("*")) if (root / group).is_dir() else []:
             if folder.is_dir() and task_kind(folder):
                 found.append((f"{group}/{folder.name}", str(task_kind(folder)), folder))
     if not found:
         raise SemanticDataError(
-            f"no task folder at or under {root}: expected pairs/, retrieval/, dedup/ or lookalike/ folders "
+            f"no task folder at or under {root}: expected pairs/, retrieval/, dedup/, lookalike/ or general/ folders "
             "in the ../shared/data layout (see its README)"
         )
     return found
 
 
 def _all_texts(path: Path, kind: str) -> list[str]:
-    names = {"pairs": ["train", "valid", "test"], "retrieval": ["queries", "corpus"],
+    names = {"pairs": ["train", "valid", "test"], "general": ["test"], "retrieval": ["queries", "corpus"],
              "lookalike": ["references", "probes"], "dedup": ["records"]}[kind]
     texts: list[str] = []
     for name in names:
