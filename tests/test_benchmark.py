@@ -102,6 +102,11 @@ def test_retrieval_goes_through_the_sql_search_exact_ann_and_hybrid():
     assert m["ann_vs_exact_recall@10"] >= 0.9  # the index was built (1,500 rows >= 1,000) and searched
     assert abs(m["ann_recall@10"] - m["recall@10"]) <= 0.05
     assert "hybrid_recall@1" in m
+    # the weight learned on one half of the queries, scored on the other (and back)
+    from semantic.decisions.fusion import ALPHAS
+
+    assert m["hybrid_learned_alpha_a"] in ALPHAS and m["hybrid_learned_alpha_b"] in ALPHAS
+    assert 0 <= m["hybrid_learned_recall@1"] <= 1
     small = sql_search_metrics(queries, corpus, embed(corpus), relevant, embed, index_min_rows=5000)
     assert "ann_recall@10" not in small and "hybrid_recall@1" not in small
     assert small["recall@10"] == m["recall@10"]

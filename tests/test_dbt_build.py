@@ -188,6 +188,30 @@ def test_thresholds_are_calibrated_per_task_with_an_audit_table(project, first_b
     assert "planted lookalikes are flag or review" in summary.stdout
 
 
+def test_the_hybrid_search_weight_is_learned_on_the_briefs_known_matches(project, first_build):
+    import json
+
+    from semantic.decisions.fusion import ALPHAS
+
+    [(version, alpha, learned, n_queries, reason)] = query(
+        project, "select model_version, alpha, is_learned, n_queries, reason from dim_hybrid_search_weight")
+    assert version == query(project, "select distinct model_version from int_assets_embedded")[0][0]
+    if learned:
+        assert n_queries >= 20 and alpha in ALPHAS and reason is None
+    else:
+        assert n_queries < 20 and alpha == 0.5 and f"{n_queries} labelled queries (need 20)" in reason
+    # a lower bar learns it from the same briefs: every weight was searched and the best kept
+    result = dbt_build(project, "--select", "dim_hybrid_search_weight", "--vars",
+                       "{semantic_train: false, hybrid_weight_min_queries: 3}", train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "hybrid search weight" in result.stdout and "learned on" in result.stdout
+    [(alpha, learned, mrr)] = query(project, "select alpha, is_learned, mrr_by_alpha from dim_hybrid_search_weight")
+    scores = {m["alpha"]: m["mrr_at_10"] for m in mrr}
+    assert learned and set(scores) == set(ALPHAS) and scores[alpha] == max(scores.values())
+    saved = json.loads((project / "data" / "calibration" / f"{version}.hybrid_weight.json").read_text())
+    assert saved["alpha"] == alpha and saved["learned"]  # what semantic_hybrid_search takes as its default
+
+
 def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project, first_build):
     # the 300-asset slice holds 19 labelled duplicates in train and 19 in valid + test
     result = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5}", train=True)
@@ -426,7 +450,7 @@ def test_a_build_with_nothing_changed_loads_no_model_and_recomputes_nothing(proj
     settle = dbt_build(project)  # the earlier tests may have left edits behind
     assert settle.returncode == 0, settle.stdout[-3000:]
     kept = ("fct_brief_asset_matches", "dim_asset_clusters", "dim_similarity_thresholds", "dim_vector_indexes",
-            "int_duplicate_pair_scores")
+            "int_duplicate_pair_scores", "dim_hybrid_search_weight")
     before = {t: sorted(map(str, query(project, f"select * from {t}"))) for t in kept}
     result = dbt_build(project)
     assert result.returncode == 0, result.stdout[-3000:]

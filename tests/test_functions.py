@@ -202,6 +202,17 @@ def test_hybrid_search_finds_a_product_code_the_embedding_misses(tmp_path):
     assert len(hybrid) == 5 and [r[2] for r in hybrid] == [1, 2, 3, 4, 5]
     assert "a150" in [r[0] for r in hybrid]
     assert "a150" not in vector_only or vector_only.index("a150") >= [r[0] for r in hybrid].index("a150")
+    # a weight the build learned for this encoder version becomes the default of every later connection
+    from semantic.decisions import fusion
+
+    config = SemanticConfig.from_plugin({"lance_dir": str(tmp_path), "models_dir": str(tmp_path / "models")})
+    sql = f"select asset_id, round(score, 6) from semantic_hybrid_search('{query}', k := 5{{}})"
+    fixed = {a: conn.execute(sql.format(f", alpha := {a}")).fetchall() for a in (1.0, 0.5)}
+    fusion.save(config.calibration_dir, encoder.version, fusion.FusionChoice(1.0, True, 30, {1.0: 0.9, 0.5: 0.5}))
+    later = duckdb.connect()
+    register(later, config, encoder=encoder)
+    assert later.execute(sql.format("")).fetchall() == fixed[1.0]
+    assert fixed[1.0] != fixed[0.5]  # the weight matters on this table, so the default really is 1.0
 
 
 def test_search_uses_the_ann_index_unfiltered_and_scans_exactly_when_filtered(tmp_path):

@@ -263,8 +263,32 @@ def sql_search_metrics(query_texts: list[str], corpus_texts: list[str], corpus: 
         if hybrid:
             fused = search(conn, f"select asset_id from semantic_hybrid_search(?, k := {k})")
             metrics.update({f"hybrid_{m}": v for m, v in ranked_lists(fused, relevant).items()})
+            metrics.update(_learned_fusion(conn, search, relevant, k))
         conn.close()
     return metrics
+
+
+def _learned_fusion(conn: Any, search: Callable[[Any, str], list[list[int]]], relevant: list[set[int]],
+                    k: int) -> dict[str, float]:
+    """The hybrid weight learned from labelled queries (:mod:`semantic.decisions.fusion`), scored honestly:
+    the queries are split in two halves (every other query), the weight is chosen on one half and scored
+    on the other, then the other way round; ``hybrid_learned_*`` is over all queries, each ranked with the
+    weight chosen on the half it is not in, and ``hybrid_learned_alpha_a`` / ``_b`` are the two choices."""
+    from semantic.decisions.fusion import ALPHAS, choose_alpha
+
+    ranked = {a: search(conn, f"select asset_id from semantic_hybrid_search(?, k := {k}, alpha := {a})")
+              for a in ALPHAS}
+    halves = [list(range(0, len(relevant), 2)), list(range(1, len(relevant), 2))]
+    learned: list[list[int]] = [[] for _ in relevant]
+    out: dict[str, float] = {}
+    for name, (choose_on, score_on) in zip("ab", (halves, halves[::-1])):
+        choice = choose_alpha({a: [lists[i] for i in choose_on] for a, lists in ranked.items()},
+                              [relevant[i] for i in choose_on])
+        out[f"hybrid_learned_alpha_{name}"] = choice.alpha
+        for i in score_on:
+            learned[i] = ranked[choice.alpha][i] if choice.alpha in ranked else learned[i]
+    out.update({f"hybrid_learned_{m}": v for m, v in ranked_lists(learned, relevant).items()})
+    return out
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from semantic.decisions import fusion
 from semantic.errors import SemanticConfigError
 from semantic.vectors.duckdb_lance import load_lance
 from semantic.vectors.index import NPROBES, REFINE_FACTOR
@@ -351,7 +352,7 @@ _SIDE_EFFECTS = ("semantic_check_model_version", "semantic_lance_uri", "semantic
 
 HYBRID_MACRO = """
 create or replace temp macro semantic_hybrid_search(
-    query, k := 10, alpha := 0.5, brand := NULL, market := NULL, channel := NULL, asset_type := NULL,
+    query, k := 10, alpha := {alpha}, brand := NULL, market := NULL, channel := NULL, asset_type := NULL,
     created_from := NULL, created_to := NULL, exact := false
 ) as table
 with hits as (
@@ -417,10 +418,11 @@ def register(
             side_effects=fn.name in _SIDE_EFFECTS,
         )
     load_lance(conn)
+    learned = fusion.load(config.calibration_dir, encoder.version)
+    alpha = learned.alpha if learned is not None else fusion.DEFAULT_ALPHA
     for macro in (SEARCH_MACRO, HYBRID_MACRO):
         conn.execute(macro.format(table=ASSETS_TABLE, filters=FILTERS, columns=COLUMNS, refine_factor=REFINE_FACTOR,
-                                  nprobes=NPROBES,
-                                  use_index=USE_INDEX))
+                                  nprobes=NPROBES, use_index=USE_INDEX, alpha=float(alpha)))
 
 
 def describe() -> list[tuple[str, str, str]]:
@@ -432,8 +434,9 @@ def describe() -> list[tuple[str, str, str]]:
          "Top-k assets for a free-text query; filters (created_from/created_to: an inclusive date range) are "
          "applied before the vector search (k rows whenever k match); through the ANN index when the table "
          "has one, unless exact := true."),
-        ("semantic_hybrid_search(query VARCHAR, k := 10, alpha := 0.5, brand := NULL, market := NULL, "
+        ("semantic_hybrid_search(query VARCHAR, k := 10, alpha := <learned>, brand := NULL, market := NULL, "
          "channel := NULL, asset_type := NULL, created_from := NULL, created_to := NULL, exact := false)", "TABLE",
          "Vector and BM25 full-text search fused (alpha: weight of the vector side, 1 = vector only); finds "
-         "product codes and campaign names the embedding misses.")]
+         "product codes and campaign names the embedding misses. The default alpha is the weight the build learned "
+         "on the briefs' known matches for the active encoder (dim_hybrid_search_weight), else 0.5.")]
 

@@ -61,6 +61,7 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
             "select task, threshold, review_threshold, is_fallback, fallback_reason, recall, n_positives, "
             "low_recall_warning from dim_similarity_thresholds order by task"
         ).fetchall()
+        weight = con.execute("select alpha, is_learned, n_queries, reason from dim_hybrid_search_weight").fetchone()
         n_dups = con.execute("select count(*) from fct_asset_near_duplicates").fetchone()
         clusters = con.execute(
             "select count(distinct cluster_id) filter (where cluster_size > 1), "
@@ -105,6 +106,10 @@ def run_summary(config: SemanticConfig, n_briefs: int = 2, k: int = 3) -> str:
         lines.append(f"  threshold {task:<12} {threshold:.3f} (review from {review:.3f}), {how}{kept}")
         if warning:
             lines.append(f"    WARNING {warning}")
+    if weight is not None:
+        alpha, learned, n_queries, reason = weight
+        how = f"learned on {n_queries} briefs' known matches" if learned else f"default ({reason})"
+        lines.append(f"  hybrid search weight {alpha:.2f} (vector side), {how}")
     lines.append(f"  near-duplicate pairs: {n_dups[0]}, in {clusters[0]} clusters of {clusters[1]} assets")
     lines.append(
         f"  compliance check: {decisions[0]} assets flagged, {decisions[1]} for review "

@@ -1,0 +1,87 @@
+"""``dim_hybrid_search_weight``: the hybrid search weight learned on the briefs' known matches.
+
+Each brief with known matching assets is a labelled query: its text is searched over the assets with
+``semantic_hybrid_search`` at every weight of :data:`semantic.decisions.fusion.ALPHAS`, through the
+same SQL functions users call (a connection of its own, :func:`semantic.warehouse.functions.register`),
+and :func:`semantic.decisions.fusion.choose_alpha` picks the weight. The choice is saved beside the
+encoder version's calibration, so every connection opened after the build searches with it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from semantic.decisions import fusion
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semantic.config import SemanticConfig
+    from semantic.encoding.encoder import Encoder
+
+logger = logging.getLogger("semantic")
+
+#: Briefs searched at most (a seeded choice of them): the cost stays bounded on a large table.
+MAX_QUERIES = 200
+SCHEMA = pa.schema([
+    ("model_version", pa.string()), ("alpha", pa.float64()), ("is_learned", pa.bool_()), ("n_queries", pa.int64()),
+    ("mrr_by_alpha", pa.list_(pa.struct([("alpha", pa.float64()), ("mrr_at_10", pa.float64())]))),
+    ("reason", pa.string()), ("chosen_at", pa.timestamp("us")),
+])
+
+
+def _queries(briefs: pa.Table, matches: pa.Table, max_queries: int) -> list[tuple[str, set[str]]]:
+    """(brief text, its matching asset ids) for up to ``max_queries`` briefs, a stable choice by id hash."""
+    relevant: dict[str, set[str]] = {}
+    for brief_id, asset_id in zip(matches.column("brief_id").to_pylist(), matches.column("asset_id").to_pylist()):
+        if brief_id is not None and asset_id is not None:
+            relevant.setdefault(brief_id, set()).add(asset_id)
+    texts = dict(zip(briefs.column("brief_id").to_pylist(), briefs.column("text").to_pylist()))
+    usable = [b for b in relevant if texts.get(b) and str(texts[b]).strip()]
+    usable.sort(key=lambda b: hashlib.md5(str(b).encode()).hexdigest())
+    return [(str(texts[b]), relevant[b]) for b in usable[:max_queries]]
+
+
+def learn_hybrid_weight(briefs: pa.Table, matches: pa.Table, config: SemanticConfig, encoder: Encoder,
+                        max_queries: int = MAX_QUERIES, min_queries: int = fusion.MIN_QUERIES, k: int = 10) -> pa.Table:
+    """Choose, save and return (one row) the hybrid weight for ``encoder``'s version.
+
+    Args:
+        briefs: ``brief_id``, ``text``.
+        matches: ``brief_id``, ``asset_id`` of the known matches.
+        config: Where the LanceDB assets table and the calibrations live.
+        encoder: The encoder the assets were embedded with.
+        max_queries: Briefs searched at most.
+        min_queries: Fewer usable briefs keep the default weight.
+        k: Results per search.
+    """
+    import duckdb
+
+    from semantic.warehouse.functions import register
+
+    queries = _queries(briefs, matches, max_queries)
+    ranked: dict[float, list[list[str]]] = {}
+    if len(queries) >= min_queries:
+        with duckdb.connect() as conn:
+            register(conn, config, encoder=encoder)
+            for alpha in fusion.ALPHAS:
+                sql = f"select asset_id from semantic_hybrid_search(?, k := {k}, alpha := {alpha})"
+                ranked[alpha] = [[r[0] for r in conn.execute(sql, [text]).fetchall()] for text, _ in queries]
+    choice = fusion.choose_alpha(ranked, [rel for _, rel in queries], min_queries=min_queries)
+    fusion.save(config.calibration_dir, encoder.version, choice)
+    if choice.learned:
+        logger.info("hybrid search weight %.2f (vector side) learned on %d briefs' known matches: mrr@10 %s",
+                    choice.alpha, choice.n_queries, ", ".join(f"{a:g}: {m:.3f}" for a, m in sorted(choice.mrr.items())))
+    else:
+        logger.info("hybrid search weight: %s", choice.reason)
+    row: dict[str, Any] = {
+        "model_version": encoder.version, "alpha": choice.alpha, "is_learned": choice.learned,
+        "n_queries": choice.n_queries,
+        "mrr_by_alpha": [{"alpha": a, "mrr_at_10": m} for a, m in sorted(choice.mrr.items())],
+        "reason": choice.reason or None,
+        "chosen_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+    }
+    return pa.Table.from_pylist([row], schema=SCHEMA)
