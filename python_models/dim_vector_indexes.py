@@ -16,11 +16,13 @@ def model(dbt, session):
     dbt.ref("int_asset_sentences_embedded")
     dbt.ref("int_labelled_texts_embedded")
     sample = int(dbt.config.get("recall_sample"))
+    loss = dbt.config.get("max_recall_loss")
+    max_loss = None if loss in (None, "None", "none", "null", "") else float(loss)
     # no table written since the last report (same committed versions): the same report
     store = VectorStore(active().lance_dir)
     tables = sorted(p.name[: -len(".lance")] for p in store.lance_dir.glob("*.lance"))
-    inputs = fingerprint({t: store.versions_token(t) for t in tables}, sample, str(store.lance_dir))
+    inputs = fingerprint({t: store.versions_token(t) for t in tables}, sample, max_loss, str(store.lance_dir))
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         return kept
-    return stamped(vector_index_report(sample=sample), inputs)
+    return stamped(vector_index_report(sample=sample, max_loss=max_loss), inputs)

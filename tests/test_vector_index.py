@@ -211,3 +211,30 @@ def test_ensure_index_keeps_any_lancedb_table_current_by_the_store_rules(tmp_pat
         from semantic.vectors.index import check_min_rows
 
         check_min_rows(0, "--index-min-rows")
+
+
+def test_the_build_picks_the_fewest_probes_that_keep_the_recall_loss_under_the_var(store):
+    from semantic.vectors.index import NPROBES, PROBE_STEPS, choose_nprobes
+
+    assert store.search_probes("assets") == NPROBES  # nothing chosen yet
+    assert choose_nprobes(table(store), 0.02, sample=50) == (NPROBES, 1.0, {})  # no index: exact, nothing tried
+    store.ensure_vector_index("assets", min_rows=1000)
+    # any loss allowed: the fewest probes, measured once
+    probes, recall, tried = store.tune_probes("assets", max_loss=0.99, sample=50)
+    assert probes == PROBE_STEPS[0] and list(tried) == [PROBE_STEPS[0]] and tried[probes] == recall
+    # no loss allowed: more probes until exact, or the most there are; recall never falls as probes rise
+    probes, recall, tried = store.tune_probes("assets", max_loss=0.0, sample=50)
+    assert recall == 1.0 or probes == PROBE_STEPS[-1]
+    assert list(tried) == list(PROBE_STEPS[: len(tried)]) and tried[probes] == recall
+    assert all(b >= a - 0.02 for a, b in zip(tried.values(), list(tried.values())[1:]))
+    assert store.search_probes("assets") == probes  # saved: every later search of the table uses it
+    report = vector_index_report(sample=50, lance_dir=store.lance_dir, max_loss=0.0).to_pylist()[0]
+    assert report["nprobes"] == probes and f"({probes} probes)" in report["recall_note"]
+    with pytest.raises(SemanticConfigError, match="ann_max_recall_loss"):
+        store.tune_probes("assets", max_loss=1.5)
+    # the SQL search of a later connection probes that many partitions
+    con = duckdb.connect()
+    register(con, SemanticConfig.from_plugin({"lance_dir": str(store.lance_dir)}), encoder=FakeEncoder())
+    macro = con.execute("select macro_definition from duckdb_functions() "
+                        "where function_name = 'semantic_search'").fetchone()[0]
+    assert f"nprobs := {probes}" in macro

@@ -186,7 +186,8 @@ def index_type_of(idx: Any) -> str:
     return _snake(idx.index_type)
 
 
-def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: bool = False) -> tuple[Any, str]:
+def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: bool = False,
+                 nprobes: int | None = None) -> tuple[Any, str]:
     """Start a LanceDB vector search that uses the table's index when it has one.
 
     With an index: the index's metric (a query in another metric falls back to a flat scan) and
@@ -203,6 +204,8 @@ def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: b
         vectors: One unit-length query vector or a matrix of them (one search per row).
         column: The vector column.
         exact: Scan every (filtered) row even when there is an index.
+        nprobes: IVF partitions to probe (default ``NPROBES``; the build picks one per table so the
+            recall lost to the index stays under a var, :func:`choose_nprobes`).
 
     Returns:
         The query builder (add ``limit``, ``where``, ``select``) and the metric of its ``_distance``.
@@ -213,7 +216,7 @@ def vector_query(tbl: Any, vectors: np.ndarray, column: str = "vector", exact: b
         # bypass: a cosine query on an L2-indexed table would fall back to a scan, with a warning
         return query.distance_type("cosine").bypass_vector_index(), "cosine"
     metric = index_metric(idx)
-    return query.distance_type(metric).nprobes(NPROBES).refine_factor(REFINE_FACTOR), metric
+    return query.distance_type(metric).nprobes(nprobes or NPROBES).refine_factor(REFINE_FACTOR), metric
 
 
 def _top(hits: pa.Table, n_queries: int) -> list[list[int]]:
@@ -224,7 +227,8 @@ def _top(hits: pa.Table, n_queries: int) -> list[list[int]]:
     return rows
 
 
-def recall_at_k(tbl: Any, sample: int, k: int = 10, seed: int = 0, column: str = "vector") -> tuple[float, int]:
+def recall_at_k(tbl: Any, sample: int, k: int = 10, seed: int = 0, column: str = "vector",
+                nprobes: int | None = None) -> tuple[float, int]:
     """Recall@k of the indexed search against an exact one, for a seeded sample of the table's rows.
 
     Each sampled row's vector is a query; the row itself is left out of both result lists. A hit
@@ -243,7 +247,7 @@ def recall_at_k(tbl: Any, sample: int, k: int = 10, seed: int = 0, column: str =
     picked = tbl.take_offsets(offsets).select([column]).with_row_id().to_arrow()
     queries = np.asarray(picked.column(column).to_pylist(), dtype=np.float32)
     own = picked.column("_rowid").to_pylist()
-    ann, _ = vector_query(tbl, queries, column)
+    ann, _ = vector_query(tbl, queries, column, nprobes=nprobes)
     approx = ann.limit(k + 1).select([column, "_distance"]).with_row_id(True).to_arrow()
     metric = index_metric(idx)
     exact = (
@@ -264,6 +268,29 @@ def recall_at_k(tbl: Any, sample: int, k: int = 10, seed: int = 0, column: str =
         bound = max(dist[r] for r in want) + 1e-5
         shares.append(sum(dist[r] <= bound for r in got) / len(want))
     return (float(np.mean(shares)) if shares else 1.0), len(queries)
+
+
+#: The probe counts tried, fewest first: each doubles the partitions searched (and roughly the time).
+PROBE_STEPS = (10, 20, 40, 80, 160)
+
+
+def choose_nprobes(tbl: Any, max_loss: float, sample: int, k: int = 10, seed: int = 0, column: str = "vector"
+                   ) -> tuple[int, float, dict[int, float]]:
+    """The fewest probes of :data:`PROBE_STEPS` whose recall@k against exact search loses at most ``max_loss``.
+
+    Returns:
+        (probes, the recall at them, the recall at every count tried). When even the most probes lose more,
+        the most probes and their recall: the caller reports the loss (and a rebuild with more partitions,
+        or exact search, is the fix). Without an index: (``NPROBES``, 1.0, {}).
+    """
+    if find_vector_index(tbl, column) is None:
+        return NPROBES, 1.0, {}
+    tried: dict[int, float] = {}
+    for probes in PROBE_STEPS:
+        tried[probes], _ = recall_at_k(tbl, sample, k, seed, column, nprobes=probes)
+        if 1.0 - tried[probes] <= max_loss:
+            return probes, tried[probes], tried
+    return PROBE_STEPS[-1], tried[PROBE_STEPS[-1]], tried
 
 
 # --- the lifecycle on any open LanceDB table (local folder or object storage) ----------------------

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semantic.errors import SemanticDataError, SemanticModelVersionError
+from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
 from semantic.vectors.embedding import (
     CONTENT_HASH,
     EMBEDDED_AT,
@@ -52,6 +53,7 @@ from semantic.vectors.index import (
     IndexState,
     RecallCheck,
     check_min_rows,
+    choose_nprobes,
     ensure_index,
     find_vector_index,
     index_log_record,
@@ -68,6 +70,8 @@ logger = logging.getLogger("semantic")
 SYNC_LOG_TABLE = "sync_runs"
 #: Folder (in the LanceDB folder) of each table's last sync state: what lets a no-change sync skip LanceDB.
 SYNC_STATE_DIR = "_sync_state"
+#: Folder (in the LanceDB folder) of each indexed table's probe count, chosen by the build (``tune_probes``).
+SEARCH_SETTINGS_DIR = "_search_settings"
 _DELETE_CHUNK = 500
 _U64_MAX = 2**64 - 1
 #: Rows embedded and written per step of a sync: bounds the vectors in memory (about 50 MB at 384 d).
@@ -537,6 +541,29 @@ class VectorStore:
             last_optimised_at=log[-1]["at"] if log else None,
         )
 
+    def search_probes(self, table: str) -> int:
+        """The IVF partitions an indexed search of ``table`` probes: the count the build chose
+        (:meth:`tune_probes`), else ``NPROBES``."""
+        path = self.lance_dir / SEARCH_SETTINGS_DIR / f"{table}.json"
+        if not path.is_file():
+            return NPROBES
+        return int(json.loads(path.read_text()).get("nprobes", NPROBES))
+
+    def tune_probes(self, table: str, max_loss: float, sample: int = 200, k: int = 10, seed: int = 0
+                    ) -> tuple[int, float, dict[int, float]]:
+        """Choose and save the fewest probes whose recall@k loses at most ``max_loss`` against exact search
+        (:func:`semantic.vectors.index.choose_nprobes`); every indexed search of the table then uses them."""
+        if not 0.0 <= max_loss < 1.0:
+            raise SemanticConfigError(f"ann_max_recall_loss must be in [0, 1), got {max_loss!r}; e.g. 0.02")
+        probes, recall, tried = choose_nprobes(self._db().open_table(table), max_loss, sample, k, seed)
+        path = self.lance_dir / SEARCH_SETTINGS_DIR / f"{table}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"nprobes": probes, "recall_at_k": recall, "k": k, "max_loss": max_loss,
+                                   "tried": {str(n): v for n, v in tried.items()}}, indent=1))
+        os.replace(tmp, path)
+        return probes, recall, tried
+
     def ann_recall(self, table: str, sample: int = 200, k: int = 10, seed: int = 0) -> RecallCheck:
         """Recall@k of the indexed search against exact search, on ``sample`` of the table's own vectors.
 
@@ -552,10 +579,11 @@ class VectorStore:
             raise SemanticDataError(
                 f"ann_recall: no LanceDB table '{table}' in {self.lance_dir}; vector tables: {self.vector_tables()}"
             )
-        recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed)
+        recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed, nprobes=self.search_probes(table))
         if not queries:
             return RecallCheck(table, 1.0, k, 0, "no vector index: every search is exact")
-        note = f"{INDEX_TYPE} search against exact top-{k}, {queries} sampled rows (seed {seed})"
+        note = (f"{INDEX_TYPE} search ({self.search_probes(table)} probes) against exact top-{k}, {queries} sampled "
+                f"rows (seed {seed})")
         return RecallCheck(table, recall, k, queries, note)
 
     def has_fts_index(self, table: str, column: str = TEXT) -> bool:
@@ -675,7 +703,7 @@ class VectorStore:
             nearest.update(metric=metric, use_index=False)
         else:
             metric = index_metric(handle.index)
-            nearest.update(metric=metric, nprobes=NPROBES, refine_factor=REFINE_FACTOR)
+            nearest.update(metric=metric, nprobes=self.search_probes(table), refine_factor=REFINE_FACTOR)
         hits = handle.dataset.to_table(columns=[*keep, "_distance"], nearest=nearest, filter=where,
                                        prefilter=bool(where))
         sim = cosine_from_distance(hits.column("_distance").to_numpy(), metric)

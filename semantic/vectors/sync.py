@@ -186,12 +186,15 @@ def sync_embeddings(
     return store.scan(table, columns, id_column=id_column, ids=ids)
 
 
-def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.Table:
+def vector_index_report(sample: int, lance_dir: Path | str | None = None, max_loss: float | None = None) -> pa.Table:
     """One row per LanceDB vector table: its ANN index state and recall@10 against exact (``dim_vector_indexes``).
 
     Args:
         sample: Rows of each indexed table used as queries for the recall check.
         lance_dir: The LanceDB folder (default: the active config's).
+        max_loss: Recall@10 an indexed table's search may lose to exact search (dbt var
+            ``ann_max_recall_loss``): the fewest probes that keep the loss under it are chosen and saved
+            for every later search of the table (:meth:`VectorStore.tune_probes`). None keeps the probes.
     """
     if lance_dir is None:
         lance_dir = active().lance_dir
@@ -199,6 +202,8 @@ def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.
     records = []
     for table in store.vector_tables():
         state = store.index_state(table)
+        if max_loss is not None and state.has_index:
+            store.tune_probes(table, max_loss, sample=sample, k=10)
         check = store.ann_recall(table, sample=sample, k=10)
         records.append(
             {
@@ -213,6 +218,7 @@ def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.
                 "index_segments": state.segments,
                 "num_partitions": state.num_partitions,
                 "last_optimised_at": state.last_optimised_at,
+                "nprobes": store.search_probes(table) if state.has_index else None,
                 "ann_recall_at_10": check.recall,
                 "recall_sample": check.queries,
                 "recall_note": check.note,
@@ -224,7 +230,8 @@ def vector_index_report(sample: int, lance_dir: Path | str | None = None) -> pa.
             ("index_type", pa.string()), ("metric", pa.string()), ("total_rows", pa.int64()),
             ("indexed_rows", pa.int64()), ("unindexed_rows", pa.int64()), ("index_segments", pa.int64()),
             ("num_partitions", pa.int64()), ("last_optimised_at", pa.timestamp("us")),
-            ("ann_recall_at_10", pa.float64()), ("recall_sample", pa.int64()), ("recall_note", pa.string()),
+            ("nprobes", pa.int64()), ("ann_recall_at_10", pa.float64()), ("recall_sample", pa.int64()),
+            ("recall_note", pa.string()),
         ]
     )
     return pa.Table.from_pylist(records, schema=schema)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from semantic.decisions import fusion
 from semantic.errors import SemanticConfigError
 from semantic.vectors.duckdb_lance import load_lance
-from semantic.vectors.index import NPROBES, REFINE_FACTOR
+from semantic.vectors.index import REFINE_FACTOR
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -400,6 +400,7 @@ def register(
 
     from semantic.encoding.encoder import load_encoder
     from semantic.encoding.registry import encoder_dir
+    from semantic.vectors.store import VectorStore
 
     encoder = encoder or load_encoder(encoder_dir(config), config.batch_size)
     for fn in FUNCTIONS:
@@ -422,7 +423,8 @@ def register(
     alpha = learned.alpha if learned is not None else fusion.DEFAULT_ALPHA
     for macro in (SEARCH_MACRO, HYBRID_MACRO):
         conn.execute(macro.format(table=ASSETS_TABLE, filters=FILTERS, columns=COLUMNS, refine_factor=REFINE_FACTOR,
-                                  nprobes=NPROBES, use_index=USE_INDEX, alpha=float(alpha)))
+                                  nprobes=VectorStore(config.lance_dir).search_probes(ASSETS_TABLE),
+                                  use_index=USE_INDEX, alpha=float(alpha)))
 
 
 def describe() -> list[tuple[str, str, str]]:
