@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "--cross-encoder the default is the project's reranker registry, data/rerankers, and the "
                    "reranker is activated when it passes its guard)")
     p.add_argument("--base", help="model directory to start from (default: the packaged all-MiniLM-L6-v2)")
-    p.add_argument("--loss", default="mnrl", choices=["mnrl", "contrastive", "triplet"])
+    p.add_argument("--loss", default="mnrl", choices=["mnrl", "contrastive", "triplet", "supcon"],
+                   help="supcon: supervised contrastive over the classes the labelled matches form (R-SupCon)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=32)

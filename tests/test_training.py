@@ -168,3 +168,50 @@ def test_the_same_seed_gives_the_same_weights(tmp_path):
     train([task], tmp_path / "a", default_model_dir(), config)
     train([task], tmp_path / "b", default_model_dir(), config)
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_supcon_classes_are_the_connected_components_of_the_labelled_matches():
+    from semantic.encoding.supcon import class_examples
+
+    texts, classes = class_examples(["a", "b", "x", "c", "y"], ["b", "c", "y", "z", "q"], [1, 1, 1, 0, 0])
+    by_text = dict(zip(texts, classes))
+    assert set(texts) == {"a", "b", "c", "x", "y"}  # z and q are only in non-matches: no class of two
+    assert by_text["a"] == by_text["b"] == by_text["c"] != by_text["x"] == by_text["y"]
+
+
+def test_the_supcon_loss_is_low_when_classes_separate_and_its_guard_spares_likely_false_negatives():
+    import torch
+
+    from semantic.encoding.supcon import make_loss
+
+    class Fixed(torch.nn.Module):
+        def forward(self, features):
+            return {"sentence_embedding": features["x"]}
+
+    labels = torch.tensor([0, 0, 1, 1])
+    apart = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99]])
+    mixed = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.99, 0.1], [0.1, 0.99]])
+    unguarded = make_loss(Fixed(), margin=None)
+    assert unguarded([{"x": apart}], labels) < unguarded([{"x": mixed}], labels)
+    # a negative as close as the positives is left out of the anchor's denominator by the guard
+    close = torch.tensor([[1.0, 0.0], [0.9, 0.43], [0.95, 0.31], [0.0, 1.0]])
+    guarded = make_loss(Fixed(), margin=0.05)
+    assert guarded([{"x": close}], labels) < unguarded([{"x": close}], labels)
+
+
+@pytest.mark.slow
+def test_a_supcon_run_trains_on_the_classes_and_passes_the_guard(tmp_path, caplog):
+    from semantic.config import default_model_dir
+    from semantic.encoding.training import train
+
+    products = ["down jacket", "espresso beans", "savings account", "solar panel", "cat food", "e-bike"]
+    rows = [(f"{p} for sale", f"buy a {p} today", 1) for p in products]
+    rows += [(f"buy a {p} today", f"the {p}, in stock", 1) for p in products]
+    rows += [(f"{p} for sale", f"buy a {q} today", 0) for p, q in zip(products, products[1:])]
+    task = load_task(write_pairs(tmp_path / "d", rows))
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        result = train([task], tmp_path / "tuned", default_model_dir(),
+                       TrainingConfig(loss="supcon", epochs=1, batch_size=6, seed=3, max_seq_length=16))
+    assert result.guard["passed"] and "supcon: 18 texts in 6 classes" in caplog.text
+    meta = json.loads((tmp_path / "tuned" / "semantic_training.json").read_text())
+    assert meta["config"]["loss"] == "supcon"

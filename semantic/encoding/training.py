@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from semantic.encoding.units import components
 from semantic.errors import SemanticConfigError, SemanticDataError
 
 logger = logging.getLogger("semantic")
 
-LOSSES = ("mnrl", "contrastive", "triplet")
+LOSSES = ("mnrl", "contrastive", "triplet", "supcon")
 TRAINING_FILE = "semantic_training.json"
 METRICS_FILE = "semantic_metrics.json"
 GUARD_SAMPLE = 512
@@ -183,21 +184,8 @@ class MiningReport:
 
 
 def _clusters(a: Sequence[str], b: Sequence[str], labels: Sequence[int]) -> dict[str, int]:
-    """Connected components of the positive pairs (union-find over texts)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for x, y, label in zip(a, b, labels):
-        if label:
-            parent[find(x)] = find(y)
-    roots: dict[str, int] = {}
-    return {x: roots.setdefault(find(x), len(roots)) for x in list(parent)}
+    """Connected components of the positive pairs (:func:`semantic.encoding.units.components`)."""
+    return components(a, b, labels)
 
 
 def best_units(pairs: PairSet, embed: Any) -> tuple[PairSet, int]:
@@ -307,7 +295,8 @@ class TrainingConfig:
     """How a model is tuned; saved beside the weights.
 
     Attributes:
-        loss: ``mnrl`` (default), ``contrastive`` or ``triplet``.
+        loss: ``mnrl`` (default), ``contrastive``, ``triplet`` or ``supcon`` (supervised contrastive over
+            the classes the labelled matches form, :mod:`semantic.encoding.supcon`).
         epochs: Passes over the training data.
         batch_size: Examples per step (MNRL's in-batch negatives grow with it).
         learning_rate: Peak AdamW learning rate.
@@ -478,6 +467,23 @@ def train(
             if config.loss == "mnrl"
             else losses.TripletLoss(model, distance_metric=losses.TripletDistanceMetric.COSINE, triplet_margin=0.3)
         )
+    elif config.loss == "supcon":
+        from semantic.encoding.supcon import class_examples, make_loss
+
+        sentences: list[str] = []
+        classes: list[int] = []
+        for task in tasks:  # classes of different tasks never merge
+            texts, labels = class_examples(task.train.texts_a, task.train.texts_b, task.train.labels)
+            offset = max(classes, default=-1) + 1
+            sentences += texts
+            classes += [offset + c for c in labels]
+        if len(set(classes)) < 2:
+            raise SemanticDataError("the supcon loss needs labelled matches forming at least two classes; "
+                                    "add labelled pairs (label 1) of different items")
+        train_data = Dataset.from_dict({"sentence": sentences, "label": classes})
+        loss = make_loss(model, margin=config.margin)
+        logger.info("supcon: %d texts in %d classes (connected components of the labelled matches)",
+                    len(sentences), len(set(classes)))
     else:
         a = [x for t in tasks for x in t.train.texts_a]
         b = [x for t in tasks for x in t.train.texts_b]
@@ -511,7 +517,8 @@ def train(
         warmup_steps=config.warmup_ratio,
         seed=config.seed,
         data_seed=config.seed,
-        batch_sampler=BatchSamplers.NO_DUPLICATES if config.loss == "mnrl" else BatchSamplers.BATCH_SAMPLER,
+        batch_sampler={"mnrl": BatchSamplers.NO_DUPLICATES, "supcon": BatchSamplers.GROUP_BY_LABEL}.get(
+            config.loss, BatchSamplers.BATCH_SAMPLER),
         eval_strategy="epoch" if evaluator else "no",
         save_strategy="epoch" if evaluator else "no",
         save_total_limit=1,

@@ -39,3 +39,21 @@ def scoring_units(texts: Sequence[str | None]) -> tuple[list[str], list[int]]:
             units.append(unit)
             owner.append(i)
     return units, owner
+
+
+def components(a: Sequence[str], b: Sequence[str], labels: Sequence[int]) -> dict[str, int]:
+    """Connected components of the positive pairs (union-find over texts)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y, label in zip(a, b, labels):
+        if label:
+            parent[find(x)] = find(y)
+    roots: dict[str, int] = {}
+    return {x: roots.setdefault(find(x), len(roots)) for x in list(parent)}
