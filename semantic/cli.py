@@ -179,9 +179,7 @@ def _train(args: argparse.Namespace) -> int:
         loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate or 2e-5, max_seq_length=args.max_seq_length or 128,
     )
-    for task in tasks:
-        print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
-              + (f", {len(task.valid)} valid pairs" if task.valid else ""))
+    _print_tasks(tasks)
     result = train(tasks, args.out, args.base or default_model_dir(), config)
     if result.mining:
         m = result.mining
@@ -196,14 +194,17 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
-    import hashlib
-    import json
+def _print_tasks(tasks: Sequence[Any]) -> None:
+    for task in tasks:
+        print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
+              + (f", {len(task.valid)} valid pairs" if task.valid else ""))
 
+
+def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
     from semantic.config import active, default_model_dir
     from semantic.encoding.registry import Registry
     from semantic.encoding.reranker import RerankerConfig, train_reranker
-    from semantic.encoding.training import data_hash
+    from semantic.encoding.training import version_name
 
     config = RerankerConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                             learning_rate=args.learning_rate or 5e-5, max_length=args.max_seq_length or 192)
@@ -211,14 +212,12 @@ def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
     out = Path(args.out) if args.out else None
     if out is None:  # into the project's reranker registry, activated when it passes its guard
         registry = Registry(active().rerankers_dir)
-        config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
-        out = registry.root / f"{data_hash(tasks)[:10]}-{config_hash}"
+        out = registry.root / version_name(tasks, config)
     for task in tasks:
         if task.kind != "pairs":
             raise SemanticError(f"{task.path}: a pair reranker trains on pairs folders (text_a, text_b, label), "
                                 f"not {task.kind} folders")
-        print(f"{task.name}: {len(task.train)} training pairs ({task.train.n_positive} positive)"
-              + (f", {len(task.valid)} valid pairs" if task.valid else ""))
+    _print_tasks(tasks)
     result = train_reranker(tasks, out, args.base or default_model_dir(), config)
     for name, value in sorted(result.valid.items()):
         print(f"valid {name}: {value:.4f}")

@@ -340,6 +340,8 @@ def test_the_backend_can_be_set_in_the_profile_and_a_bad_one_is_refused(tmp_path
     monkeypatch.delenv(ENV_BACKEND, raising=False)
     monkeypatch.setattr("semantic.config._ACTIVE", None)
     Plugin(name="semantic", plugin_config={"lance_dir": str(tmp_path / "lance"), "encoder_backend": "FP32"})
+    # the plugin routes the "semantic" logger to dbt's log only; let caplog see it whatever ran before
+    monkeypatch.setattr(logging.getLogger("semantic"), "propagate", True)
     encoder = Encoder(fake_model_dir(tmp_path / "m"), cache_dir=tmp_path / "cache")
     with caplog.at_level(logging.INFO, logger="semantic"):
         assert encoder.backend_name == "fp32"

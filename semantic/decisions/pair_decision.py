@@ -50,8 +50,6 @@ from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, att
 from semantic.errors import SemanticDataError
 
 FEATURES = ("cosine", "lexical", "identifier", "no_identifier", *ATTRIBUTE_FEATURES)
-#: The largest value of each feature after the cosine (what evidence can add at most).
-_FEATURE_MAX = (1.0, 1.0, 1.0, *ATTRIBUTE_MAX)
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
@@ -200,7 +198,7 @@ def min_cosine_to_match(decision: PairDecision) -> float:
     if t >= 1.0:
         return math.inf
     best_rest = decision.intercept + max(lex_w, 0.0) + max(shared_w, none_w)  # (0, 0) is the veto
-    best_rest += sum(max(w * top, 0.0) for w, top in zip(attribute_w, _FEATURE_MAX[3:]))
+    best_rest += sum(max(w * top, 0.0) for w, top in zip(attribute_w, ATTRIBUTE_MAX))
     return (math.log(t / (1.0 - t)) - best_rest) / cos_w
 
 

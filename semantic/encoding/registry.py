@@ -213,11 +213,9 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     Returns:
         The versions table (see :func:`versions_table`).
     """
-    import hashlib
     import logging
-    from dataclasses import asdict
 
-    from semantic.encoding.training import PairSet, Task, data_hash, train
+    from semantic.encoding.training import PairSet, Task, train, version_name
     from semantic.encoding.units import LOOKALIKE_TASK
 
     log = logging.getLogger("semantic")
@@ -244,8 +242,7 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     if not tasks:
         log.warning("no labelled positive training pairs in the warehouse: nothing to train on")
         return versions_table(registry)
-    config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
-    name = f"{data_hash(tasks)[:10]}-{config_hash}"
+    name = version_name(tasks, config)
     if (registry.root / name / "semantic_training.json").is_file():
         if not registry.get(name).guard_passed:
             raise SemanticModelError(

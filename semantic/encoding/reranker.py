@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from semantic.encoding.encoder import RECORD_FILES, directory_hash
+from semantic.encoding.tokenizer import transformer_path
 from semantic.encoding.training import METRICS_FILE, TRAINING_FILE, PairSet, Task, data_hash
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
 
@@ -87,9 +88,7 @@ class RerankerResult:
 
 def _transformer_dir(model_dir: Path, into: Path) -> Path:
     """Copy the transformer files of a sentence-transformers directory (not its pooling modules) into ``into``."""
-    modules = json.loads((model_dir / "modules.json").read_text()) if (model_dir / "modules.json").is_file() else []
-    sub = next((str(m.get("path", "")) for m in modules if str(m.get("type", "")).endswith("Transformer")), "")
-    source = model_dir / sub
+    source = model_dir / transformer_path(model_dir)
     into.mkdir(parents=True, exist_ok=True)
     for f in source.iterdir():
         if f.is_file() and f.name not in _BI_ENCODER_FILES:

@@ -29,7 +29,7 @@ class Tokenizer:
     """
 
     def __init__(self, model_dir: Path) -> None:
-        folder = model_dir / _transformer_path(model_dir)
+        folder = model_dir / transformer_path(model_dir)
         st_cfg = _read_json(folder / "sentence_bert_config.json")
         tok_cfg = _read_json(folder / "tokenizer_config.json")
         hf_cfg = _read_json(folder / "config.json")
@@ -105,7 +105,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text())) if path.is_file() else {}
 
 
-def _transformer_path(model_dir: Path) -> str:
+def transformer_path(model_dir: Path) -> str:
+    """The folder (relative to ``model_dir``) of a sentence-transformers model's Transformer module."""
     for module in json.loads((model_dir / "modules.json").read_text()):
         if str(module.get("type", "")).endswith("Transformer"):
             return str(module.get("path", ""))

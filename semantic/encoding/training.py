@@ -150,6 +150,12 @@ def load_task(path: Path | str) -> Task:
     return task
 
 
+def version_name(tasks: Sequence[Task], config: Any) -> str:
+    """A trained version's name, ``<data hash>-<config hash>``: the same labels and settings, the same name."""
+    config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
+    return f"{data_hash(tasks)[:10]}-{config_hash}"
+
+
 def data_hash(tasks: Sequence[Task]) -> str:
     """SHA-256 of the training data, so a model records exactly what it was trained on."""
     digest = hashlib.sha256()

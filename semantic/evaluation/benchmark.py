@@ -286,7 +286,7 @@ def _learned_fusion(conn: Any, search: Callable[[Any, str], list[list[int]]], re
                               [relevant[i] for i in choose_on])
         out[f"hybrid_learned_alpha_{name}"] = choice.alpha
         for i in score_on:
-            learned[i] = ranked[choice.alpha][i] if choice.alpha in ranked else learned[i]
+            learned[i] = ranked[choice.alpha][i]
     out.update({f"hybrid_learned_{m}": v for m, v in ranked_lists(learned, relevant).items()})
     return out
 

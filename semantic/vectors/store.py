@@ -189,6 +189,7 @@ class _SearchHandle:
     model_versions: tuple[str | None, ...]
     index: Any | None
     columns: tuple[str, ...]
+    nprobes: int
 
 
 class VectorStore:
@@ -541,13 +542,14 @@ class VectorStore:
             last_optimised_at=log[-1]["at"] if log else None,
         )
 
+    def _probe_settings(self, table: str) -> dict[str, Any]:
+        path = self.lance_dir / SEARCH_SETTINGS_DIR / f"{table}.json"
+        return dict(json.loads(path.read_text())) if path.is_file() else {}
+
     def search_probes(self, table: str) -> int:
         """The IVF partitions an indexed search of ``table`` probes: the count the build chose
         (:meth:`tune_probes`), else ``NPROBES``."""
-        path = self.lance_dir / SEARCH_SETTINGS_DIR / f"{table}.json"
-        if not path.is_file():
-            return NPROBES
-        return int(json.loads(path.read_text()).get("nprobes", NPROBES))
+        return int(self._probe_settings(table).get("nprobes", NPROBES))
 
     def tune_probes(self, table: str, max_loss: float, sample: int = 200, k: int = 10, seed: int = 0
                     ) -> tuple[int, float, dict[int, float]]:
@@ -555,13 +557,19 @@ class VectorStore:
         (:func:`semantic.vectors.index.choose_nprobes`); every indexed search of the table then uses them."""
         if not 0.0 <= max_loss < 1.0:
             raise SemanticConfigError(f"ann_max_recall_loss must be in [0, 1), got {max_loss!r}; e.g. 0.02")
-        probes, recall, tried = choose_nprobes(self._db().open_table(table), max_loss, sample, k, seed)
+        tbl = self._db().open_table(table)
+        probes, recall, tried = choose_nprobes(tbl, max_loss, sample, k, seed)
         path = self.lance_dir / SEARCH_SETTINGS_DIR / f"{table}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"nprobes": probes, "recall_at_k": recall, "k": k, "max_loss": max_loss,
+        # the measurement at the chosen probes, for this table version: ann_recall reuses it, not repeats it
+        measured = {"recall_at_k": recall, "k": k, "sample": sample, "seed": seed,
+                    "queries": min(sample, tbl.count_rows()) if tried else 0,
+                    "table_version": self.versions_token(table)}
+        tmp.write_text(json.dumps({"nprobes": probes, "max_loss": max_loss, **measured,
                                    "tried": {str(n): v for n, v in tried.items()}}, indent=1))
         os.replace(tmp, path)
+        self._search_handles.pop(table, None)  # the next search opens a handle with the new probes
         return probes, recall, tried
 
     def ann_recall(self, table: str, sample: int = 200, k: int = 10, seed: int = 0) -> RecallCheck:
@@ -579,11 +587,16 @@ class VectorStore:
             raise SemanticDataError(
                 f"ann_recall: no LanceDB table '{table}' in {self.lance_dir}; vector tables: {self.vector_tables()}"
             )
-        recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed, nprobes=self.search_probes(table))
+        saved = self._probe_settings(table)
+        probes = int(saved.get("nprobes", NPROBES))
+        if (saved.get("queries") and [saved.get(key) for key in ("k", "sample", "seed")] == [k, sample, seed]
+                and saved.get("table_version") == self.versions_token(table)):
+            recall, queries = float(saved["recall_at_k"]), int(saved["queries"])  # tune_probes measured just this
+        else:
+            recall, queries = recall_at_k(self._db().open_table(table), sample, k, seed, nprobes=probes)
         if not queries:
             return RecallCheck(table, 1.0, k, 0, "no vector index: every search is exact")
-        note = (f"{INDEX_TYPE} search ({self.search_probes(table)} probes) against exact top-{k}, {queries} sampled "
-                f"rows (seed {seed})")
+        note = f"{INDEX_TYPE} search ({probes} probes) against exact top-{k}, {queries} sampled rows (seed {seed})"
         return RecallCheck(table, recall, k, queries, note)
 
     def has_fts_index(self, table: str, column: str = TEXT) -> bool:
@@ -662,7 +675,8 @@ class VectorStore:
         tbl = self._db().open_table(table)
         stored = pc.unique(tbl.to_lance().to_table(columns=[MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
         returned = tuple(name for name in tbl.schema.names if name != VECTOR)
-        handle = _SearchHandle(token or "", tbl.to_lance(), tuple(stored), find_vector_index(tbl), returned)
+        handle = _SearchHandle(token or "", tbl.to_lance(), tuple(stored), find_vector_index(tbl), returned,
+                               self.search_probes(table))
         if token is not None:
             self._search_handles[table] = handle
         return handle
@@ -703,7 +717,7 @@ class VectorStore:
             nearest.update(metric=metric, use_index=False)
         else:
             metric = index_metric(handle.index)
-            nearest.update(metric=metric, nprobes=self.search_probes(table), refine_factor=REFINE_FACTOR)
+            nearest.update(metric=metric, nprobes=handle.nprobes, refine_factor=REFINE_FACTOR)
         hits = handle.dataset.to_table(columns=[*keep, "_distance"], nearest=nearest, filter=where,
                                        prefilter=bool(where))
         sim = cosine_from_distance(hits.column("_distance").to_numpy(), metric)
