@@ -15,7 +15,7 @@ export SEMANTIC_HOME ?= $(CURDIR)
 export SEMANTIC_DB ?= $(CURDIR)/data/semantic_assets.duckdb
 export SEMANTIC_LANCE_DIR ?= $(CURDIR)/data/lance
 
-.PHONY: run test install demo-data build summary lint docs clean
+.PHONY: run test install demo-data build summary lint docs clean faults fuzz
 
 install: $(STAMP)
 
@@ -63,6 +63,19 @@ test: $(STAMP)
 	$(BIN)/python docs/gen_reference.py --check
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 	$(BIN)/python -m pytest -q
+
+# The fault-injection drill (tests/test_faults.py, semantic/faults.py): a build SIGKILLed inside each of the eight
+# stages, then out of disk on a small tmpfs (needs root); after each, the published answers are unchanged and the
+# next build completes. make test runs three of the kill points.
+faults: $(STAMP)
+	SEMANTIC_FAULTS=all $(BIN)/python -m pytest -q tests/test_faults.py
+
+# The deep fuzz tier (tests/test_fuzz.py): FUZZ_EXAMPLES random inputs per SQL function and macro (a tenth of it, at
+# least 10, per CLI command), new seeds each run; it prints the inputs per function and command and the crash and
+# raw-error counts. make test runs the quick tier (40 derandomized inputs per function, 5 per command).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	SEMANTIC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 clean:
 	rm -rf data site target logs example/target example/logs example/dbt_packages example/seeds/demo_*.csv

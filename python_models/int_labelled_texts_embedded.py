@@ -10,4 +10,5 @@ def model(dbt, session):
     from semantic.vectors.sync import embed_entity
 
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
-    return embed_entity(dbt, session, "labelled_texts", dbt.ref("stg_semantic__labelled_texts"))
+    return embed_entity(dbt, session, "labelled_texts", dbt.ref("stg_semantic__labelled_texts"),
+                        versions_kept=dbt.config.get("lance_versions_kept"))  # LanceDB versions kept

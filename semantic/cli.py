@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from semantic.errors import SemanticError
 
@@ -46,7 +47,10 @@ def _check(args: argparse.Namespace) -> int:
     encoder = load_encoder(encoder_dir(config), config.batch_size)
     if any(not t.strip() for t in args.text):
         raise SemanticError("a text to check is empty; pass the draft copy, e.g. semantic check \"Clinically proven\"")
-    checks = check_texts(args.text, config, encoder, market=args.market)
+    from semantic.vectors.pins import read_pins_file
+
+    # the reference bank as the published build left it (not a build running now, nor a killed one)
+    checks = check_texts(args.text, config, encoder, market=args.market, pins=read_pins_file(config.db_path))
     failing = {"flag"} if args.fail_on == "flag" else {"flag", "review"}
     for text, c in zip(args.text, checks):
         if args.json:
@@ -75,7 +79,10 @@ def _search(args: argparse.Namespace) -> int:
 
     filters = {"brand": args.brand, "market": args.market, "channel": args.channel, "asset_type": args.asset_type}
     where = " AND ".join(f"{column} = {sql_literal(value)}" for column, value in filters.items() if value)
-    hits = VectorStore(config.lance_dir).search(
+    from semantic.vectors.pins import read_pins_file
+
+    # the versions the published DuckDB file was built with: not those of a build running now, nor a killed one
+    hits = VectorStore(config.lance_dir, pins=read_pins_file(config.db_path)).search(
         "assets", vector, encoder.version, k=args.k, where=where or None,
         columns=["asset_id", "brand", "market", "channel", "text"],
     )
@@ -263,40 +270,39 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    import os
+    from semantic.warehouse.publishing import build_project
 
-    from semantic.config import active, project_root
-    from semantic.warehouse.publishing import build
-
-    dbt_args = list(args.dbt_args)
-    project_dir = project_root()
-    for i, arg in enumerate(dbt_args):
-        if arg == "--project-dir" and i + 1 < len(dbt_args):
-            project_dir = Path(dbt_args[i + 1])
-        elif arg.startswith("--project-dir="):
-            project_dir = Path(arg.split("=", 1)[1])
-    if not any(a == "--project-dir" or a.startswith("--project-dir=") for a in dbt_args):
-        dbt_args = ["--project-dir", str(project_dir), *dbt_args]
-    if "SEMANTIC_HOME" not in os.environ:  # data/ of the project built, wherever this runs from
-        os.environ["SEMANTIC_HOME"] = str(project_dir.resolve())
-    env = dict(os.environ)
-    profiles_given = any(a == "--profiles-dir" or a.startswith("--profiles-dir=") for a in dbt_args)
-    if not profiles_given and "DBT_PROFILES_DIR" not in env and (project_dir / "profiles.yml").is_file():
-        env["DBT_PROFILES_DIR"] = str(project_dir)
-    from semantic.warehouse.scaffold import install_packages, project_seed_files
-    from semantic.warehouse.validation import check_seed_encoding
-
-    # before dbt: a seed that is not UTF-8 stops dbt with a bare UnicodeDecodeError naming no file
-    check_seed_encoding(project_seed_files(project_dir))
-    install_packages(project_dir, env)
-    from semantic.warehouse.locking import ENV_HELD, acquire, held_fd
-
-    config = active().with_overrides(db_path=args.db)
-    # one build at a time per data folder; dbt, our child, inherits the lock and builds under it
-    env[ENV_HELD] = str(acquire(config.lance_dir.parent))
-    fd = held_fd(config.lance_dir.parent)
     staging_dir = Path(args.staging_dir) if args.staging_dir else None
-    return build(config.db_path, dbt_args, staging_dir=staging_dir, env=env, pass_fds=(fd,) if fd is not None else ())
+    return build_project(args.dbt_args, db_path=args.db, staging_dir=staging_dir)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.warehouse.erasure import forget
+
+    dbt_args: list[str] = []
+    for option in ("project_dir", "profiles_dir", "target"):
+        if getattr(args, option):
+            dbt_args += [f"--{option.replace('_', '-')}", getattr(args, option)]
+    config = active().with_overrides(db_path=args.db)
+    report = forget(args.ids, config, dbt_args, retrain=args.retrain, gone=args.gone)
+    for line in report.lines():
+        print(line)
+    return 0 if report.complete else 1
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.warehouse.doctor import diagnose
+
+    config = active().with_overrides(db_path=args.db, lance_dir=args.lance_dir)
+    findings = diagnose(config, repair=not args.dry_run)
+    for finding in findings:
+        print(finding.line())
+    failed = [f for f in findings if f.status == "fail"]
+    print(f"{len(findings)} checks: {len(failed)} failed, "
+          f"{sum(f.status == 'fixed' for f in findings)} fixed, {sum(f.status == 'warn' for f in findings)} warnings")
+    return 1 if failed else 0
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -356,9 +362,41 @@ def _functions(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The most results a search may ask for (the SQL functions' cap too).
+MAX_K = 10_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every error on one line (a refused argument holding a newline is shown escaped)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def _k_arg(value: str) -> int:
+    """``-k``: a positive integer up to :data:`MAX_K`."""
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer up to {MAX_K}; pass e.g. -k 10")
+    return k
+
+
+def _text_arg(value: str) -> str:
+    """A text argument: valid UTF-8 (the shell can pass any bytes; Python keeps invalid ones as surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(f"{shown!r} is not valid UTF-8 text; pass the text in UTF-8") from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``semantic`` command."""
-    parser = argparse.ArgumentParser(prog="semantic", description=__doc__)
+    parser = _Parser(prog="semantic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo-data", help="generate the deterministic demo seeds")
@@ -371,20 +409,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
     p.add_argument("--lance-dir", help="LanceDB folder (default: $SEMANTIC_LANCE_DIR or data/lance)")
     p.add_argument("--briefs", type=int, default=2, help="briefs to show top matches for")
-    p.add_argument("-k", type=int, default=3, help="matches shown per brief")
+    p.add_argument("-k", type=_k_arg, default=3, help="matches shown per brief")
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("search", help="search assets by free text with the active encoder")
-    p.add_argument("query")
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("query", type=_text_arg)
+    p.add_argument("-k", type=_k_arg, default=5, help=f"results (1 to {MAX_K})")
     for column in ("brand", "market", "channel", "asset-type"):
-        p.add_argument(f"--{column}", help=f"only assets with this {column.replace('-', ' ')} (a prefilter)")
+        p.add_argument(f"--{column}", type=_text_arg,
+                       help=f"only assets with this {column.replace('-', ' ')} (a prefilter)")
     p.add_argument("--lance-dir", help="LanceDB folder")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("check", help="check draft copy against the compliance reference bank (exit 1 on a flag)")
-    p.add_argument("text", nargs="+", help="one or more drafts")
-    p.add_argument("--market", help="only references for this market (and ALL)")
+    p.add_argument("text", nargs="+", type=_text_arg, help="one or more drafts")
+    p.add_argument("--market", type=_text_arg, help="only references for this market (and ALL)")
     p.add_argument("--fail-on", default="flag", choices=["flag", "review"],
                    help="decision that makes the exit status 1")
     p.add_argument("--json", action="store_true", help="one JSON object per text")
@@ -457,6 +496,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_build, dbt_args=[])
 
     p = sub.add_parser(
+        "forget", allow_abbrev=False,
+        help="erase assets' text and vectors from everything under the data folder, and prove it",
+        description="Erase assets by id: a build that leaves them out (their ids are kept in semantic_forgotten, "
+        "so a restored source cannot bring them back), the DuckDB file rewritten without free blocks, every "
+        "LanceDB table compacted with its indexes rebuilt and old versions removed, dbt log lines naming them "
+        "removed; then every file under the data folder and every DuckDB table is searched for their text. "
+        "Exit status 0: erased and verified; 1: something still holds a text (named), or the build failed; "
+        "2: bad arguments.",
+    )
+    p.add_argument("ids", nargs="*", help="asset ids to forget")
+    p.add_argument("--gone", action="store_true",
+                   help="also every asset that has left the source but an older LanceDB version still holds "
+                   "(with no ids: erase only what deleted rows left behind)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train an encoder version without the assets and delete the versions trained on them "
+                   "(default: training is off for this build and those versions are named)")
+    p.add_argument("--project-dir", help="the dbt project to build (default: the project root)")
+    p.add_argument("--profiles-dir", help="dbt's profiles folder")
+    p.add_argument("--target", help="dbt target")
+    p.add_argument("--db", help="the DuckDB file readers open (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.set_defaults(func=_forget)
+
+    p = sub.add_parser(
+        "doctor", help="check the data folder (DuckDB, LanceDB, registry, leftovers) and repair what is safe",
+        description="Check that the published DuckDB file opens and answers, every LanceDB table reads and holds "
+        "exactly the build's ids embedded by the active encoder, the registry's active version is intact, and no "
+        "killed build left a staging copy, unreferenced files or unreadable caches; remove those leftovers "
+        "(unless --dry-run). Exit status 1 when a check fails (each names its fix).",
+    )
+    p.add_argument("--dry-run", action="store_true", help="report only; repair nothing")
+    p.add_argument("--db", help="the DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.add_argument("--lance-dir", help="LanceDB folder")
+    p.set_defaults(func=_doctor)
+
+    p = sub.add_parser(
         "embed", help="embed a Parquet source into a Lance table (s3:// or local) on Ray workers, incrementally",
         description="Sync a Lance table with a Parquet source: only rows whose content_hash or model version "
         "changed are embedded, rows gone from the source are deleted, and the table changes in one Lance commit "
@@ -516,6 +590,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SemanticError as e:
         print(f"semantic: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"semantic: error: {e.strerror} ({e.filename or 'writing'}): free space and run again; a build "
+              "publishes nothing until it has finished, so the data it replaces is untouched", file=sys.stderr)
         return 2
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from seed_rows import read_csv, write_csv
 
 from semantic.warehouse.scaffold import copy_example
 
@@ -62,18 +62,6 @@ def dbt_build(project: Path, *args: str, train: bool = False) -> subprocess.Comp
 def query(project: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(project / "data" / "semantic_assets.duckdb"), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 @pytest.fixture(scope="module")

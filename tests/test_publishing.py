@@ -342,8 +342,8 @@ def test_semantic_build_passes_other_arguments_to_dbt_and_names_its_own(tmp_path
     from semantic.warehouse import publishing
 
     calls = []
-    monkeypatch.setattr(publishing, "build", lambda live, args, staging_dir=None, env=None, pass_fds=(): calls.append(
-        (live, list(args), staging_dir, env, pass_fds)) or 0)
+    monkeypatch.setattr(publishing, "build", lambda live, args, staging_dir=None, env=None, pass_fds=(), **_:
+                        calls.append((live, list(args), staging_dir, env, pass_fds)) or 0)
     monkeypatch.setenv("SEMANTIC_HOME", str(tmp_path))
     monkeypatch.setenv("SEMANTIC_LANCE_DIR", str(tmp_path / "data" / "lance"))  # the lock is on its folder
     monkeypatch.setattr("semantic.config._ACTIVE", None)  # the config from the environment, not an earlier test's

@@ -71,6 +71,11 @@ def test_a_reranker_is_a_directory_with_its_records_and_a_file_hash_version(trai
     assert training["kind"] == "reranker" and training["config"]["max_length"] == 48
     assert training["tasks"] == [{"name": "tiny", "train": 24, "valid": 4}]
     assert result.version.startswith("rr-") and result.version == Reranker(result.out_dir).version
+    # safetensors only, and a record of its files so that a later change is caught
+    names = {p.relative_to(result.out_dir).as_posix() for p in result.out_dir.rglob("*") if p.is_file()}
+    assert "model.safetensors" in names and "semantic_manifest.json" in names
+    assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt"))]
+    assert training["manifest"] == "semantic_manifest.json"
     # the guard compares with the cosine of the encoder it started from, and says so
     guard = json.loads((result.out_dir / "semantic_metrics.json").read_text())["guard"]
     assert guard["passed"] == (guard["valid_ap"] > guard["cosine_valid_ap"])
@@ -170,3 +175,35 @@ def test_the_cli_trains_into_the_registry_and_evaluate_scores_with_it(tmp_path, 
     table = capsys.readouterr().out
     assert "| only_valid_test | base |" in table and f"| only_valid_test | reranker {version.path.name}-" in table
     assert "+decision" not in table
+
+
+def test_a_registered_reranker_changed_by_one_byte_is_refused_and_pickle_weights_never_load(trained, tmp_path):
+    import shutil
+
+    _, result = trained
+    registry = Registry(tmp_path / "rerankers")
+    copy = registry.root / "rr-copy"
+    shutil.copytree(result.out_dir, copy)
+    # the tiny reranker may fail its guard; the check of its files does not depend on that: force a pass
+    (copy / "semantic_metrics.json").write_text(json.dumps({"guard": {"passed": True}}))
+    registry.activate("rr-copy")
+    config = SemanticConfig(db_path=tmp_path / "x.duckdb", lance_dir=tmp_path / "lance", model_dir=None,
+                            models_dir=tmp_path / "models")
+    assert reranker_dir(config) == copy and load_reranker(copy).version == f"rr-copy-{result.version[3:]}"
+    with open(copy / "model.safetensors", "r+b") as fh:
+        fh.seek(1 << 20)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    expected = (r"model version rr-copy .*: its files changed since it was registered \(changed: model.safetensors\)"
+                r", so it is refused; retrain it with `semantic train --cross-encoder`")
+    with pytest.raises(SemanticModelError, match=expected):
+        reranker_dir(config)
+    with pytest.raises(SemanticModelError, match=expected):
+        load_reranker(copy)
+    plain = tmp_path / "plain"  # a reranker directory given by hand, without a file record
+    shutil.copytree(result.out_dir, plain, ignore=shutil.ignore_patterns("semantic_*.json"))
+    Reranker(plain)
+    (plain / "pytorch_model.bin").write_bytes(b"\x80\x02}q\x00.")
+    with pytest.raises(SemanticModelError, match="pytorch_model.bin holds pickle-based weights"):
+        load_reranker(plain)

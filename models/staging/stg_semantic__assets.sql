@@ -30,6 +30,7 @@ final as (
         *,
         {{ content_hash('text') }} as content_hash
     from renamed
+    where {{ semantic_not_forgotten('asset_id') }}
 )
 
 select * from final

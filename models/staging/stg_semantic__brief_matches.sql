@@ -13,3 +13,4 @@ final as (
 )
 
 select * from final
+where {{ semantic_not_forgotten('asset_id') }}

@@ -17,3 +17,4 @@ final as (
 )
 
 select * from final
+where {{ semantic_not_forgotten('asset_id') }}

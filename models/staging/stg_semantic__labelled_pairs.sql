@@ -45,3 +45,10 @@ final as (
 )
 
 select * from final
+-- a side naming an asset `semantic forget` erased drops the pair (brief_match: (brief, asset); lookalike:
+-- (asset, reference); duplicate: two assets)
+where case task
+    when 'brief_match' then {{ semantic_not_forgotten('right_id') }}
+    when 'lookalike' then {{ semantic_not_forgotten('left_id') }}
+    else {{ semantic_not_forgotten('left_id') }} and {{ semantic_not_forgotten('right_id') }}
+end

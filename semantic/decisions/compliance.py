@@ -138,8 +138,11 @@ EMPTY = Check(None, None, None, None, None, None, None, None, None)
 
 
 def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: Encoder,
-                market: str | None = None) -> list[Check]:
+                market: str | None = None, pins: Mapping[str, int] | None = None) -> list[Check]:
     """The compliance verdict for each text (an empty verdict for NULL or blank text).
+
+    ``pins``: the LanceDB versions a reader's DuckDB file was published with (the reference bank is
+    read at that version; :mod:`semantic.vectors.pins`), or None for the latest.
 
     Raises:
         SemanticConfigError: No reference bank or no calibration for the active encoder yet.
@@ -148,7 +151,7 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
     from semantic.decisions import calibration
     from semantic.vectors.store import VectorStore
 
-    store = VectorStore(config.lance_dir)
+    store = VectorStore(config.lance_dir, pins=pins)
     if not store.exists(REFERENCES_TABLE):
         raise SemanticConfigError(
             f"no compliance reference bank in {config.lance_dir}; run `dbt build` (or `make run`) first"
@@ -171,6 +174,7 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
             out[i] = Check("clear", *[None] * 8)
         return out
     similarity = best_unit_scores(encoder.encode(units), owner, len(texts), [r["vector"] for r in refs])
+    similarity = np.clip(similarity, -1.0, 1.0)  # float32 rounding: a draft that is a reference gives 1.0000001
     penalty = weight * np.array([typical.get(r["reference_id"], 0.0) for r in refs])
     scores = similarity - penalty[None, :]
     for i in set(owner):

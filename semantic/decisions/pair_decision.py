@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from semantic import faults
 from semantic.decisions import calibration
 from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
@@ -268,6 +269,7 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
     """
     if "similarity" not in candidates.column_names:
         raise SemanticDataError("score_duplicates: the candidates lack column(s) ['similarity']")
+    faults.point("pair_decision")  # the fault-injection suite: pairs being scored
     decision, n = fitted.decision, candidates.num_rows
     out: dict[str, Any] = {c: pa.nulls(n, pa.float64()) for c in DECISION_COLUMNS}
     out["shares_identifier"] = out["identifier_conflict"] = pa.nulls(n, pa.bool_())

@@ -28,6 +28,7 @@ from semantic.demo.records import (
     PairDraft,
     State,
 )
+from semantic.errors import SemanticConfigError
 
 __all__ = ["DUPLICATE_KINDS", "DemoSummary", "generate"]
 
@@ -116,6 +117,9 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
     return count
 
 
+#: The smallest demo that holds every kind of planted pair.
+MIN_ASSETS = 120
+
 def _split_counts(n_assets: int) -> tuple[int, int, int, int, int]:
     """How many duplicates, hard negatives, restatements, benign and original assets to make."""
     n_dup = max(len(DUPLICATE_KINDS) * 3, round(n_assets * DUPLICATE_SHARE))
@@ -157,10 +161,11 @@ def generate(out_dir: Path, seed: int = 42, n_assets: int = 3000) -> DemoSummary
         The counts of what was written.
 
     Raises:
-        ValueError: If ``n_assets`` is too small to hold every kind of planted pair.
+        SemanticConfigError: ``n_assets`` is too small to hold every kind of planted pair.
     """
-    if n_assets < 120:
-        raise ValueError(f"n_assets must be at least 120, got {n_assets}")
+    if n_assets < MIN_ASSETS:
+        raise SemanticConfigError(f"the demo needs at least {MIN_ASSETS} assets to hold every kind of planted pair "
+                                  f"(got {n_assets}); pass e.g. --n-assets {MIN_ASSETS}")
     rng = random.Random(seed)
     n_dup, n_hard, n_restated, n_benign, n_base = _split_counts(n_assets)
     n_campaigns = max(8, round(n_assets / ASSETS_PER_CAMPAIGN))

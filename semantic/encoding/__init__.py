@@ -3,6 +3,8 @@
 Modules:
     encoder: :class:`~semantic.encoding.encoder.Encoder` and ``load_encoder`` (one cached model per
         directory; the version every vector is stamped with).
+    integrity: models are data, not code: safetensors weights only, and a saved model's files
+        checked against the record written when it was saved.
     tokenizer: tokenising as the model does, without torch.
     backends: how it runs (sentence-transformers on torch, or the exported model in OpenVINO bf16).
     training: contrastive fine-tuning on labelled pairs (hard-negative mining, the loss, the epochs).

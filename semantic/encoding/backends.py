@@ -135,7 +135,8 @@ def load_sentence_transformer(model_dir: Path, dtype: str = "fp32") -> SentenceT
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
         try:
-            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
+                                        model_kwargs={"use_safetensors": True})  # never torch.load a pickle
         except Exception as e:
             raise SemanticModelError(
                 f"could not load the encoder from {model_dir}: {e}; check that the "

@@ -8,11 +8,16 @@ Every call sorts its texts by token length, embeds them in batches with the back
 the model version (:mod:`semantic.encoding.backends`: OpenVINO bf16 or torch bf16 on a CPU with bf16
 instructions once they pass :mod:`semantic.encoding.quality_gate`, torch fp32 otherwise) and restores the
 input order. ``$SEMANTIC_ENCODER_BACKEND`` (auto, fp32, bf16, openvino) forces a backend.
+
+A model directory is data, never code: it is loaded only when its weights are safetensors (no
+file anywhere in it that loads with pickle, :func:`check_weights`), and a model the project saved
+carries a record of its files (``semantic_manifest.json``, :func:`write_manifest`) that every load
+compares with the files on disk (:func:`verify_files`), so a registered version whose files changed
+since it was saved is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -22,13 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semantic.config import BACKEND_CHOICES, ENV_BACKEND
+from semantic.encoding.integrity import check_weights, directory_hash, verify_files
 from semantic.encoding.tokenizer import MAX_CHARS, Tokenizer
 from semantic.errors import SemanticConfigError, SemanticModelError
 
@@ -57,42 +62,28 @@ class ModelInfo:
     dim: int
 
 
-#: Records of how a tuned model was made (paths, seconds, guard figures), not part of the encoder: left out
-#: of its version, so the same labels and config trained on another machine give the same version.
-RECORD_FILES = frozenset({"semantic_training.json", "semantic_metrics.json"})
+def model_version(model_dir: Path | str) -> str:
+    """A model directory's version, ``<directory name>-<first 12 hex of directory_hash>``, without checking it.
 
-
-def _files(model_dir: Path) -> list[Path]:
-    return sorted(p for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.relative_to(model_dir).as_posix() not in RECORD_FILES)
-
-
-@lru_cache(maxsize=16)
-def _hash_files(model_dir: Path, stamp: tuple[tuple[str, int, int], ...]) -> str:
-    digest = hashlib.sha256()
-    for rel, _, _ in stamp:
-        digest.update(rel.encode())
-        with open(model_dir / rel, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def directory_hash(model_dir: Path | str) -> str:
-    """SHA-256 of a model directory's files (names and bytes), leaving out the records of how it was made."""
+    For listings (``semantic versions``, ``dim_encoder_versions``); loading goes through :func:`model_info`.
+    """
     path = Path(model_dir).resolve()
-    stamp = tuple((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in _files(path))
-    return _hash_files(path, stamp)
+    name = path.parent.name if path.name == "model" else path.name
+    return f"{name}-{directory_hash(path)[:12]}"
 
 
 def model_info(model_dir: Path | str) -> ModelInfo:
-    """Hash a model directory and read its embedding dimension.
+    """Check a model directory, hash it and read its embedding dimension.
+
+    The check: safetensors weights only (:func:`check_weights`) and, for a model the project saved,
+    files unchanged since then (:func:`verify_files`).
 
     Args:
         model_dir: A sentence-transformers model directory.
 
     Raises:
-        SemanticModelError: The directory is missing or not a sentence-transformers model.
+        SemanticModelError: The directory is missing or not a sentence-transformers model, holds
+            pickle-based or no safetensors weights, or its files changed since it was saved.
     """
     path = Path(model_dir).resolve()
     if not (path / "modules.json").is_file():
@@ -101,9 +92,9 @@ def model_info(model_dir: Path | str) -> ModelInfo:
             "point model_dir / $SEMANTIC_MODEL_DIR at a directory saved by "
             "SentenceTransformer.save() or leave it unset for the packaged all-MiniLM-L6-v2"
         )
-    name = path.parent.name if path.name == "model" else path.name
-    version = f"{name}-{directory_hash(path)[:12]}"
-    return ModelInfo(path=path, version=version, dim=_read_dim(path))
+    check_weights(path)
+    verify_files(path)
+    return ModelInfo(path=path, version=model_version(path), dim=_read_dim(path))
 
 
 def _read_dim(path: Path) -> int:
@@ -215,6 +206,7 @@ class Encoder:
         """The fp32 sentence-transformers model (loaded on first use, offline; shared in the process)."""
         from semantic.encoding.backends import load_sentence_transformer
 
+        self._context()  # the directory checked again before the first weights load
         return load_sentence_transformer(self.info.path, "fp32")
 
     @property
@@ -333,9 +325,13 @@ class Encoder:
         return self._embed_tokens(backend, ids, types)
 
     def _context(self) -> BackendContext:
-        """Where this version's cache lives and what the machine offers (resolved once per encoder)."""
+        """Where this version's cache lives and what the machine offers (resolved once per encoder, before the
+        first backend loads weights: the directory is checked again then, as :func:`model_info` does)."""
         if self._ctx is None:
             from semantic.encoding.backends import BackendContext, available_cores, cpu_bf16_flags
+
+            check_weights(self.info.path)
+            verify_files(self.info.path)
 
             root = self._cache_root or encoder_cache_root()
             self._ctx = BackendContext(
@@ -538,7 +534,8 @@ def load_encoder(model_dir: Path | str, batch_size: int = 64, allow_collapsed: b
         allow_collapsed: Load a model whose collapse guard failed (only to evaluate it).
 
     Raises:
-        SemanticModelError: The directory is not a model, or its collapse guard failed.
+        SemanticModelError: The directory is not a model, holds pickle-based or no safetensors
+            weights, its files changed since it was saved, or its collapse guard failed.
     """
     info = model_info(model_dir)
     if not allow_collapsed:

@@ -1,14 +1,17 @@
 """The model registry: tuned encoder versions under ``data/models/<version>/`` and which is active.
 
-A version directory is a sentence-transformers model plus ``semantic_training.json`` and
-``semantic_metrics.json``. ``ACTIVE`` (a one-line file) names the active version;
+A version directory is a sentence-transformers model (safetensors weights) plus
+``semantic_training.json``, ``semantic_metrics.json`` and ``semantic_manifest.json``, the SHA-256
+of its files written when it was saved. ``ACTIVE`` (a one-line file) names the active version;
 ``activations.jsonl`` keeps every activation, so a rollback is one command. No ``ACTIVE`` file
-means the packaged base encoder. A version whose collapse guard failed is never activated.
+means the packaged base encoder. A version whose collapse guard failed is never activated, and one
+whose files changed since it was saved is neither activated nor loaded (:meth:`Registry.verify`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +23,8 @@ from semantic.errors import SemanticConfigError, SemanticModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from semantic.config import SemanticConfig
+
+logger = logging.getLogger("semantic")
 
 ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "activations.jsonl"
@@ -91,12 +96,48 @@ class Registry:
         name = self.active_name()
         return None if name == BASE else self.root / name
 
+    def verify(self, name: str) -> ModelVersion:
+        """Check a version before it is activated or loaded: safetensors weights only, files unchanged since saved.
+
+        A version saved before file records were written (no ``semantic_manifest.json``, and a training
+        record that does not mention one) gets its record now, with a warning, so a change from
+        then on is caught.
+
+        Raises:
+            SemanticConfigError: No such version.
+            SemanticModelError: The version holds pickle-based or no safetensors weights, its files
+                changed since it was saved (the message names the files), or the record it was saved
+                with is gone.
+        """
+        from semantic.encoding.integrity import ENCODER_FIX, MANIFEST_FILE, check_weights, verify_files, write_manifest
+        from semantic.encoding.reranker import RERANKER_FIX
+
+        version = self.get(name)
+        kind = "reranker" if version.training.get("kind") == "reranker" else "model"
+        fix = RERANKER_FIX if kind == "reranker" else ENCODER_FIX
+        check_weights(version.path)
+        if not verify_files(version.path, fix):
+            if version.training.get("manifest"):
+                raise SemanticModelError(
+                    f"{kind} version {name} ({version.path}): its file record {MANIFEST_FILE} is missing, though it "
+                    f"was saved with one, so whether its files changed since it was registered cannot be told; {fix}")
+            try:
+                write_manifest(version.path)
+            except SemanticModelError as e:  # a read-only registry: load it as before, unchecked
+                logger.warning("%s version %s was saved before file records and none can be written (%s); its "
+                               "files are not checked", kind, name, e)
+            else:
+                logger.warning("%s version %s was saved before file records: recorded its files now in %s; a "
+                               "change to them from now on is refused", kind, name, version.path / MANIFEST_FILE)
+        return version
+
     def activate(self, name: str, reason: str = "") -> None:
         """Make a version (or ``base``) the active encoder; the next run re-embeds with it.
 
         Raises:
             SemanticConfigError: No such version.
-            SemanticModelError: The version failed its collapse guard.
+            SemanticModelError: The version failed its collapse guard, holds pickle-based or no
+                safetensors weights, or its files changed since it was saved (:meth:`verify`).
         """
         if name != BASE:
             version = self.get(name)
@@ -104,6 +145,7 @@ class Registry:
                 reason_text = (version.metrics.get("guard") or {}).get("reason", "no guard figures")
                 raise SemanticModelError(f"model version {name} failed the collapse guard ({reason_text}); "
                                          "it cannot be activated - retrain with a lower learning rate")
+            self.verify(name)
         self._write_active(name, {"kind": "activate", "reason": reason})
 
     def _write_active(self, name: str, record: dict[str, str]) -> None:
@@ -130,6 +172,8 @@ class Registry:
 
         Raises:
             SemanticConfigError: There is no earlier activation.
+            SemanticModelError: The earlier version's files changed since it was saved (:meth:`verify`);
+                ``semantic activate base`` still works.
         """
         stack: list[str] = [BASE]
         for record in self.history():
@@ -141,6 +185,8 @@ class Registry:
         if len(stack) < 2:
             raise SemanticConfigError(f"nothing to roll back to: {current} has no earlier activation")
         target = stack[-2]
+        if target != BASE:
+            self.verify(target)
         self._write_active(target, {"kind": "rollback", "reason": f"rollback from {current}"})
         return target
 
@@ -148,26 +194,37 @@ class Registry:
 def encoder_dir(config: SemanticConfig) -> Path:
     """The model directory to embed with now: the config's fixed one, else the registry's active version, else base.
 
-    Read on every call, so a version activated during a dbt run is used by the models after it.
+    Read on every call, so a version activated during a dbt run is used by the models after it. The
+    active version is verified first (:meth:`Registry.verify`; its file hash is cached while its files
+    stay the same); loading any directory checks its weights (:func:`semantic.encoding.encoder.model_info`).
+
+    Raises:
+        SemanticModelError: The active version's files changed since it was saved, or its weights are
+            not safetensors.
     """
     if config.model_dir is not None:
         return config.model_dir
-    return Registry(config.models_dir).active_dir() or default_model_dir()
+    registry = Registry(config.models_dir)
+    name = registry.active_name()
+    return default_model_dir() if name == BASE else registry.verify(name).path
 
 
 def reranker_dir(config: SemanticConfig) -> Path | None:
     """The pair reranker to score with now: the config's fixed one, else the active version of the reranker
-    registry (``data/rerankers``), else None (no reranker trained and activated)."""
+    registry (``data/rerankers``, verified as :func:`encoder_dir` verifies), else None (no reranker trained
+    and activated)."""
     if config.reranker_dir is not None:
         return config.reranker_dir
-    return Registry(config.rerankers_dir).active_dir()
+    registry = Registry(config.rerankers_dir)
+    name = registry.active_name()
+    return None if name == BASE else registry.verify(name).path
 
 
 def versions_table(registry: Registry) -> Any:
     """One Arrow row per tuned version (plus ``base``), with its figures and whether it is active."""
     import pyarrow as pa
 
-    from semantic.encoding.encoder import model_info
+    from semantic.encoding.encoder import model_info, model_version
 
     active = registry.active_name()
     rows: list[dict[str, Any]] = [{
@@ -180,7 +237,7 @@ def versions_table(registry: Registry) -> Any:
         valid = v.metrics.get("valid") or {}
         config = v.training.get("config") or {}
         rows.append({
-            "version": v.name, "model_version": model_info(v.path).version, "path": str(v.path),
+            "version": v.name, "model_version": model_version(v.path), "path": str(v.path),
             "created_at": datetime.fromtimestamp((v.path / "semantic_training.json").stat().st_mtime, UTC)
             .replace(tzinfo=None),
             "loss": config.get("loss"), "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
@@ -195,6 +252,22 @@ def versions_table(registry: Registry) -> Any:
         ("effective_rank", pa.float64()), ("valid_ap", pa.float64()), ("is_active", pa.bool_()),
     ])
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _record_trained_ids(version_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Add the ids of the pairs a version saw (train and valid splits) to its ``semantic_training.json``.
+
+    ``semantic forget`` reads them to name the versions an erased asset trained. The record is not
+    part of the version's file hash or manifest, so adding to it changes neither.
+    """
+    ids = sorted({str(r[side]) for r in rows if r.get("split") in ("train", "valid")
+                  for side in ("left_id", "right_id") if r.get(side) is not None})
+    path = version_dir / "semantic_training.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["trained_on_ids"] = ids
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    tmp.replace(path)
 
 
 def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry) -> Any:
@@ -256,6 +329,7 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     log.info("training model version %s on %s", name,
              ", ".join(f"{t.name} ({len(t.train)} pairs)" for t in tasks))
     train(tasks, registry.root / name, default_model_dir(), config)
+    _record_trained_ids(registry.root / name, rows)
     registry.activate(name, reason="trained by dbt on new labels or config")
     log.info("activated model version %s; the embedding models re-embed with it", name)
     return versions_table(registry)

@@ -9,11 +9,13 @@ Initialised from the packaged all-MiniLM-L6-v2 transformer (the only weights rea
 with a new one-logit head, trained with binary cross-entropy on labelled pairs in both orders
 (the decision must not depend on which side a record is on), and scored as the mean probability
 of both orders. A reranker is a directory: the Hugging Face model files plus
-``semantic_training.json`` (config, data hash, seconds) and ``semantic_metrics.json`` (valid
-figures and the guard). Its version is the hash of the model files, like an encoder's
-(:func:`semantic.encoding.encoder.directory_hash`). The guard: a reranker is only worth its cost
-when it ranks the valid pairs better than the cosine of the encoder it was built from, so one that
-does not is saved but marked failed, and the registry refuses to activate it.
+``semantic_training.json`` (config, data hash, seconds), ``semantic_metrics.json`` (valid
+figures and the guard) and ``semantic_manifest.json`` (the SHA-256 of its files). Its version is
+the hash of the model files, like an encoder's (:func:`semantic.encoding.integrity.directory_hash`),
+and it is loaded like one: safetensors weights only, and refused when its files changed since it
+was saved. The guard: a reranker is only worth its cost when it ranks the valid pairs better than
+the cosine of the encoder it was built from, so one that does not is saved but marked failed, and
+the registry refuses to activate it.
 """
 
 from __future__ import annotations
@@ -32,12 +34,26 @@ from typing import Any
 
 import numpy as np
 
-from semantic.encoding.encoder import RECORD_FILES, directory_hash
+from semantic.encoding.encoder import model_info
+from semantic.encoding.integrity import (
+    MANIFEST_FILE,
+    check_weights,
+    directory_hash,
+    directory_stamp,
+    verify_files,
+    write_manifest,
+)
 from semantic.encoding.tokenizer import transformer_path
 from semantic.encoding.training import METRICS_FILE, TRAINING_FILE, PairSet, Task, data_hash
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
 
 logger = logging.getLogger("semantic")
+
+#: How to get past a reranker whose files changed since it was saved.
+RERANKER_FIX = ("retrain it with `semantic train --cross-encoder`, or set reranker_dir to another reranker "
+                "(semantic_pair_score needs one)")
+#: Loading weights from safetensors only: transformers never falls back to torch.load (pickle).
+SAFE_LOAD = {"use_safetensors": True}
 
 #: Files of a sentence-transformers model directory that describe the bi-encoder modules, not the transformer.
 _BI_ENCODER_FILES = frozenset({"modules.json", "config_sentence_transformers.json", "sentence_bert_config.json",
@@ -137,6 +153,7 @@ def train_reranker(
     from semantic.encoding.encoder import load_encoder
 
     config = config or RerankerConfig()
+    model_info(base_dir)  # the starting weights: safetensors only, unchanged if the project saved them
     train = PairSet([t for task in tasks for t in task.train.texts_a],
                     [t for task in tasks for t in task.train.texts_b],
                     [y for task in tasks for y in task.train.labels])
@@ -151,7 +168,7 @@ def train_reranker(
     with tempfile.TemporaryDirectory() as tmp:
         start = _transformer_dir(Path(base_dir), Path(tmp) / "base")
         model = CrossEncoder(str(start), num_labels=1, max_length=config.max_length, local_files_only=True,
-                             device="cpu")
+                             device="cpu", model_kwargs=dict(SAFE_LOAD))
         a, b, labels = _both_orders(train)
         dataset = Dataset.from_dict({"text_a": a, "text_b": b, "label": labels})
         pos_weight = min(config.max_pos_weight, (len(train) - positives) / positives)
@@ -167,7 +184,7 @@ def train_reranker(
         CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss).train()
         if out.exists():
             shutil.rmtree(out)
-        model.save_pretrained(str(out))
+        model.save_pretrained(str(out), safe_serialization=True)
     reranker = Reranker(out)
     valid_tasks = [t for t in tasks if t.valid is not None and len(t.valid)]
     valid: dict[str, float] = {}
@@ -190,8 +207,9 @@ def train_reranker(
     (out / TRAINING_FILE).write_text(json.dumps({
         "kind": "reranker", "config": asdict(config), "data_hash": data_hash(tasks), "base_model": str(base_dir),
         "tasks": [{"name": t.name, "train": len(t.train), "valid": len(t.valid) if t.valid else 0} for t in tasks],
-        "seconds": round(seconds, 1)}, indent=2))
+        "seconds": round(seconds, 1), "manifest": MANIFEST_FILE}, indent=2))
     (out / METRICS_FILE).write_text(json.dumps({"guard": guard, "valid": valid}, indent=2))
+    write_manifest(out)  # last, over every file: from now on a load refuses the reranker if one changes
     logger.info("pair reranker %s: %s", reranker.version, guard["reason"])
     return RerankerResult(out, reranker.version, seconds, valid, guard)
 
@@ -202,6 +220,10 @@ class Reranker:
     Args:
         path: A directory :func:`train_reranker` wrote.
         batch_size: Pairs per forward pass.
+
+    Raises:
+        SemanticModelError: The directory is not a reranker, holds pickle-based or no safetensors
+            weights, or its files changed since it was saved.
     """
 
     def __init__(self, path: Path | str, batch_size: int = 64) -> None:
@@ -209,18 +231,23 @@ class Reranker:
         if not (self.path / "config.json").is_file():
             raise SemanticModelError(f"{self.path} is not a pair reranker (no config.json); train one with "
                                      "`semantic train --cross-encoder TASK_DIR`")
+        check_weights(self.path)
+        verify_files(self.path, RERANKER_FIX)
         self.version = f"{self.path.name}-{directory_hash(self.path)[:12]}"
         self.batch_size = batch_size
         self._model: Any = None
 
     @property
     def model(self) -> Any:
-        """The cross-encoder, loaded on first use."""
+        """The cross-encoder, loaded on first use (its files checked again just before, at the cost of a ``stat``)."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers.cross_encoder import CrossEncoder
 
-            self._model = CrossEncoder(str(self.path), local_files_only=True, device="cpu")
+            check_weights(self.path)
+            verify_files(self.path, RERANKER_FIX)
+            self._model = CrossEncoder(str(self.path), local_files_only=True, device="cpu",
+                                       model_kwargs=dict(SAFE_LOAD))
         return self._model
 
     def score(self, texts_a: Sequence[str | None], texts_b: Sequence[str | None]) -> np.ndarray:
@@ -247,13 +274,15 @@ class Reranker:
 
 
 @lru_cache(maxsize=4)
-def _cached(path: str, stamp: tuple[tuple[str, int, int], ...]) -> Reranker:
+def _cached(path: str, stamp: tuple[tuple[str, int, int, int, int], ...]) -> Reranker:
     return Reranker(path)
 
 
 def load_reranker(path: Path | str) -> Reranker:
-    """A reranker, loaded once per process for a directory whose files have not changed."""
+    """A reranker, loaded once per process for a directory whose files have not changed.
+
+    Raises:
+        SemanticModelError: See :class:`Reranker`.
+    """
     folder = Path(path).resolve()
-    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*"))
-                  if p.is_file() and p.name not in RECORD_FILES)
-    return _cached(str(folder), stamp)
+    return _cached(str(folder), directory_stamp(folder))

@@ -7,8 +7,9 @@ and filtered by a false-negative guard: known positives, members of the same pos
 and candidates that score within ``margin`` of the anchor's positive are never used as negatives
 (an unlabelled true match must not be pushed apart).
 
-A tuned model is a standard sentence-transformers directory plus ``semantic_training.json``
-(config, data hash, mining report) and ``semantic_metrics.json`` (collapse guard, valid figures).
+A tuned model is a standard sentence-transformers directory (safetensors weights) plus
+``semantic_training.json`` (config, data hash, mining report), ``semantic_metrics.json`` (collapse
+guard, valid figures) and ``semantic_manifest.json`` (the SHA-256 of its files, checked at every load).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from semantic import faults
 from semantic.encoding.units import components
 from semantic.errors import SemanticConfigError, SemanticDataError
 
@@ -371,6 +373,9 @@ def _log_callback() -> Any:
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, int | float))
                 logger.info("training step %d/%d: %s", state.global_step, state.max_steps, shown)
 
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            faults.point("train")  # the fault-injection suite's kill point inside fine-tuning
+
     return LogProgress()
 
 
@@ -415,13 +420,15 @@ def train(
 
     from semantic.encoding.collapse import check_collapse, raise_if_collapsed
     from semantic.encoding.encoder import model_info
+    from semantic.encoding.integrity import MANIFEST_FILE, write_manifest
 
     config = config or TrainingConfig()
     out = Path(out_dir)
     started = time.monotonic()
     _seed_everything(config.seed)
     base_info = model_info(base_dir)
-    model = SentenceTransformer(str(base_info.path), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(base_info.path), device="cpu", local_files_only=True,
+                                model_kwargs={"use_safetensors": True})  # never torch.load a pickle
     model.max_seq_length = config.max_seq_length
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -549,7 +556,7 @@ def train(
         embed([p[1] for p in positive_pairs]) if positive_pairs else None,
     )
     out.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
+    model.save(str(out), safe_serialization=True)  # safetensors only: loading refuses pickled weights
     seconds = time.monotonic() - started
     (out / TRAINING_FILE).write_text(
         json.dumps(
@@ -562,12 +569,14 @@ def train(
                 "data_hash": given_hash,
                 "mining": asdict(mining) if mining else None,
                 "seconds": round(seconds, 1),
+                "manifest": MANIFEST_FILE,  # saved with a record of its files: the registry refuses it without one
             },
             indent=2,
         )
     )
     (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid}, indent=2))
     _write_card(out, config, tasks, report.as_dict(), valid, base_info.version)
+    write_manifest(out)  # last, over every file: from now on a load refuses the version if one changes
     import shutil
 
     shutil.rmtree(checkpoints, ignore_errors=True)

@@ -11,6 +11,9 @@ Modules:
     fingerprints: input fingerprints that let an unchanged dbt Python model keep its rows.
     duckdb_lance: DuckDB's lance extension, loaded from the packaged file.
     memory: giving freed memory back to the system between large steps.
+    retention: how many LanceDB versions a build keeps, erasing deleted rows from every file, and
+        searching decoded Lance files for a text.
+    pins: the LanceDB versions a published DuckDB file reads, and their tag.
 
 May import: :mod:`semantic.encoding` (to embed), :mod:`semantic.demo`, :mod:`semantic.config`,
 :mod:`semantic.errors`.

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from semantic import faults
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelVersionError
 from semantic.vectors.embedding import (
     CONTENT_HASH,
@@ -61,6 +62,7 @@ from semantic.vectors.index import (
     index_type_of,
     recall_at_k,
 )
+from semantic.vectors.retention import prune
 
 if TYPE_CHECKING:  # pragma: no cover
     from semantic.encoding.encoder import Encoder
@@ -192,6 +194,11 @@ class _SearchHandle:
     nprobes: int
 
 
+def _stream_then_fault(chunks: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield from chunks
+    faults.point("lance_write")  # the fault-injection suite: every batch handed to LanceDB, nothing committed
+
+
 class VectorStore:
     """A LanceDB folder holding the vector tables.
 
@@ -202,10 +209,13 @@ class VectorStore:
 
     Args:
         lance_dir: The LanceDB folder (created on first write).
+        pins: Versions to search instead of the latest, by table (a reader's: the versions the DuckDB
+            file it reads was published with, :mod:`semantic.vectors.pins`); writes are unaffected.
     """
 
-    def __init__(self, lance_dir: Path | str) -> None:
+    def __init__(self, lance_dir: Path | str, pins: Mapping[str, int] | None = None) -> None:
         self.lance_dir = Path(lance_dir)
+        self.pins = dict(pins or {})
         self._search_handles: dict[str, _SearchHandle] = {}
 
     def _db(self) -> Any:
@@ -219,7 +229,10 @@ class VectorStore:
         return self.lance_dir / f"{table}.lance"
 
     def versioned_uri(self, table: str) -> str:
-        """A ``file://`` URI of the table that names its latest version (for DuckDB's lance extension).
+        """A ``file://`` URI of the table that names its latest (or pinned) version, for DuckDB's lance extension.
+
+        The extension reads the latest version whatever the URI says; the version only makes the URI
+        change with each commit, so the extension's per-connection dataset cache is not read stale.
 
         A table that does not exist yet gets its plain URI: DuckDB binds the URI when a macro that
         uses it is created, before the first build has written anything.
@@ -227,6 +240,8 @@ class VectorStore:
         uri = self.table_path(table).resolve().as_uri()
         if not self.exists(table):
             return uri
+        if table in self.pins:
+            return f"{uri}?version={self.pins[table]}"
         version = self.latest_version(table)
         if version is None:
             version = self._db().open_table(table).version
@@ -300,6 +315,7 @@ class VectorStore:
         text_column: str = TEXT,
         full_text: bool = False,
         vector_index_min_rows: int | None = None,
+        versions_kept: int | None = None,
     ) -> SyncResult:
         """Bring a vector table in line with its source rows, embedding only what changed.
 
@@ -312,6 +328,9 @@ class VectorStore:
             text_column: The column to embed.
             vector_index_min_rows: Build the ANN vector index once the table has this many rows
                 (see :meth:`ensure_vector_index`); None builds none but keeps an existing one current.
+            versions_kept: Keep only this many LanceDB versions of the table and of the sync log after
+                the sync (:func:`semantic.vectors.retention.prune`; the published ones are kept too);
+                None keeps every version.
 
         Raises:
             SemanticDataError: ids are missing or duplicated, or a required column is absent.
@@ -385,6 +404,7 @@ class VectorStore:
             restamped = self._restamped(table, rows.take(moved), id_column).select(schema.names).cast(schema)
             chunks = itertools.chain(chunks, restamped.to_batches())
         written = len(todo) + len(moved)
+        chunks = _stream_then_fault(chunks)
 
         db = self._db()
         if existing is None:
@@ -409,6 +429,7 @@ class VectorStore:
             for start in range(0, len(removed), _DELETE_CHUNK):
                 part = removed[start : start + _DELETE_CHUNK]
                 tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
+        faults.point("lance_commit")  # the fault-injection suite: LanceDB committed, the DuckDB mirror not written
         n_embedded = counts["embedded"]
         if full_text and (written or len(removed) or not self.has_fts_index(table, text_column)):
             # BM25 full-text index for hybrid search; rebuilt so appended and changed rows are in it
@@ -431,6 +452,9 @@ class VectorStore:
             table, result.embedded, result.unchanged, result.deleted, result.total, result.lance_version,
         )
         self.ensure_vector_index(table, vector_index_min_rows)
+        if versions_kept is not None:  # before the state: its token lists the versions that remain
+            for kept in (table, SYNC_LOG_TABLE):
+                prune(self.table_path(kept), versions_kept)
         self._write_sync_state(table, {"key": key, "versions": self.versions_token(table), "total": result.total,
                                        "lance_version": result.lance_version})
         return result
@@ -502,6 +526,7 @@ class VectorStore:
         # the rules and actions are semantic.vectors.index's, shared with the distributed job
         run = ensure_index(tbl, table, min_rows, self._trained_partitions(db, table), rebuild_fraction)
         if run.action not in ("none", "current"):
+            faults.point("index_build")  # the fault-injection suite: the index committed, not yet logged
             tbl.checkout_latest()
             log = index_log_record(run, find_vector_index(tbl), int(tbl.version))
             if (self.lance_dir / f"{INDEX_LOG_TABLE}.lance").exists():
@@ -648,6 +673,7 @@ class VectorStore:
                 logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, offset + done, total, rate)
 
             embedded = embed_batch(chunk, encoder, text_column, progress=progress)
+            faults.point("embed")  # the fault-injection suite: embedded, nothing handed to LanceDB yet
             counts["embedded"] += embedded.num_rows
             yield from embedded.to_batches()
     def _log_run(self, db: Any, result: SyncResult) -> None:
@@ -668,11 +694,21 @@ class VectorStore:
         check_model_versions(self._search_handle(table).model_versions, model_version, f"table '{table}'")
 
     def _search_handle(self, table: str) -> _SearchHandle:
-        token = self.versions_token(table)
+        pinned = self.pins.get(table)
+        token = f"pinned {pinned}" if pinned is not None else self.versions_token(table)
         cached = self._search_handles.get(table)
         if cached is not None and token is not None and cached.token == token:
             return cached
         tbl = self._db().open_table(table)
+        if pinned is not None:
+            try:
+                tbl.checkout(pinned)
+            except Exception as e:  # noqa: BLE001 - lance's error names no fix
+                raise SemanticDataError(
+                    f"LanceDB table '{table}' has no version {pinned}, the one the DuckDB file being read was "
+                    f"published with ({e}); it was removed (semantic forget, or by hand): reconnect to read the "
+                    "file published since, or run `semantic doctor`"
+                ) from None
         stored = pc.unique(tbl.to_lance().to_table(columns=[MODEL_VERSION]).column(MODEL_VERSION)).to_pylist()
         returned = tuple(name for name in tbl.schema.names if name != VECTOR)
         handle = _SearchHandle(token or "", tbl.to_lance(), tuple(stored), find_vector_index(tbl), returned,

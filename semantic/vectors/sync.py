@@ -31,6 +31,7 @@ from semantic.vectors.embedding import (
     with_text,
 )
 from semantic.vectors.memory import release_freed_memory
+from semantic.vectors.retention import check_versions_kept
 from semantic.vectors.store import VectorStore
 
 logger = logging.getLogger("semantic")
@@ -68,7 +69,8 @@ ENTITIES: dict[str, Entity] = {
 
 
 def embed_entity(
-    dbt: Any, session: Any, name: str, rows: Any, vector_index_min_rows: int | str | None = None
+    dbt: Any, session: Any, name: str, rows: Any, vector_index_min_rows: int | str | None = None,
+    versions_kept: int | str | None = None,
 ) -> pa.Table:
     """The body of an embedding dbt Python model: sync entity ``name``'s vectors, return the rows to upsert.
 
@@ -81,6 +83,8 @@ def embed_entity(
         vector_index_min_rows: The model config of that name, for a table with an ANN index (the model
             reads it with ``dbt.config.get`` itself: dbt passes a Python model only the config keys it
             sees the model's own code ask for).
+        versions_kept: The model config ``lance_versions_kept`` (dbt var of that name): LanceDB versions
+            of the table kept after the sync (see :func:`semantic.vectors.retention.prune`).
     """
     try:
         entity = ENTITIES[name]
@@ -97,6 +101,7 @@ def embed_entity(
         mirrored=mirrored,
         full_text=entity.full_text,
         vector_index_min_rows=vector_index_min_rows,
+        versions_kept=versions_kept,
     )
 
 
@@ -134,6 +139,7 @@ def sync_embeddings(
     mirrored: pa.Table | None = None,
     full_text: bool = False,
     vector_index_min_rows: int | str | None = None,
+    versions_kept: int | str | None = None,
 ) -> pa.Table:
     """Sync one entity's vectors in LanceDB and return the rows the DuckDB mirror must upsert.
 
@@ -154,13 +160,16 @@ def sync_embeddings(
         vector_index_min_rows: Rows from which the table gets an ANN index (dbt var
             ``vector_index_min_rows``, as dbt passes it: a number, or None / "None" for no index).
             See ``VectorStore.ensure_vector_index``.
+        versions_kept: LanceDB versions of the table kept after the sync, the newest first (dbt var
+            ``lance_versions_kept``; None: :data:`semantic.vectors.retention.DEFAULT_VERSIONS_KEPT`).
     """
     release_freed_memory()
     config = active()
     store = VectorStore(config.lance_dir)
     encoder = load_encoder(encoder_dir(config), config.batch_size)
     result = store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text,
-                        vector_index_min_rows=_min_rows(vector_index_min_rows))
+                        vector_index_min_rows=_min_rows(vector_index_min_rows),
+                        versions_kept=check_versions_kept(versions_kept))  # time travel a few builds back
     extra = [c for c in (output_columns or []) if c != id_column]
     columns = [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR]
     if mirrored is None:

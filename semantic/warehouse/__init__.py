@@ -8,6 +8,8 @@ Modules:
     validation: checks of files before dbt reads them (seeds' UTF-8).
     publishing: the atomic build-and-swap of the DuckDB file (``semantic build``).
     locking: one build at a time per data folder.
+    erasure: ``semantic forget``, erasing assets from every file under the data folder and proving it.
+    doctor: ``semantic doctor``, checking the data folder and repairing what is safe.
     scaffold: ``semantic init`` and the example project.
     reporting: ``semantic summary``.
 

@@ -18,6 +18,10 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the project's DuckDB file (or ``path``) with every ``semantic_`` function registered.
 
+    ``semantic_compliance_check`` reads the LanceDB versions the file was published with
+    (``dim_lance_versions``, :mod:`semantic.vectors.pins`); ``semantic_search`` and
+    ``semantic_hybrid_search`` read the latest (DuckDB's lance extension has no time travel).
+
     Args:
         path: A DuckDB file, or ``":memory:"``; default: the configured ``db_path``.
         read_only: Open the file read-only (what a BI tool or a second process should do).
@@ -33,5 +37,5 @@ def connect(
     if target != ":memory:" and not read_only:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(target, read_only=read_only)
-    register(conn, config)
+    register(conn, config, pinned=True)  # the LanceDB versions this file was published with
     return conn

@@ -58,7 +58,7 @@ def read_holder(path: Path) -> Holder:
     return Holder(data.get("pid"), data.get("started_at"), data.get("command"))
 
 
-def acquire(data_dir: Path, timeout: float | None = None) -> Path:
+def acquire(data_dir: Path, timeout: float | None = None, command: str | None = None) -> Path:
     """Take the build lock of ``data_dir`` for the rest of this process (or until :func:`release`).
 
     Re-entrant within a process: a second call for the same folder returns at once.
@@ -66,6 +66,8 @@ def acquire(data_dir: Path, timeout: float | None = None) -> Path:
     Args:
         data_dir: The folder holding the DuckDB file and the LanceDB folder.
         timeout: Seconds to wait for another build (default: ``$SEMANTIC_LOCK_TIMEOUT`` or 0).
+        command: What the lock file says the holder runs (default: this process's command line;
+            ``semantic forget`` leaves out the ids it erases).
 
     Raises:
         SemanticLockError: Another process holds it past the timeout; the message names it.
@@ -97,7 +99,7 @@ def acquire(data_dir: Path, timeout: float | None = None) -> Path:
     handle.truncate()
     handle.write(json.dumps({"pid": os.getpid(),
                              "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                             "command": " ".join(sys.argv)[:300]}))
+                             "command": (command or " ".join(sys.argv))[:300]}))
     handle.flush()
     _HELD[path] = handle
     return path

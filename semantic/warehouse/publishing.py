@@ -16,10 +16,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from semantic import faults
 from semantic.errors import SemanticPublishError
 
 logger = logging.getLogger(__name__)
@@ -135,9 +136,18 @@ def prepare(live: Path, staging_dir: Path | None = None) -> Staging:
         leftover.unlink(missing_ok=True)
     stamp = _stamp(live)
     if live.exists():
-        shutil.copyfile(live, target)
-        if _wal(live).exists():  # a writer crashed before checkpointing: the WAL holds its last commits
-            shutil.copyfile(_wal(live), _wal(target))
+        try:
+            shutil.copyfile(live, target)
+            faults.point("staging_copy")
+            if _wal(live).exists():  # a writer crashed before checkpointing: the WAL holds its last commits
+                shutil.copyfile(_wal(live), _wal(target))
+        except OSError as e:
+            for leftover in (target, _wal(target)):
+                leftover.unlink(missing_ok=True)
+            raise SemanticPublishError(
+                f"could not copy {live} to {target} to build in: {e.strerror or e}. Free space on that disk (the "
+                f"copy needs {live.stat().st_size // 1_000_000 + 1} MB) and run again; the live file is untouched"
+            ) from None
     staging = Staging(live=live, path=target, live_stamp=stamp)
     if _stamp(live) != stamp:
         raise SemanticPublishError(
@@ -187,10 +197,59 @@ def publish(staging: Staging) -> Path:
         )
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
+    faults.point("publish_swap")
     _wal(live).unlink(missing_ok=True)  # already replayed into the build; never next to the new file
     os.replace(path, live)
     _fsync_dir(live.parent)
     return live
+
+
+def compact(path: Path) -> Path:
+    """Rewrite a DuckDB file into a fresh one holding only its live data, and put it in its place.
+
+    DuckDB reuses the blocks a deleted row or a dropped table leaves but does not clear them, and the
+    copy-and-swap build copies them forward: a text deleted from every table can stay in the file's
+    bytes for many builds. ``COPY FROM DATABASE`` writes the schemas, tables, views, macros and
+    sequences into an empty file under the same catalog name (views keep their fully-qualified
+    references), so the new file holds no free block at all.
+
+    Args:
+        path: A DuckDB file no process holds open (the staging copy of a build).
+
+    Returns:
+        ``path``, now the compacted file.
+
+    Raises:
+        SemanticPublishError: The copy failed; ``path`` is left as it was.
+    """
+    import duckdb
+
+    path = Path(path).absolute()
+    fresh_dir = path.parent / ".compacting"
+    shutil.rmtree(fresh_dir, ignore_errors=True)
+    fresh_dir.mkdir()
+    fresh = fresh_dir / path.name
+    try:
+        with duckdb.connect() as con:
+            con.execute(f"attach '{_quote(path)}' as \"{path.stem}\" (read_only)")
+            con.execute(f"attach '{_quote(fresh)}' as semantic_compacted")
+            con.execute(f"copy from database \"{path.stem}\" to semantic_compacted")
+            con.execute("detach semantic_compacted")
+        with duckdb.connect(str(fresh)) as con:
+            con.execute("checkpoint")
+        with open(fresh, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(fresh, path)
+    except duckdb.Error as e:
+        raise SemanticPublishError(f"could not compact {path}: {e}; the build is kept there uncompacted") from e
+    finally:
+        shutil.rmtree(fresh_dir, ignore_errors=True)
+    _wal(path).unlink(missing_ok=True)
+    return path
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def build(
@@ -199,6 +258,9 @@ def build(
     staging_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     pass_fds: Sequence[int] = (),
+    before: Callable[[Path], None] | None = None,
+    compact_after: bool = False,
+    after: Callable[[Path], None] | None = None,
 ) -> int:
     """Run ``dbt build`` into a staging copy of ``live`` and swap it in when dbt succeeds.
 
@@ -214,6 +276,12 @@ def build(
         staging_dir: Where to build (default ``<live folder>/.building``).
         env: The environment for dbt (default: this process's).
         pass_fds: File descriptors dbt inherits (the build lock, see :mod:`semantic.warehouse.locking`).
+        before: Called with the staging copy's path before dbt runs (``semantic forget`` records the
+            ids it erases there), so what it writes is published with the build or not at all.
+        compact_after: Rewrite the finished build into a fresh file before the swap (:func:`compact`),
+            so no free block carries deleted text into the published file.
+        after: Called with the staging copy's path when dbt succeeded, before the compaction and the
+            swap (``semantic forget`` purges LanceDB and pins its new versions there).
 
     Returns:
         dbt's exit status (0 when the new build was published).
@@ -222,6 +290,8 @@ def build(
         SemanticPublishError: See :func:`prepare` and :func:`publish`.
     """
     staging = prepare(live, staging_dir)
+    if before is not None:
+        before(staging.path)
     logger.info("semantic build: building into %s (a copy of %s; readers keep the live file)",
                 staging.path, staging.live)
     child_env = {**(os.environ if env is None else env), "SEMANTIC_DB": str(staging.path)}
@@ -233,6 +303,77 @@ def build(
             "for inspection (open it read-only); the next build removes it", code, staging.live, staging.path,
         )
         return code
+    if after is not None:
+        after(staging.path)
+    if compact_after:
+        compact(staging.path)
     publish(staging)
     logger.info("semantic build: published %s", staging.live)
     return 0
+
+
+def project_dir_of(dbt_args: Sequence[str]) -> Path:
+    """The dbt project a ``semantic build`` argument list names (``--project-dir``), else the project root."""
+    from semantic.config import project_root
+
+    project_dir = project_root()
+    for i, arg in enumerate(dbt_args):
+        if arg == "--project-dir" and i + 1 < len(dbt_args):
+            project_dir = Path(dbt_args[i + 1])
+        elif arg.startswith("--project-dir="):
+            project_dir = Path(arg.split("=", 1)[1])
+    return project_dir
+
+
+def build_project(
+    dbt_args: Sequence[str] = (),
+    db_path: Path | None = None,
+    staging_dir: Path | None = None,
+    before: Callable[[Path], None] | None = None,
+    compact_after: bool = False,
+    after: Callable[[Path], None] | None = None,
+) -> int:
+    """What ``semantic build`` does: check the seeds, install packages, take the lock, build and swap.
+
+    Args:
+        dbt_args: Arguments for ``dbt build`` (``--project-dir`` defaults to the project root).
+        db_path: The live DuckDB file (default: the active config's).
+        staging_dir: Where to build (see :func:`build`).
+        before: See :func:`build`.
+        compact_after: See :func:`build`.
+        after: See :func:`build`.
+
+    Returns:
+        dbt's exit status (0 when the new build was published).
+    """
+    from semantic.config import active
+    from semantic.vectors.pins import read_pins_file, tag_published
+    from semantic.warehouse.locking import ENV_HELD, acquire, held_fd
+    from semantic.warehouse.scaffold import install_packages, project_seed_files
+    from semantic.warehouse.validation import check_seed_encoding
+
+    dbt_args = list(dbt_args)
+    project_dir = project_dir_of(dbt_args)
+    if not any(a == "--project-dir" or a.startswith("--project-dir=") for a in dbt_args):
+        dbt_args = ["--project-dir", str(project_dir), *dbt_args]
+    if "SEMANTIC_HOME" not in os.environ:  # data/ of the project built, wherever this runs from
+        os.environ["SEMANTIC_HOME"] = str(project_dir.resolve())
+    env = dict(os.environ)
+    profiles_given = any(a == "--profiles-dir" or a.startswith("--profiles-dir=") for a in dbt_args)
+    if not profiles_given and "DBT_PROFILES_DIR" not in env and (project_dir / "profiles.yml").is_file():
+        env["DBT_PROFILES_DIR"] = str(project_dir)
+    # before dbt: a seed that is not UTF-8 stops dbt with a bare UnicodeDecodeError naming no file
+    check_seed_encoding(project_seed_files(project_dir))
+    install_packages(project_dir, env)
+    config = active().with_overrides(db_path=db_path)
+    # one build at a time per data folder; dbt, our child, inherits the lock and builds under it
+    env[ENV_HELD] = str(acquire(config.lance_dir.parent))
+    fd = held_fd(config.lance_dir.parent)
+    # the published LanceDB versions are tagged so that no clean-up removes them while the live file
+    # points at them: first as the live file says (a build killed after its swap left the tags behind)
+    tag_published(config.lance_dir, read_pins_file(config.db_path))
+    code = build(config.db_path, dbt_args, staging_dir=staging_dir, env=env,
+                 pass_fds=(fd,) if fd is not None else (), before=before, compact_after=compact_after, after=after)
+    if code == 0:
+        tag_published(config.lance_dir, read_pins_file(config.db_path))
+    return code
