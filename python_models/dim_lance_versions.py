@@ -9,11 +9,7 @@ def model(dbt, session):
     from semantic.config import active
     from semantic.vectors.pins import current_versions
 
-    # after every sync, so the versions are the ones this run left (dbt needs literal ref arguments)
-    dbt.ref("int_assets_embedded")
-    dbt.ref("int_briefs_embedded")
-    dbt.ref("int_compliance_references_embedded")
-    dbt.ref("int_asset_sentences_embedded")
-    dbt.ref("int_labelled_texts_embedded")
+    # after every sync and index build, so the versions are the ones this run left: dim_vector_indexes
+    # runs after all five embedding models
     dbt.ref("dim_vector_indexes")
     return current_versions(active().lance_dir)
