@@ -92,11 +92,3 @@ def tag_published(lance_dir: Path, pins: dict[str, int]) -> None:
         else:
             ds.tags.create(PUBLISHED_TAG, version)
 
-
-def untag(table_path: Path) -> None:
-    """Remove the published tag of one table (erasure removes every version but the latest)."""
-    import lance
-
-    ds = lance.dataset(str(table_path))
-    if PUBLISHED_TAG in ds.tags.list():
-        ds.tags.delete(PUBLISHED_TAG)

@@ -411,7 +411,8 @@ def forget(
                 texts[asset_id].append(text)
     report = ForgetReport(ids=ids, texts=texts, trained=trained_versions(config.models_dir, ids))
     known = set(texts) | set(report.trained) | _forgotten_before(config.db_path)
-    unknown = [i for i in recorded if i not in known and not _in_source(config, i)]
+    known |= set(_in_source(config, [i for i in recorded if i not in known]))
+    unknown = [i for i in recorded if i not in known]
     if unknown:
         raise SemanticDataError(
             f"asset id(s) {', '.join(unknown)} are not in the build, its source or any stored LanceDB version; "
@@ -454,7 +455,7 @@ def forget(
     project_dir = project_dir_of(args)
     report.scrubbed = _scrub_logs([project_dir / "logs", config.db_path.parent], [*needles, *ids])
     shutil.rmtree(config.db_path.parent / STAGING_DIR_NAME, ignore_errors=True)
-    report.in_source = {i: relation for i in recorded if (relation := _in_source(config, i))}
+    report.in_source = _in_source(config, recorded)
     report.leftovers = find_leftovers(config, needles, ids,
                                       extra_folders=[project_dir / "logs", project_dir / "target"])
     report.seconds = time.monotonic() - started
@@ -486,20 +487,21 @@ def _remaining_texts(db_path: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _in_source(config: SemanticConfig, asset_id: str) -> str | None:
-    """The assets input relation of the last build when it still has ``asset_id`` (a forgotten id is filtered)."""
+def _in_source(config: SemanticConfig, ids: Sequence[str]) -> dict[str, str]:
+    """The ids the assets input relation of the last build still has, with that relation (one query for all)."""
     import duckdb
 
-    if not config.db_path.exists():
-        return None
+    if not config.db_path.exists() or not ids:
+        return {}
     with duckdb.connect(str(config.db_path), read_only=True) as con:
         source = _source(con)
         if source is None:
-            return None
+            return {}
         relation, id_column, _ = source
         try:
-            hit = con.execute(f"select count(*) from {relation} where trim(cast({id_column} as varchar)) = $id",
-                              {"id": asset_id}).fetchone()
+            found = con.execute(f"select distinct trim(cast({id_column} as varchar)) from {relation} "
+                                f"where trim(cast({id_column} as varchar)) in (select unnest($ids))",
+                                {"ids": list(ids)}).fetchall()
         except duckdb.Error:
-            return None
-    return relation if hit and hit[0] else None
+            return {}
+    return {row[0]: relation for row in found}
