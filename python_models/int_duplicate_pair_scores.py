@@ -1,7 +1,10 @@
 """Each near-duplicate candidate pair (int_duplicate_candidates) scored by the pair decision: the
 encoder cosine, character TF-IDF and shared or conflicting identifiers, weighed by a logistic
 regression learned on the labelled duplicate pairs of the train split and calibrated on the
-calibration splits (semantic.decisions.pair_decision). With too few labels, or near_duplicate_scorer: cosine,
+calibration splits (semantic.decisions.pair_decision). With an active pair reranker
+(int_rerankers_trained), the pairs in the decision's uncertainty band (var reranker_band) are also scored
+by it, and a second stage learned on the calibration splits decides them (semantic.decisions.reranked);
+those rows record reranker_version. With too few labels, or near_duplicate_scorer: cosine,
 scorer is `cosine`, the decision columns are NULL and fct_asset_near_duplicates thresholds the
 cosine. Kept as built when nothing changed; when only some assets changed, the pairs whose two
 texts, model version and cosine are unchanged keep their scores (the decision is the same when its
@@ -19,7 +22,17 @@ def model(dbt, session):
     import numpy as np
     import pyarrow as pa
 
-    from semantic.decisions.pair_decision import DECISION_COLUMNS, FittedDuplicates, fit_duplicates, score_duplicates
+    from semantic.config import active
+    from semantic.decisions.pair_decision import (
+        DECISION_COLUMNS,
+        FittedDuplicates,
+        PairReranker,
+        fit_duplicates,
+        score_duplicates,
+    )
+    from semantic.decisions.reranked import check_band
+    from semantic.encoding.registry import reranker_dir
+    from semantic.encoding.reranker import load_reranker
     from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
 
     scorer = str(dbt.config.get("scorer")).lower()
@@ -27,8 +40,15 @@ def model(dbt, session):
         raise ValueError(f"near_duplicate_scorer must be decision or cosine; got {scorer!r}")
     splits = dbt.config.get("calibration_splits")
     splits = list(ast.literal_eval(splits) if isinstance(splits, str) else splits)  # a rendered list arrives as text
+    band = dbt.config.get("reranker_band")
+    band = check_band(ast.literal_eval(band) if isinstance(band, str) else band)
+    # the active reranker (trained, or kept, by int_rerankers_trained just before)
+    dbt.ref("int_rerankers_trained")
+    reranker_path = reranker_dir(active()) if scorer == "decision" else None
+    reranker = load_reranker(reranker_path) if reranker_path is not None else None
     settings = [scorer, splits, dbt.config.get("calibration_objective"), dbt.config.get("target_precision"),
-                dbt.config.get("calibration_method"), dbt.config.get("min_positives")]
+                dbt.config.get("calibration_method"), dbt.config.get("min_positives"),
+                reranker.version if reranker else None, band]
     candidates = dbt.ref("int_duplicate_candidates")
     labelled = dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").select(
         "left_id, right_id, text_a, text_b, label, split")
@@ -73,6 +93,7 @@ def model(dbt, session):
             target_precision=float(dbt.config.get("target_precision")),
             method=dbt.config.get("calibration_method"),
             min_positives=int(dbt.config.get("min_positives")),
+            reranker=PairReranker(reranker.score, reranker.version, band) if reranker else None,
         )
 
     # pairs scored by the same decision before, with the same texts and cosine, keep their scores
@@ -111,10 +132,14 @@ def model(dbt, session):
         log.info("int_duplicate_pair_scores: thresholding the cosine (%s): scored %d candidate pairs, kept the "
                  "scores of %d unchanged", fitted.reason, fresh.num_rows, n_reused)
     else:
+        if fitted.reranked is not None:
+            decision = fitted.reranked
         accepted = int(np.sum(table.column("decision_score").to_numpy(zero_copy_only=False)
                               >= decision.calibration.threshold))
+        asked = table.num_rows - table.column("reranker_version").null_count
         log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates, weights %s): "
-                 "scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d",
-                 decision.calibration.threshold, decision.calibration.n_positives,
-                 [round(c, 2) for c in decision.coef], fresh.num_rows, n_reused, accepted, table.num_rows)
+                 "scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d; reranker: %s; "
+                 "%d pairs in its band", decision.calibration.threshold, decision.calibration.n_positives,
+                 [round(c, 2) for c in decision.coef], fresh.num_rows, n_reused, accepted, table.num_rows,
+                 fitted.reranker_reason, asked)
     return stamped(table, inputs)

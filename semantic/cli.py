@@ -237,35 +237,46 @@ def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
     return 0 if passed else 1
 
 
-def _registry() -> Any:
+def _registry(rerankers: bool = False) -> Any:
     from semantic.config import active
     from semantic.encoding.registry import Registry
 
-    return Registry(active().models_dir)
+    return Registry(active().rerankers_dir if rerankers else active().models_dir)
 
 
 def _versions(args: argparse.Namespace) -> int:
-    registry = _registry()
+    registry = _registry(args.reranker)
     active_name = registry.active_name()
-    print(f"{'*' if active_name == 'base' else ' '} base (packaged all-MiniLM-L6-v2)")
+    if args.reranker:
+        print(f"{'*' if active_name == 'base' else ' '} base (no pair reranker)")
+    else:
+        print(f"{'*' if active_name == 'base' else ' '} base (packaged all-MiniLM-L6-v2)")
     for v in registry.versions():
         guard = v.metrics.get("guard") or {}
-        ap = (v.metrics.get("valid") or {}).get("valid_cosine_ap")
+        if args.reranker:
+            detail = f"  valid AP {guard['valid_ap']:.3f}" if "valid_ap" in guard else ""
+        else:
+            ap = (v.metrics.get("valid") or {}).get("valid_cosine_ap")
+            detail = (f"  mean random cosine {guard.get('mean_random_cosine', float('nan')):.3f}"
+                      + (f"  valid AP {ap:.3f}" if ap is not None else ""))
         print(f"{'*' if v.name == active_name else ' '} {v.name}  guard {'passed' if v.guard_passed else 'FAILED'}"
-              f"  mean random cosine {guard.get('mean_random_cosine', float('nan')):.3f}"
-              + (f"  valid AP {ap:.3f}" if ap is not None else ""))
+              + detail)
     return 0
 
 
+_NEXT_BUILD = {False: "the next `dbt build` (or `make run`) re-embeds with it",
+               True: "the next `dbt build` rescores the near-duplicate candidates with it"}
+
+
 def _activate(args: argparse.Namespace) -> int:
-    _registry().activate(args.version, reason="semantic activate")
-    print(f"activated {args.version}; the next `dbt build` (or `make run`) re-embeds with it")
+    _registry(args.reranker).activate(args.version, reason="semantic activate")
+    print(f"activated {args.version}; {_NEXT_BUILD[args.reranker]}")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    name = _registry().rollback()
-    print(f"rolled back to {name}; the next `dbt build` (or `make run`) re-embeds with it")
+    name = _registry(args.reranker).rollback()
+    print(f"rolled back to {name}; {_NEXT_BUILD[args.reranker]}")
     return 0
 
 
@@ -467,12 +478,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "exits 1 when it does not beat the encoder's cosine on the valid pairs")
     p.set_defaults(func=_train)
 
+    on_rerankers = "the pair rerankers (data/rerankers) instead of the encoders; 'base' is no reranker"
     p = sub.add_parser("versions", help="list tuned encoder versions; * marks the active one")
+    p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.set_defaults(func=_versions)
     p = sub.add_parser("activate", help="make a version (or 'base') the active encoder")
     p.add_argument("version")
+    p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.set_defaults(func=_activate)
     p = sub.add_parser("rollback", help="re-activate the version that was active before the current one")
+    p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.set_defaults(func=_rollback)
 
     p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")

@@ -49,7 +49,7 @@ def env_for(project: Path) -> dict[str, str]:
     return env
 
 
-NO_TRAINING = ("--vars", "{semantic_train: false}")  # training has its own test below
+NO_TRAINING = ("--vars", "{semantic_train: false, semantic_train_reranker: false}")  # training has its own tests
 
 
 def dbt_build(project: Path, *args: str, train: bool = False) -> subprocess.CompletedProcess[str]:
@@ -200,9 +200,13 @@ def test_the_hybrid_search_weight_is_learned_on_the_briefs_known_matches(project
     assert saved["alpha"] == alpha and saved["learned"]  # what semantic_hybrid_search takes as its default
 
 
+# enough labels for the pair decision; no training of an encoder or a pair reranker (their own tests do)
+DECISION = "{semantic_train: false, semantic_train_reranker: false, calibration_min_positives: 5}"
+
+
 def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project, first_build):
     # the 300-asset slice holds 19 labelled duplicates in train and 19 in valid + test
-    result = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5}", train=True)
+    result = dbt_build(project, "--vars", DECISION, train=True)
     assert result.returncode == 0, result.stdout[-3000:]
     decided = r"int_duplicate_pair_scores: pair decision \(threshold [\d.]+ on 19 labelled duplicates"
     assert re.search(decided, result.stdout)
@@ -222,7 +226,7 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     for row in [row for row in assets if row["asset_id"] not in labelled][:5]:
         row["text"] = row["text"] + " Free delivery this week."
     write_csv(seed, assets)
-    settings = "{semantic_train: false, calibration_min_positives: 5}"
+    settings = DECISION
     edited = dbt_build(project, "--vars", settings, train=True)
     assert edited.returncode == 0, edited.stdout[-3000:]
     counts = re.search(r"scored (\d+) candidate pairs, kept the scores of (\d+) unchanged", edited.stdout)
@@ -236,20 +240,69 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     assert "kept the scores of 0 unchanged" in scratch.stdout
     assert sorted(query(project, scores)) == incremental
     # near_duplicate_scorer: cosine puts the calibrated cosine back in charge
-    cosine = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5, "
-                                          "near_duplicate_scorer: cosine}", train=True)
+    cosine = dbt_build(project, "--vars", DECISION[:-1] + ", near_duplicate_scorer: cosine}", train=True)
     assert cosine.returncode == 0, cosine.stdout[-3000:]
     assert query(project, "select distinct scorer, scorer_reason from int_duplicate_pair_scores") == [
         ("cosine", "near_duplicate_scorer is cosine")]
     assert query(project, "select distinct threshold_source from fct_asset_near_duplicates") == [("calibrated",)]
     # near_duplicate_threshold overrides either scorer with a cosine
-    fixed = dbt_build(project, "--vars", "{semantic_train: false, calibration_min_positives: 5, "
-                                         "near_duplicate_threshold: 0.95}", train=True)
+    fixed = dbt_build(project, "--vars", DECISION[:-1] + ", near_duplicate_threshold: 0.95}", train=True)
     assert fixed.returncode == 0, fixed.stdout[-3000:]
     assert query(project, "select distinct scorer from int_duplicate_pair_scores") == [("decision",)]
     sources = query(project, "select distinct threshold_source, threshold from fct_asset_near_duplicates")
     assert sources == [("var", 0.95)]
     assert query(project, "select count(*) from fct_asset_near_duplicates where similarity < 0.95") == [(0,)]
+
+
+RERANKER = ("{semantic_train: false, calibration_min_positives: 5, semantic_train_reranker: true, "
+            "semantic_train_reranker_epochs: 2, semantic_train_reranker_max_length: 96}")
+
+
+def test_the_build_trains_a_pair_reranker_on_the_duplicates_and_refuses_rows_of_another(project, first_build):
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("drop table if exists int_duplicate_pair_scores")  # scored afresh: the log says how
+    result = dbt_build(project, "--vars", RERANKER, train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    trained = re.search(r"training pair reranker (\S+) on 25 labelled duplicate pairs", result.stdout)
+    assert trained, result.stdout[-3000:]
+    [(version, reranker_version, passed, active)] = query(
+        project, "select version, reranker_version, guard_passed, is_active from int_rerankers_trained "
+                 "where version = $1", [trained[1]])
+    assert active == passed and reranker_version.startswith(version + "-")
+    # the decision either uses it in its band or says why not (the demo's 14 held-out duplicates are few)
+    said = re.search(r"; reranker: (.*); (\d+) pairs in its band", result.stdout)
+    assert said, result.stdout[-3000:]
+    scored = query(project, "select distinct reranker_version from int_duplicate_pair_scores "
+                            "where reranker_version is not null")
+    if said[1].startswith("reranker "):  # in use: every row it scored names it
+        assert scored == [(reranker_version,)] and int(said[2]) > 0
+    else:
+        assert scored == [] and int(said[2]) == 0 and ("no pair reranker is active" in said[1] or "band" in said[1]
+                                                      or "does not improve" in said[1])
+    # the same labels and vars: kept, not retrained
+    again = dbt_build(project, "--vars", RERANKER, train=True)
+    assert again.returncode == 0 and f"reusing pair reranker {version}" in again.stdout
+    # a row scored by another reranker is refused, naming both versions
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("update int_duplicate_pair_scores set reranker_version = 'rr_elsewhere-0123456789ab' "
+                    "where rowid = (select min(rowid) from int_duplicate_pair_scores)")
+    refused = subprocess.run(
+        [str(BIN / "dbt"), "test", "--project-dir", str(project), "-s", "int_duplicate_pair_scores"],
+        cwd=project, env=env_for(project), capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0
+    assert "rr_elsewhere-0123456789ab" in refused.stdout and "semantic_check_reranker_version" in refused.stdout
+    # the CLI lists it with its guard and can switch rerankers off; a rebuilt table then has no reranked row
+    listed = subprocess.run([str(BIN / "semantic"), "versions", "--reranker"], cwd=project, env=env_for(project),
+                            check=True, capture_output=True, text=True).stdout
+    assert version in listed and ("guard passed" if passed else "guard FAILED") in listed
+    subprocess.run([str(BIN / "semantic"), "activate", "--reranker", "base"], cwd=project, env=env_for(project),
+                   check=True, capture_output=True)
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("drop table int_duplicate_pair_scores")
+    plain = dbt_build(project, "--vars", DECISION, train=True)
+    assert plain.returncode == 0, plain.stdout[-3000:]
+    assert "reranker: no pair reranker is active; 0 pairs in its band" in plain.stdout
+    assert query(project, "select count(*) from int_duplicate_pair_scores where reranker_version is not null") == [(0,)]
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):

@@ -200,7 +200,20 @@ def test_forget_refuses_no_id_and_an_unknown_id_before_touching_anything(tmp_pat
 def test_forget_without_retrain_turns_training_off_in_the_vars_it_is_given():
     from semantic.warehouse.erasure import _with_training_off
 
-    assert _with_training_off([]) == ["--vars", '{"semantic_train": false}']
+    off = '"semantic_train": false, "semantic_train_reranker": false'
+    assert _with_training_off([]) == ["--vars", "{" + off + "}"]
     assert _with_training_off(["--vars", "{n: 3}", "--target", "ci"]) == [
-        "--vars", '{"n": 3, "semantic_train": false}', "--target", "ci"]
-    assert _with_training_off(["--vars={semantic_train: true}"]) == ['--vars={"semantic_train": false}']
+        "--vars", '{"n": 3, ' + off + "}", "--target", "ci"]
+    assert _with_training_off(["--vars={semantic_train: true}"]) == ["--vars={" + off + "}"]
+
+
+def test_pair_rerankers_trained_on_an_asset_are_named_with_the_encoders(tmp_path):
+    import json
+
+    from semantic.warehouse.erasure import trained_versions
+
+    for folder, name, ids in (("models", "enc1", ["A1", "A2"]), ("rerankers", "rr1", ["A2"])):
+        (tmp_path / folder / name).mkdir(parents=True)
+        (tmp_path / folder / name / "semantic_training.json").write_text(json.dumps({"trained_on_ids": ids}))
+    assert trained_versions(tmp_path / "models", ["A2", "A3"]) == {"A2": ["enc1"]}
+    assert trained_versions(tmp_path / "rerankers", ["A2"]) == {"A2": ["rr1"]}

@@ -202,6 +202,7 @@ def fuzz_home(tmp_path_factory: pytest.TempPathFactory, real_encoder: Any) -> Pa
     from semantic.config import default_model_dir
     from semantic.decisions import calibration
     from semantic.decisions.compliance import save_typicality
+    from semantic.encoding.encoder import model_version
     from semantic.vectors.store import VectorStore
 
     home = tmp_path_factory.mktemp("fuzz_home")
@@ -234,9 +235,11 @@ def fuzz_home(tmp_path_factory: pytest.TempPathFactory, real_encoder: Any) -> Pa
                                       review_threshold=x[1])
         for task, x in curve.items()})
     save_typicality(data / "calibration", real_encoder.version, 0.5, {"R1": 0.2, "R2": 0.1, "R3": 0.3})
+    reranker = _untrained_reranker(data / "reranker")
     fixture = {"lance_dir": str(data / "lance"), "models_dir": str(data / "models"),
-               "model_dir": str(default_model_dir()), "reranker_dir": str(_untrained_reranker(data / "reranker")),
-               "version": real_encoder.version, "tables": sorted(p.name[:-6] for p in (data / "lance").glob("*.lance"))}
+               "model_dir": str(default_model_dir()), "reranker_dir": str(reranker),
+               "reranker_version": model_version(reranker), "version": real_encoder.version,
+               "tables": sorted(p.name[:-6] for p in (data / "lance").glob("*.lance"))}
     (home / "fixture.json").write_text(json.dumps(fixture))
     return home
 
@@ -525,11 +528,11 @@ def ann_recall_case(draw: Any) -> Case:
     return Case(sql, params, overall([ok(*args) for args in values]), check)
 
 
-def check_version_case(version: str) -> Any:
+def check_version_case(version: str, name: str = "semantic_check_model_version") -> Any:
     @st.composite
     def case(draw: Any) -> Case:
         column = st.one_of(st.just(version), st.just(version + " "), st.just(version.upper()), TEXT)
-        sql, params, values = draw(rows_case("semantic_check_model_version", [column]))
+        sql, params, values = draw(rows_case(name, [column]))
 
         def check(rows: list[Any]) -> None:
             assert [r[0] for r in rows] == [None if v is None else True for (v,) in values]
@@ -676,6 +679,8 @@ def sql_cases(fixture: dict[str, Any]) -> dict[str, Any]:
         "semantic_model_version": constant_case("semantic_model_version"),
         "semantic_reranker_version": constant_case("semantic_reranker_version"),
         "semantic_check_model_version": check_version_case(version),
+        "semantic_check_reranker_version": check_version_case(fixture["reranker_version"],
+                                                              "semantic_check_reranker_version"),
         "semantic_match_probability": match_probability_case(),
         "semantic_lance_uri": lance_uri_case(fixture["tables"]),
         "semantic_ann_recall": ann_recall_case(),

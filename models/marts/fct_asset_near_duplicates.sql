@@ -2,7 +2,8 @@
     that the pair decision accepts (int_duplicate_pair_scores, scorer `decision`), or, where the
     labels are too few for a decision, near_duplicate_scorer is cosine or near_duplicate_threshold
     is set, whose cosine reaches the calibrated `duplicate` threshold of dim_similarity_thresholds
-    (or the var), with the calibrated probability of whichever score decided. -#}
+    (or the var), with the calibrated probability of whichever score decided. reranker_version names
+    the pair reranker that scored a pair in the decision's uncertainty band. -#}
 {%- set override = var('near_duplicate_threshold') -%}
 {%- if override is not none and (override is not number or override < -1 or override > 1) -%}
     {{ exceptions.raise_compiler_error("near_duplicate_threshold must be null (use the calibrated threshold) or a cosine similarity in [-1, 1]; got " ~ override) }}
@@ -67,12 +68,12 @@ by_cosine_with_probability as (
 accepted as (
     select asset_id_a, asset_id_b, similarity, match_probability, threshold, threshold_source,
         lexical_similarity, shares_identifier, identifier_conflict, decision_score,
-        brand, model_version
+        reranker_score, reranker_version, brand, model_version
     from by_decision
     union all
     select asset_id_a, asset_id_b, similarity, match_probability, threshold, threshold_source,
         lexical_similarity, shares_identifier, identifier_conflict, decision_score,
-        brand, model_version
+        reranker_score, reranker_version, brand, model_version
     from by_cosine_with_probability
 ),
 
@@ -88,6 +89,8 @@ final as (
         accepted.shares_identifier,
         accepted.identifier_conflict,
         accepted.decision_score,
+        accepted.reranker_score,
+        accepted.reranker_version,
         accepted.brand,
         text_a.text as text_a,
         text_b.text as text_b,

@@ -189,10 +189,11 @@ def fit(
     return PairDecision(coef, intercept, cal)
 
 
-def min_cosine_to_match(decision: PairDecision) -> float:
-    """The lowest cosine at which a pair can still reach the decision's threshold, with the most
-    lexical (1.0) and identifier evidence the weights reward; below it the decision is no match."""
-    t = decision.calibration.threshold
+def min_cosine_to_match(decision: PairDecision, threshold: float | None = None) -> float:
+    """The lowest cosine at which a pair can still reach the decision's threshold (or ``threshold``, a
+    score), with the most lexical (1.0) and identifier evidence the weights reward; below it the
+    decision is no match."""
+    t = decision.calibration.threshold if threshold is None else threshold
     cos_w, lex_w, shared_w, none_w, *attribute_w = decision.coef
     if t <= 0.0 or cos_w <= 0.0:
         return -math.inf
@@ -204,18 +205,35 @@ def min_cosine_to_match(decision: PairDecision) -> float:
 
 
 DECISION_COLUMNS = ("lexical_similarity", "shares_identifier", "identifier_conflict", "decision_score",
-                    "decision_probability", "decision_threshold", "scorer", "scorer_reason")
+                    "decision_probability", "decision_threshold", "scorer", "scorer_reason", "reranker_score",
+                    "reranker_version")
 TextPairs = Callable[[pa.Table], tuple[list[str], list[str]]]
+PairScorer = Callable[[Sequence[str], Sequence[str]], Any]
+
+
+@dataclass(frozen=True)
+class PairReranker:
+    """A pair reranker as the decision uses it: its probability for aligned pairs, its version, and the
+    band of decision probabilities where it is asked (:mod:`semantic.decisions.reranked`)."""
+
+    score: PairScorer
+    version: str
+    band: tuple[float, float] = (0.02, 0.98)
 
 
 @dataclass(frozen=True)
 class FittedDuplicates:
     """The pair decision fitted on a team's labelled duplicates, with the TF-IDF it was fitted with;
-    ``decision`` is None (and ``reason`` says why) when the labels cannot support one."""
+    ``decision`` is None (and ``reason`` says why) when the labels cannot support one. ``reranked`` is
+    its second stage when a reranker was given and helps on the held-out pairs, else None and
+    ``reranker_reason`` says why."""
 
     decision: PairDecision | None
     lexical: Callable[[Sequence[str]], Any] | None
     reason: str = ""
+    reranked: Any = None  # semantic.decisions.reranked.RerankedDecision
+    reranker: PairReranker | None = None
+    reranker_reason: str = ""
 
 
 def fit_duplicates(
@@ -226,10 +244,13 @@ def fit_duplicates(
     target_precision: float = 0.95,
     method: calibration.Method = "isotonic",
     min_positives: int = calibration.MIN_POSITIVES,
+    reranker: PairReranker | None = None,
 ) -> FittedDuplicates:
     """Fit the pair decision on labelled duplicate pairs (text_a, text_b, similarity: the encoder
     cosine, label, split): weights on ``train_split``, calibration on ``calibration_splits``; the
-    TF-IDF is fitted on the labelled texts, so it does not change as the asset table grows."""
+    TF-IDF is fitted on the labelled texts, so it does not change as the asset table grows. With
+    ``reranker`` (trained on ``train_split`` alone), the second stage is learned on the calibration
+    splits' pairs in its band (:func:`semantic.decisions.reranked.fit`)."""
     missing = {"text_a", "text_b", "similarity", "label", "split"} - set(labelled.column_names)
     if missing:
         raise SemanticDataError(f"fit_duplicates: the labelled pairs lack column(s) {sorted(missing)}")
@@ -252,7 +273,22 @@ def fit_duplicates(
     if decision.calibration.fallback:
         return FittedDuplicates(None, None, f"the pair decision has no calibrated threshold "
                                             f"({decision.calibration.reason})")
-    return FittedDuplicates(decision, lexical)
+    if reranker is None:
+        return FittedDuplicates(decision, lexical, reranker_reason="no pair reranker is active")
+    from semantic.decisions import reranked
+
+    first = decision.score(x[held])
+    band = reranked.score_band(decision, reranker.band)
+    rows = np.flatnonzero(reranked.band_mask(first, band))
+    held_a, held_b = np.asarray(ta, dtype=object)[held], np.asarray(tb, dtype=object)[held]
+    scores = np.full(len(first), np.nan)
+    scores[rows] = np.asarray(reranker.score(list(held_a[rows]), list(held_b[rows])), dtype=float)
+    stage, why = reranked.fit(decision, first, scores, label[held], reranker.version, band=reranker.band,
+                              objective=objective, target_precision=target_precision, method=method,
+                              min_positives=min_positives)
+    if stage is None:
+        return FittedDuplicates(decision, lexical, reranker_reason=why)
+    return FittedDuplicates(decision, lexical, reranked=stage, reranker=reranker, reranker_reason=stage.summary())
 
 
 def _text_columns(rows: pa.Table) -> tuple[list[str], list[str]]:
@@ -263,7 +299,9 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
     """``candidates`` (similarity and any other columns, kept) with :data:`DECISION_COLUMNS` added.
 
     ``scorer`` is ``decision``, or ``cosine`` (decision columns NULL, ``scorer_reason`` why) when
-    there is no decision: the caller then thresholds the cosine. Only rows at or above
+    there is no decision: the caller then thresholds the cosine. With the decision's second stage,
+    the rows in its band get ``reranker_score`` and ``reranker_version`` (NULL elsewhere), and the
+    score, probability and threshold are the reranked ones. Only rows at or above
     :func:`min_cosine_to_match` are featurised; ``text_pairs`` returns their two texts (by default
     from text_a and text_b), so a caller can fetch texts for those rows alone.
     """
@@ -273,15 +311,31 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
     decision, n = fitted.decision, candidates.num_rows
     out: dict[str, Any] = {c: pa.nulls(n, pa.float64()) for c in DECISION_COLUMNS}
     out["shares_identifier"] = out["identifier_conflict"] = pa.nulls(n, pa.bool_())
+    out["reranker_version"] = pa.nulls(n, pa.string())
     out["scorer"] = pa.array(["cosine" if decision is None else "decision"] * n, pa.string())
     out["scorer_reason"] = pa.array([fitted.reason or None] * n, pa.string())
     if decision is not None and fitted.lexical is not None:
         cosine = candidates.column("similarity").to_numpy(zero_copy_only=False).astype(float)
-        rows = np.flatnonzero(cosine >= min_cosine_to_match(decision))
+        lowest = decision.calibration.threshold  # the lowest first-stage score that can still be a match
+        if fitted.reranked is not None:  # the band's pairs may be lifted, and the threshold moved
+            lowest = min(lowest, fitted.reranked.band[0], fitted.reranked.calibration.threshold)
+        rows = np.flatnonzero(cosine >= min_cosine_to_match(decision, lowest))
         a, b = text_pairs(candidates.take(pa.array(rows, pa.int64())))
         x = feature_rows(cosine[rows], a, b, fitted.lexical)
         score = np.zeros(n)
         score[rows] = decision.score(x)
+        cal = decision.calibration
+        rerank_score = np.full(n, np.nan)
+        if fitted.reranked is not None and fitted.reranker is not None:  # the second stage, in its band
+            asked = np.flatnonzero(fitted.reranked.in_band(score[rows]))
+            rerank_score[rows[asked]] = np.asarray(fitted.reranker.score([a[i] for i in asked],
+                                                                         [b[i] for i in asked]), dtype=float)
+            score = fitted.reranked.combine(score, rerank_score)
+            cal = fitted.reranked.calibration
+            version = np.full(n, None, dtype=object)
+            version[rows[asked]] = fitted.reranker.version
+            out["reranker_version"] = pa.array(version, pa.string())
+        out["reranker_score"] = pa.array(rerank_score, pa.float64(), mask=np.isnan(rerank_score))
         lex, shared, conflict = (np.full(n, np.nan) for _ in range(3))
         lex[rows], shared[rows] = x[:, 1], x[:, 2]
         conflict[rows] = (x[:, 2] == 0) & (x[:, 3] == 0)
@@ -291,8 +345,8 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
         out["shares_identifier"] = pa.array(shared == 1, pa.bool_(), mask=skipped)
         out["identifier_conflict"] = pa.array(conflict == 1, pa.bool_(), mask=skipped)
         out["decision_score"] = pa.array(score, pa.float64())
-        out["decision_probability"] = pa.array(decision.calibration.probability(score), pa.float64())
-        out["decision_threshold"] = pa.array(np.full(n, decision.calibration.threshold), pa.float64())
+        out["decision_probability"] = pa.array(cal.probability(score), pa.float64())
+        out["decision_threshold"] = pa.array(np.full(n, cal.threshold), pa.float64())
     table = candidates
     for name in DECISION_COLUMNS:
         if name in table.column_names:

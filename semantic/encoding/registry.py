@@ -254,6 +254,35 @@ def versions_table(registry: Registry) -> Any:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def rerankers_table(registry: Registry) -> Any:
+    """One Arrow row per pair reranker in the reranker registry: its version (what rows it scored
+    record), guard figures and whether it is active. No rows when none was trained."""
+    import pyarrow as pa
+
+    from semantic.encoding.encoder import model_version
+
+    active = registry.active_name()
+    rows = []
+    for v in registry.versions():
+        guard = v.metrics.get("guard") or {}
+        config = v.training.get("config") or {}
+        rows.append({
+            "version": v.name, "reranker_version": model_version(v.path), "path": str(v.path),
+            "created_at": datetime.fromtimestamp((v.path / "semantic_training.json").stat().st_mtime, UTC)
+            .replace(tzinfo=None),
+            "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
+            "guard_passed": v.guard_passed, "valid_ap": guard.get("valid_ap"),
+            "cosine_valid_ap": guard.get("cosine_valid_ap"), "is_active": v.name == active,
+        })
+    schema = pa.schema([
+        ("version", pa.string()), ("reranker_version", pa.string()), ("path", pa.string()),
+        ("created_at", pa.timestamp("us")), ("epochs", pa.float64()), ("data_hash", pa.string()),
+        ("guard_passed", pa.bool_()), ("valid_ap", pa.float64()), ("cosine_valid_ap", pa.float64()),
+        ("is_active", pa.bool_()),
+    ])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
 def _record_trained_ids(version_dir: Path, rows: list[dict[str, Any]]) -> None:
     """Add the ids of the pairs a version saw (train and valid splits) to its ``semantic_training.json``.
 
@@ -268,6 +297,33 @@ def _record_trained_ids(version_dir: Path, rows: list[dict[str, Any]]) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
     tmp.replace(path)
+
+
+def _warehouse_tasks(pairs: Any, root: Path, only: str | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The labelled pairs (``int_training_pairs_labelled``) as sorted rows and one training task per
+    task name (``only``: that task alone) with positive train pairs; valid pairs are the task's valid split."""
+    from semantic.encoding.training import PairSet, Task
+    from semantic.encoding.units import LOOKALIKE_TASK
+
+    # a table's row order is whatever the query plan gave; sorted, the same labels always make the
+    # same version name and the same training run
+    order = ("task", "split", "text_a", "text_b", "label")
+    rows = sorted((r for r in pairs.to_pylist() if only is None or r["task"] == only),
+                  key=lambda r: tuple(str(r[c]) for c in order))
+    tasks = []
+    for task_name in sorted({r["task"] for r in rows}):
+
+        def split(name: str, task_name: str = task_name) -> PairSet:
+            chosen = [r for r in rows if r["task"] == task_name and r["split"] == name]
+            return PairSet([r["text_a"] for r in chosen], [r["text_b"] for r in chosen],
+                           [int(r["label"]) for r in chosen])
+
+        train_pairs = split("train")
+        if train_pairs.n_positive:
+            valid = split("valid")
+            tasks.append(Task(task_name, "pairs", train_pairs, valid if len(valid) else None,
+                              root / "warehouse", best_unit=task_name == LOOKALIKE_TASK))
+    return rows, tasks
 
 
 def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry) -> Any:
@@ -288,30 +344,13 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     """
     import logging
 
-    from semantic.encoding.training import PairSet, Task, train, version_name
-    from semantic.encoding.units import LOOKALIKE_TASK
+    from semantic.encoding.training import train, version_name
 
     log = logging.getLogger("semantic")
     if not enabled:
         log.info("training is off (var semantic_train: false); active encoder: %s", registry.active_name())
         return versions_table(registry)
-    # a table's row order is whatever the query plan gave; sorted, the same labels always make the
-    # same version name and the same training run
-    order = ("task", "split", "text_a", "text_b", "label")
-    rows = sorted(pairs.to_pylist(), key=lambda r: tuple(str(r[c]) for c in order))
-    tasks = []
-    for task_name in sorted({r["task"] for r in rows}):
-
-        def split(name: str, task_name: str = task_name) -> PairSet:
-            chosen = [r for r in rows if r["task"] == task_name and r["split"] == name]
-            return PairSet([r["text_a"] for r in chosen], [r["text_b"] for r in chosen],
-                           [int(r["label"]) for r in chosen])
-
-        train_pairs = split("train")
-        if train_pairs.n_positive:
-            valid = split("valid")
-            tasks.append(Task(task_name, "pairs", train_pairs, valid if len(valid) else None,
-                              registry.root / "warehouse", best_unit=task_name == LOOKALIKE_TASK))
+    rows, tasks = _warehouse_tasks(pairs, registry.root)
     if not tasks:
         log.warning("no labelled positive training pairs in the warehouse: nothing to train on")
         return versions_table(registry)
@@ -333,3 +372,58 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     registry.activate(name, reason="trained by dbt on new labels or config")
     log.info("activated model version %s; the embedding models re-embed with it", name)
     return versions_table(registry)
+
+
+#: The labelled-pairs task a pair reranker is trained on in the warehouse.
+RERANKER_TASK = "duplicate"
+
+
+def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry,
+                                  min_positives: int) -> Any:
+    """Train a pair reranker on the warehouse's labelled duplicate pairs unless those pairs and config
+    were trained already; activate it when it passes its guard.
+
+    It trains on the ``train`` split only (its guard reads ``valid``), so the calibration splits stay
+    unseen and the pair decision can learn how far to trust it there
+    (:mod:`semantic.decisions.reranked`). With fewer than ``min_positives`` labelled duplicates in
+    ``train`` nothing is trained: the pair decision would not use it.
+
+    Args:
+        pairs: Arrow table with task, split, text_a, text_b, label, left_id, right_id.
+        enabled: dbt var ``semantic_train_reranker``.
+        config: The :class:`semantic.encoding.reranker.RerankerConfig` built from dbt vars.
+        registry: The reranker registry (``data/rerankers``).
+        min_positives: Labelled duplicates needed in ``train`` (var ``calibration_min_positives``).
+
+    Returns:
+        The reranker versions table (:func:`rerankers_table`).
+    """
+    from semantic.encoding.reranker import train_reranker
+    from semantic.encoding.training import version_name
+
+    if not enabled:
+        logger.info("reranker training is off (var semantic_train_reranker: false); active reranker: %s",
+                    registry.active_name())
+        return rerankers_table(registry)
+    rows, tasks = _warehouse_tasks(pairs, registry.root, only=RERANKER_TASK)
+    n_positive = sum(t.train.n_positive for t in tasks)
+    if n_positive < min_positives:
+        logger.info("no pair reranker trained: %d labelled duplicates in train (need %d, var "
+                    "calibration_min_positives); active reranker: %s", n_positive, min_positives,
+                    registry.active_name())
+        return rerankers_table(registry)
+    name = version_name(tasks, config)
+    if (registry.root / name / "semantic_training.json").is_file():
+        logger.info("duplicate labels and reranker config unchanged: reusing pair reranker %s (active: %s)",
+                    name, registry.active_name())
+        return rerankers_table(registry)
+    logger.info("training pair reranker %s on %d labelled duplicate pairs", name, len(tasks[0].train))
+    result = train_reranker(tasks, registry.root / name, default_model_dir(), config)
+    _record_trained_ids(registry.root / name, rows)
+    if result.guard.get("passed"):
+        registry.activate(name, reason="trained by dbt on new duplicate labels or config")
+        logger.info("activated pair reranker %s (%s)", name, result.guard.get("reason"))
+    else:
+        logger.warning("pair reranker %s failed its guard (%s): not activated; the pair decision goes on with "
+                       "%s", name, result.guard.get("reason"), registry.active_name())
+    return rerankers_table(registry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,8 @@ import numpy as np
 from semantic.decisions.pair_decision import cosines as similarities  # cosine of aligned pairs (a[i], b[i])
 from semantic.decisions.pair_decision import lexical_embed  # the lexical floor (TF-IDF character 3-5-grams)
 from semantic.errors import SemanticDataError
+
+logger = logging.getLogger("semantic")
 
 Embed = Callable[[Sequence[str]], Any]  # dense ndarray or scipy sparse matrix, unit rows
 
@@ -119,29 +122,52 @@ def scored_pairs_task(path: Path, score: PairScore) -> dict[str, float]:
     return out
 
 
-def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairScore | None = None) -> dict[str, float]:
+def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairScore | None = None,
+                       reranker_version: str = "reranker") -> dict[str, float]:
     """The product's pair decision (see :mod:`semantic.decisions.pair_decision`): weights learned on train,
-    score calibrated and thresholded (F1-best) on valid, scored on test. With ``reranker``, its
-    probability is one more feature."""
+    score calibrated and thresholded (F1-best) on valid, scored on test. With ``reranker``, the second
+    stage of :mod:`semantic.decisions.reranked`: the reranker scores the pairs in the uncertainty band
+    only, stacked on valid out of fold; ``band_share`` is the share of test pairs it scored."""
     from sklearn.metrics import average_precision_score
 
-    from semantic.decisions import pair_decision
+    from semantic.decisions import pair_decision, reranked
 
-    def split(name: str) -> tuple[np.ndarray, np.ndarray]:
+    def split(name: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         a, b, labels = _pairs(path, name)
-        x = pair_decision.features(a, b, embed, lexical)
-        if reranker is not None:
-            x = np.column_stack([x, np.nan_to_num(np.asarray(reranker(a, b), dtype=float))])
-        return x, labels
+        return a, b, pair_decision.features(a, b, embed, lexical), labels
 
-    x_train, y_train = split("train")
-    x_valid, y_valid = split("valid")
+    _, _, x_train, y_train = split("train")
+    va, vb, x_valid, y_valid = split("valid")
     decision = pair_decision.fit(x_train, y_train, x_valid, y_valid, objective="f1")
-    x_test, y_test = split("test")
+    ta, tb, x_test, y_test = split("test")
     valid_score, test_score = decision.score(x_valid), decision.score(x_test)
-    out = {"ap": float(average_precision_score(y_test, test_score)), "threshold": decision.calibration.threshold,
-           "valid_f1": decision.calibration.figures["f1"]}
-    out.update(f1_at(test_score, y_test, decision.calibration.threshold))
+    out: dict[str, float] = {}
+    threshold, valid_f1 = decision.calibration.threshold, decision.calibration.figures["f1"]
+    if reranker is not None:
+
+        def banded(a: list[str], b: list[str], first: np.ndarray, band: tuple[float, float]) -> np.ndarray:
+            scores = np.full(len(a), np.nan)
+            rows = np.flatnonzero(reranked.band_mask(first, band))
+            scores[rows] = np.asarray(reranker([a[i] for i in rows], [b[i] for i in rows]), dtype=float)
+            return scores
+
+        band = reranked.score_band(decision)
+        stage, reason = reranked.fit(decision, valid_score, banded(va, vb, valid_score, band), y_valid,
+                                     reranker_version, objective="f1")
+        out["band_share"] = float(reranked.band_mask(test_score, band).mean())
+        if stage is None:  # the first stage's figures, marked as such
+            logger.warning("pairs task %s: the reranker is left out of the decision (%s)", path.name, reason)
+            out["reranker_used"] = 0.0
+        else:
+            valid_score = stage.combine(valid_score, banded(va, vb, valid_score, band))
+            first_test = test_score
+            test_score = stage.combine(first_test, banded(ta, tb, first_test, band))
+            threshold, valid_f1 = stage.calibration.threshold, stage.calibration.figures["f1"]
+            out.update({"reranker_used": 1.0, "valid_ap_first_stage": stage.first_ap,
+                        "valid_ap_reranked_oof": stage.reranked_ap})
+    out.update({"ap": float(average_precision_score(y_test, test_score)), "threshold": threshold,
+                "valid_f1": valid_f1})
+    out.update(f1_at(test_score, y_test, threshold))
     out.update(calibration_figures(valid_score, y_valid, test_score, y_test))
     return out
 
@@ -617,11 +643,16 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
         if kind == "pairs":
             for label, reranker in (rerankers or {}).items():
                 cached = _cached_pair_score(reranker.score)
-                rows.append(Row(name, kind, label, scored_pairs_task(path, cached)))
+                alone = scored_pairs_task(path, cached)
+                rows.append(Row(name, kind, label, alone))
                 if lexical and models and (path / "train.csv").is_file():
                     last = list(models)[-1]
-                    rows.append(Row(name, kind, f"{last}+{label}+decision", pair_decision_task(
-                        path, scorers[last], scorers["lexical"], reranker=cached)))
+                    staged = pair_decision_task(path, scorers[last], scorers["lexical"], reranker=cached,
+                                                reranker_version=str(getattr(reranker, "version", label)))
+                    # the reranker's cost per 1,000 candidate pairs: it scores the band's share of them (when used)
+                    staged["seconds_per_1000_pairs"] = (staged["band_share"] * alone["seconds_per_1000_pairs"]
+                                                        if staged.get("reranker_used") else 0.0)
+                    rows.append(Row(name, kind, f"{last}+decision+{label}", staged))
     fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
     for label, enc in models.items():
         report = check_collapse(np.nan_to_num(enc.encode(fixed)))

@@ -15,8 +15,9 @@ forward), and Lance keeps every earlier version of a table readable until it is 
    too) and unreferenced file removed; the build then pins the purged versions
    (:mod:`semantic.vectors.pins`). It rewrites the DuckDB build from its live data
    (:func:`semantic.warehouse.publishing.compact`), so no free block keeps the text, and swaps it in.
-4. With ``retrain``, the build trains an encoder without the asset, and the versions trained on it
-   are deleted from the registry with their calibrations and caches.
+4. With ``retrain``, the build trains an encoder (and a pair reranker) without the asset, and the
+   versions trained on it are deleted from their registries, an encoder's with its calibrations
+   and caches. Without it, the build trains neither, and those versions are named as kept.
 5. It removes the lines of dbt's logs that name the asset, then searches every file under the data
    folder (bytes, and Lance files decoded: Lance compresses strings) and every DuckDB table for
    the text. Anything left is reported with the file or relation, e.g. a source relation that
@@ -58,8 +59,9 @@ class ForgetReport:
     Attributes:
         ids: The ids forgotten.
         texts: Each id's texts found before erasure (the asset's text, its sentences' where unique).
-        trained: Each id's encoder versions trained on it (``semantic_training.json`` names them).
-        removed_versions: Encoder versions deleted (``retrain``), with their calibrations and caches.
+        trained: Each id's encoder versions and pair rerankers (``reranker:<name>``) trained on it
+            (``semantic_training.json`` names them).
+        removed_versions: Versions deleted (``retrain``); an encoder's with its calibrations and caches.
         kept_versions: Versions trained on an asset that are still in the registry, and why.
         purged: What each LanceDB table's purge did.
         scrubbed: Log files from which lines naming an asset were removed, with the count.
@@ -223,8 +225,15 @@ def gone_ids(lance_dir: Path) -> list[str]:
     return sorted(gone)
 
 
+#: How a pair reranker is named among the versions trained on an asset (the encoders' names have no prefix).
+RERANKER_PREFIX = "reranker:"
+#: The dbt vars that keep a build from training (an encoder or a pair reranker).
+TRAINING_OFF = {"semantic_train": False, "semantic_train_reranker": False}
+
+
 def trained_versions(models_dir: Path, ids: Sequence[str]) -> dict[str, list[str]]:
-    """For each id, the encoder versions whose training pairs named it (``trained_on_ids`` of their record)."""
+    """For each id, the versions in a registry (encoders', or pair rerankers') whose training pairs named it
+    (``trained_on_ids`` of their record)."""
     out: dict[str, list[str]] = {}
     wanted = set(ids)
     if not models_dir.is_dir():
@@ -255,20 +264,20 @@ def _record_forgotten(ids: Sequence[str]) -> Any:
 
 
 def _with_training_off(dbt_args: Sequence[str]) -> list[str]:
-    """``dbt_args`` with ``semantic_train: false`` merged into its ``--vars`` (or added)."""
+    """``dbt_args`` with :data:`TRAINING_OFF` merged into its ``--vars`` (or added)."""
     import yaml  # type: ignore[import-untyped]
 
     args = list(dbt_args)
     for i, arg in enumerate(args):
         if arg == "--vars" and i + 1 < len(args) or arg.startswith("--vars="):
             text = args[i + 1] if arg == "--vars" else arg.split("=", 1)[1]
-            merged = {**(yaml.safe_load(text) or {}), "semantic_train": False}
+            merged = {**(yaml.safe_load(text) or {}), **TRAINING_OFF}
             if arg == "--vars":
                 args[i + 1] = json.dumps(merged)
             else:
                 args[i] = "--vars=" + json.dumps(merged)
             return args
-    return [*args, "--vars", json.dumps({"semantic_train": False})]
+    return [*args, "--vars", json.dumps(TRAINING_OFF)]
 
 
 def _scrub_logs(folders: Sequence[Path], needles: Sequence[str]) -> dict[str, int]:
@@ -409,7 +418,10 @@ def forget(
         for text in found:
             if text not in texts.setdefault(asset_id, []):
                 texts[asset_id].append(text)
-    report = ForgetReport(ids=ids, texts=texts, trained=trained_versions(config.models_dir, ids))
+    trained = trained_versions(config.models_dir, ids)
+    for asset_id, names in trained_versions(config.rerankers_dir, ids).items():  # pair rerankers learn from them too
+        trained.setdefault(asset_id, []).extend(RERANKER_PREFIX + n for n in names)
+    report = ForgetReport(ids=ids, texts=texts, trained=trained)
     known = set(texts) | set(report.trained) | _forgotten_before(config.db_path)
     known |= set(_in_source(config, [i for i in recorded if i not in known]))
     unknown = [i for i in recorded if i not in known]
@@ -436,17 +448,26 @@ def forget(
     if report.build_code:
         report.seconds = time.monotonic() - started
         return report
-    registry = Registry(config.models_dir)
-    trained = sorted({v for versions in report.trained.values() for v in versions})
-    for name in trained:
+    encoders, rerankers = Registry(config.models_dir), Registry(config.rerankers_dir)
+    trained_names = sorted({v for versions in report.trained.values() for v in versions})
+    for name in trained_names:
+        is_reranker = name.startswith(RERANKER_PREFIX)
+        registry = rerankers if is_reranker else encoders
         if not retrain:
             report.kept_versions[name] = ("no --retrain; `semantic forget --retrain` trains a version without it and "
                                           "deletes this one")
-        elif name == registry.active_name():
-            report.kept_versions[name] = ("still the active encoder (is semantic_train off in the project?); activate "
-                                          "another version and run semantic forget --retrain again")
+        elif name.removeprefix(RERANKER_PREFIX) == registry.active_name():
+            report.kept_versions[name] = (
+                "still the active pair reranker (too few duplicate labels left to train another, or "
+                "semantic_train_reranker off?); `semantic activate --reranker base` and run semantic forget --retrain "
+                "again" if is_reranker else
+                "still the active encoder (is semantic_train off in the project?); activate "
+                "another version and run semantic forget --retrain again")
         else:
-            _remove_version(config, name)
+            if is_reranker:
+                shutil.rmtree(config.rerankers_dir / name.removeprefix(RERANKER_PREFIX), ignore_errors=True)
+            else:
+                _remove_version(config, name)
             report.removed_versions.append(name)
     needles = [t for found in texts.values() for t in found]
     # a sentence is the asset's own only when no remaining asset shares it ("Order today." is everyone's)

@@ -302,6 +302,30 @@ def _make_reranker_version(encoder: Encoder, config: SemanticConfig) -> Callable
     return semantic_reranker_version
 
 
+def _make_check_reranker_version(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
+    def semantic_check_reranker_version(stored: Any) -> pa.Array:
+        values = stored.to_pylist()
+        given = sorted({v for v in values if v is not None})
+        if given:  # only rows a reranker scored need one: all-NULL passes with none active
+            from semantic.encoding.registry import reranker_dir
+            from semantic.encoding.reranker import load_reranker
+
+            with _named("semantic_check_reranker_version"):
+                folder = reranker_dir(config)
+                current = load_reranker(folder).version if folder is not None else None
+            others = [v for v in given if v != current]
+            if others:
+                more = f" and {len(others) - 1} other(s)" if len(others) > 1 else ""
+                now = f"the active pair reranker's, {current}" if current else "an active pair reranker's (none is)"
+                raise SemanticModelVersionError(
+                    f"semantic_check_reranker_version: reranker_version must be {now} (got {_shown(others[0])}{more}); "
+                    "scores of different rerankers are not comparable: run `dbt build` to rescore the pairs with the "
+                    f"active reranker, or activate that reranker again (`semantic activate --reranker VERSION`)")
+        return pa.array([None if v is None else True for v in values], type=pa.bool_())
+
+    return semantic_check_reranker_version
+
+
 def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callable[..., pa.Array]:
     from semantic.decisions import calibration
 
@@ -473,6 +497,12 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
         "True when a stored vector's model version is the active one, NULL for NULL; raises, naming both "
         "versions, otherwise.",
         args=("model_version",), takes="a stored vector's model version",
+    ),
+    SqlFunction(
+        "semantic_check_reranker_version", ("VARCHAR",), "BOOLEAN", _make_check_reranker_version,
+        "True when the pair reranker that scored a row (reranker_version) is the active one, NULL for NULL; raises, "
+        "naming both versions, otherwise.",
+        args=("reranker_version",), takes="the reranker version a row records",
     ),
     SqlFunction(
         "semantic_match_probability", ("DOUBLE", "VARCHAR"), "DOUBLE", _make_match_probability,
