@@ -13,6 +13,7 @@ def model(dbt, session):
         epochs=int(dbt.config.get("training_epochs")),
         learning_rate=float(dbt.config.get("training_learning_rate")),
         seed=int(dbt.config.get("training_seed")),
+        keep_base=float(dbt.config.get("training_keep_base")),
     )
     enabled = str(dbt.config.get("train_encoder")).lower() == "true"
     return train_from_warehouse(

@@ -185,6 +185,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate or 2e-5, max_seq_length=args.max_seq_length or 128,
+        keep_base=args.keep_base,
     )
     _print_tasks(tasks)
     result = train(tasks, args.out, args.base or default_model_dir(), config)
@@ -197,6 +198,9 @@ def _train(args: argparse.Namespace) -> int:
           f"effective rank {guard['effective_rank']:.1f})")
     for name, value in sorted(result.valid.items()):
         print(f"{name}: {value:.4f}")
+    general = result.general
+    print(f"general ability: Spearman {general['base_agreement']:.3f} between base and tuned cosines over random "
+          f"pairs of {general['texts']} task texts (keep_base {general['keep_base']:g})")
     print(f"tuned model written to {result.out_dir} in {result.seconds:.0f} s")
     return 0
 
@@ -257,8 +261,10 @@ def _versions(args: argparse.Namespace) -> int:
             detail = f"  valid AP {guard['valid_ap']:.3f}" if "valid_ap" in guard else ""
         else:
             ap = (v.metrics.get("valid") or {}).get("valid_cosine_ap")
+            agreement = (v.metrics.get("general") or {}).get("base_agreement")
             detail = (f"  mean random cosine {guard.get('mean_random_cosine', float('nan')):.3f}"
-                      + (f"  valid AP {ap:.3f}" if ap is not None else ""))
+                      + (f"  valid AP {ap:.3f}" if ap is not None else "")
+                      + (f"  base agreement {agreement:.3f}" if agreement is not None else ""))
         print(f"{'*' if v.name == active_name else ' '} {v.name}  guard {'passed' if v.guard_passed else 'FAILED'}"
               + detail)
     return 0
@@ -468,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="mnrl", choices=["mnrl", "contrastive", "triplet", "supcon"],
                    help="supcon: supervised contrastive over the classes the labelled matches form (R-SupCon)")
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--keep-base", type=float, default=0.0,
+                   help="share of the base weights mixed back into the tuned encoder after training (0 to <1, "
+                        "WiSE-FT): keeps more general ability at some cost to the tuned task; default 0")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, help="default 2e-5 (encoder), 5e-5 (--cross-encoder)")

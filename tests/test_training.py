@@ -215,3 +215,40 @@ def test_a_supcon_run_trains_on_the_classes_and_passes_the_guard(tmp_path, caplo
     assert result.guard["passed"] and "supcon: 18 texts in 6 classes" in caplog.text
     meta = json.loads((tmp_path / "tuned" / "semantic_training.json").read_text())
     assert meta["config"]["loss"] == "supcon"
+
+
+@pytest.mark.slow
+def test_keep_base_mixes_the_base_weights_back_and_the_model_records_how_much_general_order_it_kept(tmp_path):
+    import hashlib
+    from dataclasses import asdict
+
+    from safetensors.numpy import load_file
+
+    from semantic.config import default_model_dir
+    from semantic.encoding.training import train, version_name
+
+    rows = [(f"{p} on sale", f"buy {p} now", 1) for p in ("tents", "coffee", "loans", "bikes", "serum", "kibble")]
+    rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]
+    task = load_task(write_pairs(tmp_path / "d", rows))
+    tuned = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16, learning_rate=1e-4)
+    mixed = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16, learning_rate=1e-4, keep_base=0.5)
+    a = train([task], tmp_path / "a", default_model_dir(), tuned)
+    b = train([task], tmp_path / "b", default_model_dir(), mixed)
+    base_weights = load_file(str(default_model_dir() / "model.safetensors"))
+    wa, wb = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
+    moved = [name for name in wa if not np.allclose(wa[name], base_weights[name])]
+    assert moved  # tuning changed weights, and the mixed model sits half way
+    for name in moved:
+        np.testing.assert_allclose(wb[name], 0.5 * base_weights[name] + 0.5 * wa[name], rtol=1e-4, atol=1e-6)
+    for result, keep in ((a, 0.0), (b, 0.5)):
+        general = json.loads((result.out_dir / "semantic_metrics.json").read_text())["general"]
+        assert general["keep_base"] == keep and 0.0 < general["base_agreement"] <= 1.0
+        assert "General ability: Spearman" in (result.out_dir / "README.md").read_text()
+    assert b.general["base_agreement"] >= a.general["base_agreement"]
+    # a setting added later keeps the names of versions trained before it, at its default
+    old = hashlib.sha256(json.dumps({k: v for k, v in asdict(tuned).items() if k != "keep_base"},
+                                    sort_keys=True).encode()).hexdigest()[:6]
+    assert version_name([task], tuned).endswith("-" + old)
+    assert version_name([task], mixed) != version_name([task], tuned)
+    with pytest.raises(SemanticConfigError, match="keep_base"):
+        TrainingConfig(keep_base=1.0)

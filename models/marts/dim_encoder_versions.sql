@@ -21,6 +21,7 @@ final as (
         versions.mean_random_cosine,
         versions.effective_rank,
         versions.valid_ap,
+        versions.base_agreement,
         coalesce(vectors.n_asset_vectors, 0) as n_asset_vectors,
         versions.path
     from versions

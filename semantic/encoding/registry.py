@@ -230,7 +230,8 @@ def versions_table(registry: Registry) -> Any:
     rows: list[dict[str, Any]] = [{
         "version": BASE, "model_version": model_info(default_model_dir()).version, "path": str(default_model_dir()),
         "created_at": None, "loss": None, "epochs": None, "data_hash": None, "guard_passed": True,
-        "mean_random_cosine": None, "effective_rank": None, "valid_ap": None, "is_active": active == BASE,
+        "mean_random_cosine": None, "effective_rank": None, "valid_ap": None, "base_agreement": 1.0,
+        "is_active": active == BASE,
     }]
     for v in registry.versions():
         guard = v.metrics.get("guard") or {}
@@ -243,13 +244,14 @@ def versions_table(registry: Registry) -> Any:
             "loss": config.get("loss"), "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
             "guard_passed": v.guard_passed, "mean_random_cosine": guard.get("mean_random_cosine"),
             "effective_rank": guard.get("effective_rank"), "valid_ap": valid.get("valid_cosine_ap"),
-            "is_active": v.name == active,
+            "base_agreement": (v.metrics.get("general") or {}).get("base_agreement"), "is_active": v.name == active,
         })
     schema = pa.schema([
         ("version", pa.string()), ("model_version", pa.string()), ("path", pa.string()),
         ("created_at", pa.timestamp("us")), ("loss", pa.string()), ("epochs", pa.int64()),
         ("data_hash", pa.string()), ("guard_passed", pa.bool_()), ("mean_random_cosine", pa.float64()),
-        ("effective_rank", pa.float64()), ("valid_ap", pa.float64()), ("is_active", pa.bool_()),
+        ("effective_rank", pa.float64()), ("valid_ap", pa.float64()), ("base_agreement", pa.float64()),
+        ("is_active", pa.bool_()),
     ])
     return pa.Table.from_pylist(rows, schema=schema)
 

@@ -152,9 +152,17 @@ def load_task(path: Path | str) -> Task:
     return task
 
 
+#: Training settings added after versions were named: left out of the name at their default value.
+_ADDED_SETTINGS = {"keep_base": 0.0}
+
+
 def version_name(tasks: Sequence[Task], config: Any) -> str:
     """A trained version's name, ``<data hash>-<config hash>``: the same labels and settings, the same name."""
-    config_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:6]
+    settings = asdict(config)
+    for name, default in _ADDED_SETTINGS.items():  # a setting added later, at its default, keeps old names
+        if settings.get(name) == default:
+            settings.pop(name)
+    config_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:6]
     return f"{data_hash(tasks)[:10]}-{config_hash}"
 
 
@@ -317,6 +325,11 @@ class TrainingConfig:
             task (in proportion to the tasks' sizes), so a pair's in-batch negatives are texts of
             its own kind (other claims' restatements, not brief-match assets), which makes them
             harder negatives. Off: batches mix the tasks.
+        keep_base: The share of the base model's weights mixed back into the tuned ones after
+            training, ``keep_base * base + (1 - keep_base) * tuned`` (weight-space ensembling,
+            WiSE-FT, Wortsman et al. 2022): one encoder serves search, dedup and compliance, and
+            moving less far from the base keeps more of its general ability, at some cost to the
+            tuned task. 0 keeps the tuned weights.
     """
 
     loss: str = "mnrl"
@@ -329,6 +342,7 @@ class TrainingConfig:
     top_k: int = 20
     margin: float = 0.05
     task_batches: bool = True
+    keep_base: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -339,6 +353,9 @@ class TrainingConfig:
                 raise SemanticConfigError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.learning_rate < 1:
             raise SemanticConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if not 0.0 <= self.keep_base < 1.0:
+            raise SemanticConfigError(f"keep_base must be in [0, 1) (the share of the base weights kept), got "
+                                      f"{self.keep_base!r}")
 
 
 @dataclass
@@ -350,6 +367,7 @@ class TrainingResult:
     mining: MiningReport | None
     guard: dict[str, Any]
     valid: dict[str, float] = field(default_factory=dict)
+    general: dict[str, Any] = field(default_factory=dict)
 
 
 def _seed_everything(seed: int) -> None:
@@ -435,6 +453,10 @@ def train(
         return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
 
     given_hash = data_hash(tasks)
+    # before training: the base's weights (to mix back) and its vectors of the guard sample (how much of the
+    # base's similarity structure the tuned model keeps, a label-free check of general ability)
+    base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()} if config.keep_base else {}
+    base_sample = embed(guard_sample(tasks, seed=config.seed)[0])
     tasks = list(tasks)
     for i, task in enumerate(tasks):
         if task.best_unit:
@@ -547,9 +569,13 @@ def train(
         callbacks=[_log_callback()],
     )
     trainer.train()
+    if config.keep_base:
+        _mix_base(model, base_weights, config.keep_base)
     valid = {k: float(v) for k, v in (evaluator(model) if evaluator else {}).items()}
 
     sample, positive_pairs = guard_sample(tasks, seed=config.seed)
+    general = {"base_agreement": base_agreement(base_sample, embed(sample)), "texts": len(sample),
+               "keep_base": config.keep_base}
     report = check_collapse(
         embed(sample),
         embed([p[0] for p in positive_pairs]) if positive_pairs else None,
@@ -574,8 +600,9 @@ def train(
             indent=2,
         )
     )
-    (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid}, indent=2))
-    _write_card(out, config, tasks, report.as_dict(), valid, base_info.version)
+    (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid, "general": general},
+                                               indent=2))
+    _write_card(out, config, tasks, report.as_dict(), valid, base_info.version, general)
     write_manifest(out)  # last, over every file: from now on a load refuses the version if one changes
     import shutil
 
@@ -583,12 +610,46 @@ def train(
     logger.info("saved the tuned model to %s in %.0f s; collapse guard %s", out, seconds,
                 "passed" if report.passed else f"FAILED: {report.reason}")
     raise_if_collapsed(report, str(out))
-    return TrainingResult(out, seconds, mining, report.as_dict(), valid)
+    return TrainingResult(out, seconds, mining, report.as_dict(), valid, general)
+
+
+def _mix_base(model: Any, base: dict[str, Any], keep: float) -> None:
+    """Weight-space ensembling in place: every floating-point weight becomes ``keep * base + (1 - keep) * tuned``."""
+    import torch
+
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and name in base:
+                tensor.mul_(1.0 - keep).add_(base[name].to(tensor.dtype), alpha=keep)
+
+
+#: Random pairs of the guard sample compared by :func:`base_agreement`.
+AGREEMENT_PAIRS = 4000
+
+
+def base_agreement(base: np.ndarray, tuned: np.ndarray, pairs: int = AGREEMENT_PAIRS, seed: int = 0) -> float:
+    """Spearman correlation between the base model's and the tuned model's cosines over random pairs of the
+    same texts (rows of unit length): 1 when tuning kept the base's similarity order, lower as it moved away.
+
+    A check of general ability that needs no labels (the graded-relatedness sets of ``semantic evaluate``
+    are the labelled one): the pairs are mostly unrelated texts, whose order the tuned task does not
+    need to change.
+    """
+    from scipy.stats import spearmanr
+
+    n = len(base)
+    if n < 3:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, n, pairs), rng.integers(0, n, pairs)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    return float(spearmanr(np.sum(base[i] * base[j], axis=1), np.sum(tuned[i] * tuned[j], axis=1)).statistic)
 
 
 def _write_card(
     out: Path, config: TrainingConfig, tasks: Sequence[Task], guard: dict[str, Any], valid: dict[str, float],
-    base_version: str,
+    base_version: str, general: dict[str, Any] | None = None,
 ) -> None:
     lines = [
         "# semantic-assets tuned encoder",
@@ -604,5 +665,10 @@ def _write_card(
     ]
     if valid:
         lines += ["Validation: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(valid.items())), ""]
+    if general:
+        lines += [f"General ability: Spearman {general['base_agreement']:.3f} between the base model's and this "
+                  f"model's cosines over random pairs of {general['texts']} task texts (1 = the base's order kept); "
+                  f"{general['keep_base']:g} of the base weights mixed back in. `semantic evaluate --data "
+                  "<general/ folder> --model <this folder>` measures it on graded relatedness.", ""]
     lines += ["Load with `SentenceTransformer(path)`; `semantic_training.json` holds the full config and data hash."]
     (out / "README.md").write_text("\n".join(lines) + "\n")

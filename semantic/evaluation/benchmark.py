@@ -653,6 +653,11 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
                     staged["seconds_per_1000_pairs"] = (staged["band_share"] * alone["seconds_per_1000_pairs"]
                                                         if staged.get("reranker_used") else 0.0)
                     rows.append(Row(name, kind, f"{last}+decision+{label}", staged))
+    for task_name in {r.task for r in rows if r.kind == "general"}:  # the forgetting check: each model against base
+        base = next((r for r in rows if r.task == task_name and r.model == "base"), None)
+        for r in rows:
+            if base is not None and r.task == task_name and r.kind == "general" and r.model != "lexical":
+                r.metrics["spearman_drop_vs_base"] = base.metrics["spearman"] - r.metrics["spearman"]
     fixed = random.Random(1).sample(sorted(sample), min(sample_size, len(sample)))
     for label, enc in models.items():
         report = check_collapse(np.nan_to_num(enc.encode(fixed)))
