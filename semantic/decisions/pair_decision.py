@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 
 from semantic import faults
-from semantic.decisions import calibration
+from semantic.decisions import calibration, reranked
 from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
 
@@ -218,7 +218,7 @@ class PairReranker:
 
     score: PairScorer
     version: str
-    band: tuple[float, float] = (0.02, 0.98)
+    band: tuple[float, float] = reranked.DEFAULT_BAND
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ class FittedDuplicates:
     decision: PairDecision | None
     lexical: Callable[[Sequence[str]], Any] | None
     reason: str = ""
-    reranked: Any = None  # semantic.decisions.reranked.RerankedDecision
+    reranked: reranked.RerankedDecision | None = None
     reranker: PairReranker | None = None
     reranker_reason: str = ""
 
@@ -275,14 +275,10 @@ def fit_duplicates(
                                             f"({decision.calibration.reason})")
     if reranker is None:
         return FittedDuplicates(decision, lexical, reranker_reason="no pair reranker is active")
-    from semantic.decisions import reranked
-
     first = decision.score(x[held])
-    band = reranked.score_band(decision, reranker.band)
-    rows = np.flatnonzero(reranked.band_mask(first, band))
-    held_a, held_b = np.asarray(ta, dtype=object)[held], np.asarray(tb, dtype=object)[held]
-    scores = np.full(len(first), np.nan)
-    scores[rows] = np.asarray(reranker.score(list(held_a[rows]), list(held_b[rows])), dtype=float)
+    rows = np.flatnonzero(held)
+    scores = reranked.ask_in_band(first, reranked.score_band(decision, reranker.band), [ta[i] for i in rows],
+                                  [tb[i] for i in rows], reranker.score)
     stage, why = reranked.fit(decision, first, scores, label[held], reranker.version, band=reranker.band,
                               objective=objective, target_precision=target_precision, method=method,
                               min_positives=min_positives)
@@ -328,8 +324,7 @@ def score_duplicates(candidates: pa.Table, fitted: FittedDuplicates, text_pairs:
         rerank_score = np.full(n, np.nan)
         if fitted.reranked is not None and fitted.reranker is not None:  # the second stage, in its band
             asked = np.flatnonzero(fitted.reranked.in_band(score[rows]))
-            rerank_score[rows[asked]] = np.asarray(fitted.reranker.score([a[i] for i in asked],
-                                                                         [b[i] for i in asked]), dtype=float)
+            rerank_score[rows] = reranked.ask_in_band(score[rows], fitted.reranked.band, a, b, fitted.reranker.score)
             score = fitted.reranked.combine(score, rerank_score)
             cal = fitted.reranked.calibration
             version = np.full(n, None, dtype=object)

@@ -30,7 +30,7 @@ or the band holds too few labelled matches to learn from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,6 +89,17 @@ def band_mask(first_score: Any, band: tuple[float, float]) -> np.ndarray:
     vetoed pair (score 0) never does, so the reranker cannot overturn the identifier veto."""
     s = np.asarray(first_score, dtype=float)
     return np.asarray((s >= band[0]) & (s <= band[1]) & (s > 0.0))
+
+
+def ask_in_band(first_score: Any, band: tuple[float, float], texts_a: Sequence[str], texts_b: Sequence[str],
+                score: Callable[[Sequence[str], Sequence[str]], Any]) -> np.ndarray:
+    """The reranker's probability (``score``) of the pairs in the band of scores ``band``, NaN for the rest:
+    only the band's pairs are scored."""
+    out = np.full(len(texts_a), np.nan)
+    rows = [int(i) for i in np.flatnonzero(band_mask(first_score, band))]
+    if rows:
+        out[rows] = np.asarray(score([texts_a[i] for i in rows], [texts_b[i] for i in rows]), dtype=np.float64)
+    return out
 
 
 def _logit(p: Any) -> np.ndarray:

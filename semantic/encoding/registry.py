@@ -48,6 +48,11 @@ class ModelVersion:
     metrics: dict[str, Any]
 
     @property
+    def created_at(self) -> datetime:
+        """When it was saved (its training record's modification time, UTC, without a zone)."""
+        return datetime.fromtimestamp((self.path / "semantic_training.json").stat().st_mtime, UTC).replace(tzinfo=None)
+
+    @property
     def guard_passed(self) -> bool:
         """Whether the collapse guard passed."""
         return bool((self.metrics.get("guard") or {}).get("passed"))
@@ -239,8 +244,7 @@ def versions_table(registry: Registry) -> Any:
         config = v.training.get("config") or {}
         rows.append({
             "version": v.name, "model_version": model_version(v.path), "path": str(v.path),
-            "created_at": datetime.fromtimestamp((v.path / "semantic_training.json").stat().st_mtime, UTC)
-            .replace(tzinfo=None),
+            "created_at": v.created_at,
             "loss": config.get("loss"), "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
             "guard_passed": v.guard_passed, "mean_random_cosine": guard.get("mean_random_cosine"),
             "effective_rank": guard.get("effective_rank"), "valid_ap": valid.get("valid_cosine_ap"),
@@ -270,8 +274,7 @@ def rerankers_table(registry: Registry) -> Any:
         config = v.training.get("config") or {}
         rows.append({
             "version": v.name, "reranker_version": model_version(v.path), "path": str(v.path),
-            "created_at": datetime.fromtimestamp((v.path / "semantic_training.json").stat().st_mtime, UTC)
-            .replace(tzinfo=None),
+            "created_at": v.created_at,
             "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
             "guard_passed": v.guard_passed, "valid_ap": guard.get("valid_ap"),
             "cosine_valid_ap": guard.get("cosine_valid_ap"), "is_active": v.name == active,

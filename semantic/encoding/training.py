@@ -453,10 +453,7 @@ def train(
         return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
 
     given_hash = data_hash(tasks)
-    # before training: the base's weights (to mix back) and its vectors of the guard sample (how much of the
-    # base's similarity structure the tuned model keeps, a label-free check of general ability)
     base_weights = {k: v.detach().clone() for k, v in model.state_dict().items()} if config.keep_base else {}
-    base_sample = embed(guard_sample(tasks, seed=config.seed)[0])
     tasks = list(tasks)
     for i, task in enumerate(tasks):
         if task.best_unit:
@@ -465,6 +462,10 @@ def train(
             tasks[i] = replace(task, train=train_pairs, valid=valid_pairs)
             logger.info("%s: trained on the best unit of each text (a sentence instead of the whole text for %d of "
                         "%d pairs), as the compliance check scores them", task.name, changed, len(task.train))
+    # the texts the collapse guard checks after training, embedded now by the base as well: how much of the
+    # base's similarity order the tuned model keeps is a label-free check of general ability
+    sample, positive_pairs = guard_sample(tasks, seed=config.seed)
+    base_sample = embed(sample)
     mining: MiningReport | None = None
     if config.loss in ("mnrl", "triplet"):
         by_task: dict[str, list[tuple[str, str, str]]] = {}
@@ -573,7 +574,6 @@ def train(
         _mix_base(model, base_weights, config.keep_base)
     valid = {k: float(v) for k, v in (evaluator(model) if evaluator else {}).items()}
 
-    sample, positive_pairs = guard_sample(tasks, seed=config.seed)
     general = {"base_agreement": base_agreement(base_sample, embed(sample)), "texts": len(sample),
                "keep_base": config.keep_base}
     report = check_collapse(

@@ -144,24 +144,16 @@ def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairS
     out: dict[str, float] = {}
     threshold, valid_f1 = decision.calibration.threshold, decision.calibration.figures["f1"]
     if reranker is not None:
-
-        def banded(a: list[str], b: list[str], first: np.ndarray, band: tuple[float, float]) -> np.ndarray:
-            scores = np.full(len(a), np.nan)
-            rows = np.flatnonzero(reranked.band_mask(first, band))
-            scores[rows] = np.asarray(reranker([a[i] for i in rows], [b[i] for i in rows]), dtype=float)
-            return scores
-
         band = reranked.score_band(decision)
-        stage, reason = reranked.fit(decision, valid_score, banded(va, vb, valid_score, band), y_valid,
-                                     reranker_version, objective="f1")
+        valid_reranker = reranked.ask_in_band(valid_score, band, va, vb, reranker)
+        stage, reason = reranked.fit(decision, valid_score, valid_reranker, y_valid, reranker_version, objective="f1")
         out["band_share"] = float(reranked.band_mask(test_score, band).mean())
         if stage is None:  # the first stage's figures, marked as such
             logger.warning("pairs task %s: the reranker is left out of the decision (%s)", path.name, reason)
             out["reranker_used"] = 0.0
         else:
-            valid_score = stage.combine(valid_score, banded(va, vb, valid_score, band))
-            first_test = test_score
-            test_score = stage.combine(first_test, banded(ta, tb, first_test, band))
+            valid_score = stage.combine(valid_score, valid_reranker)
+            test_score = stage.combine(test_score, reranked.ask_in_band(test_score, band, ta, tb, reranker))
             threshold, valid_f1 = stage.calibration.threshold, stage.calibration.figures["f1"]
             out.update({"reranker_used": 1.0, "valid_ap_first_stage": stage.first_ap,
                         "valid_ap_reranked_oof": stage.reranked_ap})
