@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -89,6 +90,43 @@ def _search(args: argparse.Namespace) -> int:
     for row in hits.to_pylist():
         text = (row["text"] or "")[:90]
         print(f"{row['rank']:>3}  {row['similarity']:.3f}  {row['asset_id']}  {row['brand']}/{row['market']}  {text}")
+    return 0
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.review.queue import open_items
+
+    config = active().with_overrides(db_path=args.db)
+    items = open_items(config.db_path, limit=args.n, task=args.task)
+    if not items:
+        print("the review queue is empty: nothing waits for a decision")
+        return 0
+    for item in items:
+        p = item["match_probability"]
+        print(f"#{item['queue_rank']} item {item['review_id']}  {item['task']} ({item['reason']}), probability "
+              f"{'?' if p is None else f'{p:.2f}'}, value {item['label_value']:.2f} bit, now {item['current_decision']}"
+              + (f", decided {item['previous_label']} before the text changed" if item["previous_label"] else ""))
+        print(f"    {item['left_id']}: {(item['left_text'] or '')[:110]}")
+        print(f"    {item['right_id']}: {(item['right_text'] or '')[:110]}")
+        if item["rule_id"]:
+            print(f"    rule {item['rule_id']} ({item['severity']}): {item['rationale']}")
+    print("decide one with: semantic label ITEM --label match|not_match|skip --reviewer NAME")
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.review.decisions import record
+
+    config = active().with_overrides(db_path=args.db)
+    if args.item is not None and args.ids:
+        raise SemanticError("name a queue item or --ids A B, not both; nothing was recorded")
+    decision = record(config, args.label, args.reviewer if args.reviewer is not None else
+                      os.environ.get("SEMANTIC_REVIEWER", ""), item=args.item, ids=args.ids or None,
+                      task=args.task, note=args.note)
+    print(decision.line())
+    print(f"the next `semantic build` trains and calibrates on it (decision log: {config.review_log})")
     return 0
 
 
@@ -498,6 +536,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", help="re-activate the version that was active before the current one")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.set_defaults(func=_rollback)
+
+    p = sub.add_parser(
+        "queue", help="list the review queue (fct_review_queue): the items a person should decide, most valuable first",
+    )
+    p.add_argument("-n", type=_k_arg, default=10, help="items shown")
+    p.add_argument("--task", choices=["duplicate", "brief_match", "lookalike"], help="only this task's items")
+    p.add_argument("--db", help="the DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.set_defaults(func=_queue)
+
+    p = sub.add_parser(
+        "label", help="record a reviewer's decision on a queue item or any two ids; the next build learns from it",
+        description="Record match, not_match or skip for an item of `semantic queue` (its id) or for any two ids "
+        "(--ids A B; the task follows from their kinds: two assets are a duplicate pair, a brief and an asset a "
+        "brief match, an asset and a compliance reference a lookalike). Decisions are appended to the decision log "
+        "beside the DuckDB file (data/review/decisions.jsonl), which no build, swap or rollback replaces; the next "
+        "build reads them as labelled pairs. Checked against the published build first: a bad decision records "
+        "nothing.",
+    )
+    p.add_argument("item", nargs="?", help="a review_id of `semantic queue` / fct_review_queue")
+    p.add_argument("--ids", nargs=2, metavar=("LEFT", "RIGHT"), help="two ids instead of a queue item")
+    p.add_argument("--task", help="duplicate, brief_match or lookalike (with --ids; default: from the ids' kinds)")
+    p.add_argument("--label", required=True, help="match, not_match ('not a match') or skip")
+    p.add_argument("--reviewer", help="who decides (default: $SEMANTIC_REVIEWER); required")
+    p.add_argument("--note", help="optional note kept with the decision")
+    p.add_argument("--db", help="the published DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.set_defaults(func=_label)
 
     p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")
     p.add_argument("folder", nargs="?", help="seed folder (default: the project's seeds/)")

@@ -22,6 +22,7 @@ ENV_LANCE_DIR = "SEMANTIC_LANCE_DIR"
 ENV_MODEL_DIR = "SEMANTIC_MODEL_DIR"
 ENV_MODELS_DIR = "SEMANTIC_MODELS_DIR"
 ENV_RERANKER_DIR = "SEMANTIC_RERANKER_DIR"
+ENV_REVIEW_LOG = "SEMANTIC_REVIEW_LOG"
 
 DB_FILE_NAME = "semantic_assets.duckdb"
 LANCE_DIR_NAME = "lance"
@@ -177,6 +178,13 @@ class SemanticConfig:
     def rerankers_dir(self) -> Path:
         """The registry of trained pair rerankers (``<models_dir>/../rerankers``)."""
         return self.models_dir.parent / "rerankers"
+
+    @property
+    def review_log(self) -> Path:
+        """The reviewers' decision log (``$SEMANTIC_REVIEW_LOG`` or ``<models_dir>/../review/decisions.jsonl``):
+        beside the DuckDB file, never inside it, so no build, swap or rollback replaces it."""
+        value = os.environ.get(ENV_REVIEW_LOG)
+        return _resolve(value, project_root()) if value else self.models_dir.parent / "review" / "decisions.jsonl"
 
     def with_overrides(self, **changes: Any) -> SemanticConfig:
         """Return a copy with some fields replaced (paths are resolved against the project)."""

@@ -739,3 +739,114 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
         for idx in tbl.list_indices():
             if "vector" in idx.columns:
                 tbl.drop_index(idx.name)  # back to exact search for any later test
+
+
+REVIEW = "{semantic_train_epochs: 1, semantic_train_reranker: false}"
+
+
+def semantic_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "semantic"), *args], cwd=project, env=env_for(project), capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_five_queue_decisions_train_a_new_encoder_recalibrate_and_leave_the_queue(project, first_build):
+    base = dbt_build(project, "--vars", REVIEW, train=True)
+    assert base.returncode == 0, base.stdout[-4000:]
+    active = query(project, "select version from dim_encoder_versions where is_active")[0][0]
+    # the top item of each task, then the next most valuable ones
+    top = query(project, "select review_id, task, left_id, right_id from fct_review_queue "
+                         "qualify row_number() over (partition by task order by queue_rank) = 1")
+    rest = query(project, "select review_id, task, left_id, right_id from fct_review_queue "
+                          "order by queue_rank limit 10")
+    items = (top + [r for r in rest if r not in top])[:5]
+    assert len(items) == 5 and {r[1] for r in top} == {"duplicate", "lookalike", "brief_match"}
+    listed = semantic_cli(project, "queue", "-n", "3")
+    assert listed.returncode == 0 and rest[0][0] in listed.stdout, listed.stdout + listed.stderr
+    for n, (item, *_) in enumerate(items):
+        done = semantic_cli(project, "label", item, "--label", ("match", "not_match")[n % 2], "--reviewer", "Rae")
+        assert done.returncode == 0 and "recorded" in done.stdout, done.stderr
+
+    after = dbt_build(project, "--vars", REVIEW, train=True)
+    assert after.returncode == 0, after.stdout[-4000:]
+    trained = query(project, "select task, left_id, right_id, label from int_training_pairs_labelled "
+                             "where kind = 'review' order by all")
+    expected = sorted((t, a, b, (1, 0)[n % 2]) for n, (_, t, a, b) in enumerate(items))
+    assert trained == expected  # the new labels are in the training input
+    assert "training model version" in after.stdout
+    new = query(project, "select version from dim_encoder_versions where is_active")[0][0]
+    assert new != active  # a new encoder version, trained on them
+    calibrated = query(project, "select distinct model_version from dim_similarity_thresholds")
+    assert calibrated == query(project, "select model_version from int_assets_embedded limit 1")  # recalibrated
+    assert calibrated[0][0].startswith(new)
+    still = query(project, "select review_id from fct_review_queue where review_id in (?, ?, ?, ?, ?)",
+                  [r[0] for r in items])
+    assert still == []  # decided: gone from the queue
+
+
+def test_every_decision_survives_semantic_build_swaps_and_a_rollback(project, first_build):
+    pair = query(project, "select asset_id from stg_semantic__assets order by asset_id limit 2")
+    again = semantic_cli(project, "label", "--ids", pair[0][0], pair[1][0], "--label", "skip", "--reviewer", "Sam",
+                         "--note", "not sure")
+    assert again.returncode == 0, again.stderr
+    log = project / "data" / "review" / "decisions.jsonl"
+    recorded = log.read_bytes()
+    n = len(recorded.splitlines())
+    assert n >= 1
+    for step in (("build", "--project-dir", str(project), *NO_TRAINING), ("rollback",),
+                 ("build", "--project-dir", str(project), *NO_TRAINING)):
+        done = semantic_cli(project, *step)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert log.read_bytes() == recorded  # the log is never rewritten by a build, a swap or a rollback
+        assert query(project, "select count(*) from stg_semantic__review_decisions")[0][0] == n
+    summary = semantic_cli(project, "summary")
+    assert "changes since the previous build:" in summary.stdout and "encoder:" in summary.stdout, summary.stdout
+
+
+def test_label_health_lists_contradictions_and_a_changed_text_returns_its_item(project, first_build):
+    a, b, c = (r[0] for r in query(project, "select asset_id from stg_semantic__assets order by asset_id "
+                                            "limit 3 offset 10"))
+    for left, right, label, who in ((a, b, "match", "Ann"), (b, c, "match", "Ann"), (a, c, "not_match", "Ann"),
+                                    (a, b, "not_match", "Bob")):
+        done = semantic_cli(project, "label", "--ids", left, right, "--label", label, "--reviewer", who)
+        assert done.returncode == 0, done.stderr
+    built = dbt_build(project)
+    assert built.returncode == 0, built.stdout[-3000:]
+    conflicts = query(project, "select conflict_kind, id_a, id_b, id_c, label_kept, detail from fct_label_conflicts "
+                               "where ? in (id_a, id_b, id_c)", [a])
+    assert ("labelled_both_ways", a, b, None, 0, "1 match and 1 not-match label(s) by Ann, Bob") in conflicts
+    assert query(project, "select label from stg_semantic__labelled_pairs where source = 'review' and left_id = ? "
+                          "and right_id = ?", [a, b]) == [(0,)]  # the latest decision counts
+    # Bob's not-match broke (a = b) so no triangle here; Ann's earlier match would have made one:
+    assert not any(row[0] == "duplicate_triangle" for row in conflicts)
+    semantic_cli(project, "label", "--ids", a, b, "--label", "match", "--reviewer", "Cy")
+    assert dbt_build(project).returncode == 0
+    triangle = query(project, "select id_a, id_b, id_c, text_a is not null and text_c is not null "
+                              "from fct_label_conflicts where conflict_kind = 'duplicate_triangle'")
+    assert (a, b, c, True) in triangle  # a = b, b = c, a != c, with the texts
+
+    # the queue's most valuable duplicate item, decided, then one of its texts edited: the label no longer holds
+    # and the item is back (every candidate pair is queued, review_duplicate_band [0, 1], so it stays a candidate)
+    every = ("--vars", "{semantic_train: false, semantic_train_reranker: false, review_duplicate_band: [0, 1]}")
+    item, left, right = query(project, "select review_id, left_id, right_id from fct_review_queue "
+                                       "where task = 'duplicate' order by queue_rank limit 1")[0]
+    assert semantic_cli(project, "label", item, "--label", "match", "--reviewer", "Dee").returncode == 0
+    assert dbt_build(project, *every, train=True).returncode == 0
+    assert query(project, "select count(*) from fct_review_queue where review_id = ?", [item]) == [(0,)]
+    review_label = ("select count(*) from stg_semantic__labelled_pairs where source = 'review' and left_id = ? "
+                    "and right_id = ?")
+    assert query(project, review_label, [left, right]) == [(1,)]
+    seeds = project / "seeds" / "demo_assets.csv"
+    rows = read_csv(seeds)
+    original = [dict(r) for r in rows]
+    try:
+        for row in rows:
+            if row["asset_id"] == left:
+                row["text"] = row["text"] + " (edited)"
+        write_csv(seeds, rows)
+        assert dbt_build(project, *every, train=True).returncode == 0
+        assert query(project, review_label, [left, right]) == [(0,)]  # decided on another text: not trained on
+        back = query(project, "select previous_label from fct_review_queue where review_id = ?", [item])
+        assert back == [("match",)]  # back in the queue, showing the old decision
+    finally:
+        write_csv(seeds, original)
+        assert dbt_build(project).returncode == 0

@@ -126,9 +126,18 @@ def test_semantic_forget_erases_an_asset_from_every_file_version_and_search(tmp_
     assert find_in_files(data / "lance", [PHRASE])  # stored (compressed) in LanceDB
     assert "SECRET1" in semantic("search", PHRASE, "-k", "3").stdout
 
+    # reviewers' decisions: one naming it (its note quoting the text), one not
+    for ids in ((assets[0]["asset_id"], "SECRET1"), (assets[1]["asset_id"], assets[2]["asset_id"])):
+        decided = semantic("label", "--ids", *ids, "--label", "skip", "--reviewer", "Ann", "--note", f"see {PHRASE}"
+                           if "SECRET1" in ids else "unrelated")
+        assert decided.returncode == 0, decided.stderr
+    log = data / "review" / "decisions.jsonl"
+
     # forgotten while the source still has it: out of every model and search, and the source is named
     kept = semantic("forget", "SECRET1")
     assert kept.returncode == 1, kept.stdout[-3000:] + kept.stderr[-2000:]
+    assert f"removed 1 line(s) naming a forgotten asset from {log}" in kept.stdout
+    assert b"SECRET1" not in log.read_bytes() and b"unrelated" in log.read_bytes()  # the other decision stays
     assert 'still in the source relation "semantic_assets"."main"."demo_assets"' in kept.stdout
     assert f"it trained encoder version(s) {trained_on_it}" in kept.stdout
     assert "SECRET1" not in semantic("search", PHRASE, "-k", "3").stdout

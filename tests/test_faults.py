@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from seed_rows import read_csv, write_csv
 
@@ -146,12 +147,19 @@ def test_two_builds_from_the_same_inputs_train_the_same_encoder_and_give_identic
 def test_a_build_killed_inside_a_stage_leaves_the_published_answers_and_the_next_build_completes(project, point,
                                                                                                  tmp_path):
     before = project.answers()
+    # a reviewer's decision (a skip: it changes no label, so no build retrains for it) recorded before the kill
+    ids = [r["asset_id"] for r in read_csv(project.root / "seeds" / "demo_assets.csv")[:2]]
+    decided = project.semantic("label", "--ids", *ids, "--label", "skip", "--reviewer", f"drill {point}")
+    assert decided.returncode == 0, decided.stderr
+    log = project.root / "data" / "review" / "decisions.jsonl"
+    recorded = log.read_bytes()
     asset_id = project.add_asset(label=point == "train")
     marker = tmp_path / "reached"
     killed = project.build(SEMANTIC_FAULT=point, SEMANTIC_FAULT_MARKER=str(marker))
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stdout[-3000:], killed.stderr[-2000:])
     assert marker.read_text().split() == [point]  # killed where it was aimed, once
     assert project.answers() == before  # the published file and the LanceDB versions it reads: as before
+    assert log.read_bytes() == recorded  # every recorded decision, untouched by the killed build
 
     recovered = project.build()  # no step by hand
     assert recovered.returncode == 0, recovered.stdout[-4000:] + recovered.stderr[-2000:]
@@ -159,6 +167,10 @@ def test_a_build_killed_inside_a_stage_leaves_the_published_answers_and_the_next
     after = project.answers((text,))
     assert after["int_assets_embedded"][0] == before["int_assets_embedded"][0] + 1  # type: ignore[index]
     assert after[text][0][0] == asset_id  # type: ignore[index]  # searchable: its own text finds it first
+    with duckdb.connect(str(project.data / "semantic_assets.duckdb"), read_only=True) as con:
+        read = con.execute("select count(*), count(*) filter (where reviewer = ?) from stg_semantic__review_decisions",
+                           [f"drill {point}"]).fetchone()
+    assert read == (len(recorded.splitlines()), 1)  # and the recovered build reads every one of them
     assert " 0 failed, 0 fixed" in project.doctor()
 
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -914,6 +915,50 @@ def test_cli_demo_data_never_crashes(seed: Any, n_assets: Any, cli: Cli) -> None
     if proc.returncode == 0:
         assert len(list(folder.glob("*.csv"))) == 5
     shutil.rmtree(folder)
+
+
+@pytest.fixture(scope="session")
+def label_cli(cli: Cli) -> Cli:
+    """The CLI over a published build with two assets, a brief, a reference and one queue item, and its own log."""
+    db = cli.home / "label" / "semantic_assets.duckdb"
+    db.parent.mkdir(exist_ok=True)
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table stg_semantic__assets as select * from (values ('A1', 'Warm jacket'), "
+                    "('A2', 'A warm jacket')) t(asset_id, text)")
+        con.execute("create table stg_semantic__briefs as select 'B1' as brief_id, 'Winter brief' as text")
+        con.execute("create table stg_semantic__compliance_references as select 'R1' as reference_id, "
+                    "'Guaranteed returns' as text")
+        for table in ("stg_semantic__assets", "stg_semantic__briefs", "stg_semantic__compliance_references"):
+            con.execute(f"alter table {table} add column content_hash varchar")
+            con.execute(f"update {table} set content_hash = md5(text)")
+        con.execute("create table fct_review_queue as select 'feedc0ffee00' as review_id, 'duplicate' as task, "
+                    "'A1' as left_id, 'A2' as right_id, 'm1' as model_version")
+    return Cli(cli.home, {**cli.env, "SEMANTIC_DB": str(db), "SEMANTIC_REVIEW_LOG": str(db.parent / "log.jsonl")})
+
+
+ID_ARG = st.one_of(st.sampled_from(["A1", "A2", "B1", "R1", "feedc0ffee00", " A1 ", ""]), ARG_TEXT)
+
+
+@fuzz(CLI_EXAMPLES)
+@given(item=st.one_of(st.none(), ID_ARG), ids=st.one_of(st.none(), st.lists(ID_ARG, min_size=2, max_size=2)),
+       label=st.one_of(st.sampled_from(["match", "not a match", "skip", "no", "maybe", ""]), ARG_TEXT),
+       reviewer=st.one_of(st.none(), st.sampled_from(["Ann", "  ", ""]), ARG_TEXT),
+       task=st.one_of(st.none(), st.sampled_from(["duplicate", "lookalike", "brief_match", "dup"]), ARG_TEXT),
+       note=st.one_of(st.none(), ARG_TEXT))
+def test_cli_label_never_crashes_and_records_only_what_it_accepts(item: Any, ids: Any, label: Any, reviewer: Any,
+                                                                   task: Any, note: Any, label_cli: Cli) -> None:
+    log = Path(label_cli.env["SEMANTIC_REVIEW_LOG"])
+    before = log.read_bytes() if log.exists() else b""
+    argv: list[Any] = [*(["--ids", *ids] if ids else []), *(["--task", task] if task is not None else []),
+                       "--label", label, *(["--reviewer", reviewer] if reviewer is not None else []),
+                       *(["--note", note] if note is not None else []), *(["--", item] if item is not None else [])]
+    proc = label_cli.run("label", argv)
+    after = log.read_bytes() if log.exists() else b""
+    if proc.returncode == 0:
+        assert after.startswith(before) and after[len(before):].count(b"\n") == 1  # one decision, appended
+        json.loads(after[len(before):])
+    else:
+        assert after == before, f"semantic label {short(argv)} failed yet wrote to the log"
 
 
 @pytest.mark.parametrize("command, argv", [

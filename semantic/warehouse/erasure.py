@@ -18,7 +18,8 @@ forward), and Lance keeps every earlier version of a table readable until it is 
 4. With ``retrain``, the build trains an encoder (and a pair reranker) without the asset, and the
    versions trained on it are deleted from their registries, an encoder's with its calibrations
    and caches. Without it, the build trains neither, and those versions are named as kept.
-5. It removes the lines of dbt's logs that name the asset, then searches every file under the data
+5. It removes the reviewers' decisions naming the asset from the decision log (before the build reads it)
+   and the lines of dbt's logs that name the asset, then searches every file under the data
    folder (bytes, and Lance files decoded: Lance compresses strings) and every DuckDB table for
    the text. Anything left is reported with the file or relation, e.g. a source relation that
    still holds the asset: that is the owner's copy, removed at the source.
@@ -64,7 +65,8 @@ class ForgetReport:
         removed_versions: Versions deleted (``retrain``); an encoder's with its calibrations and caches.
         kept_versions: Versions trained on an asset that are still in the registry, and why.
         purged: What each LanceDB table's purge did.
-        scrubbed: Log files from which lines naming an asset were removed, with the count.
+        scrubbed: Log files from which lines naming an asset were removed, with the count (the reviewers'
+            decision log among them).
         in_source: Ids still in the assets input relation, with it: the owner's copy, left out of every
             model, search and LanceDB table (``semantic_forgotten``) until it is deleted there.
         leftovers: Where a forgotten text is still found: a file path or ``duckdb:<relation>.<column>``.
@@ -442,6 +444,12 @@ def forget(
         with duckdb.connect(str(staging_db)) as con:
             con.execute(f"create or replace table main.{PINS_TABLE} as select * from pins")
 
+    # the reviewers' decisions naming a forgotten asset go before the build reads the decision log
+    from semantic.review.decisions import DecisionLog
+
+    erased = DecisionLog(config.review_log).erase(ids)
+    if erased:
+        report.scrubbed[str(config.review_log)] = erased
     run = build or build_project
     report.build_code = run(args, db_path=config.db_path, before=_record_forgotten(recorded) if recorded else None,
                             compact_after=True, after=purge_and_pin)
@@ -474,7 +482,7 @@ def forget(
     remaining = _remaining_texts(config.db_path)
     needles += [s for found in sentences.values() for s in found if len(s) >= 20 and not any(s in r for r in remaining)]
     project_dir = project_dir_of(args)
-    report.scrubbed = _scrub_logs([project_dir / "logs", config.db_path.parent], [*needles, *ids])
+    report.scrubbed.update(_scrub_logs([project_dir / "logs", config.db_path.parent], [*needles, *ids]))
     shutil.rmtree(config.db_path.parent / STAGING_DIR_NAME, ignore_errors=True)
     report.in_source = _in_source(config, recorded)
     report.leftovers = find_leftovers(config, needles, ids,

@@ -372,8 +372,20 @@ def build_project(
     # the published LanceDB versions are tagged so that no clean-up removes them while the live file
     # points at them: first as the live file says (a build killed after its swap left the tags behind)
     tag_published(config.lance_dir, read_pins_file(config.db_path))
+
+    def finish(staged: Path) -> None:
+        # what changed against the published build (labels arrived, thresholds, items moved), in the new file
+        from semantic.warehouse.reporting import record_changes
+
+        try:
+            record_changes(staged, config.db_path)
+        except Exception as e:  # noqa: BLE001 - a report: never the reason a finished build is not published
+            logger.warning("semantic build: could not compare with the published build (%s); publishing anyway", e)
+        if after is not None:
+            after(staged)
+
     code = build(config.db_path, dbt_args, staging_dir=staging_dir, env=env,
-                 pass_fds=(fd,) if fd is not None else (), before=before, compact_after=compact_after, after=after)
+                 pass_fds=(fd,) if fd is not None else (), before=before, compact_after=compact_after, after=finish)
     if code == 0:
         tag_published(config.lance_dir, read_pins_file(config.db_path))
     return code
