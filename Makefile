@@ -15,7 +15,7 @@ export SEMANTIC_HOME ?= $(CURDIR)
 export SEMANTIC_DB ?= $(CURDIR)/data/semantic_assets.duckdb
 export SEMANTIC_LANCE_DIR ?= $(CURDIR)/data/lance
 
-.PHONY: run test install demo-data build summary lint docs clean faults fuzz
+.PHONY: run test install demo-data build summary lint docs clean faults fuzz browser
 
 install: $(STAMP)
 
@@ -56,7 +56,14 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # make test checks that the generated reference pages are current (make docs rewrites them) and builds the site.
-test: $(STAMP)
+# The browser tests (tests/test_web.py) drive Debian's chromium through Playwright; CI runs on a fresh machine as
+# root, so it is installed here when missing (nothing is cached outside the machine's package manager).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check semantic tests python_models benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache

@@ -36,7 +36,8 @@ def model(dbt, session):
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         stored = kept.select("model_version").distinct().fetchall()
-        if all(calibration.exists(active().calibration_dir, v) for (v,) in stored):
+        if all(calibration.exists(active().calibration_dir, v)
+               and (active().calibration_dir / f"{v}{calibration.REPORT_SUFFIX}").is_file() for (v,) in stored):
             return kept
     labelled = dbt.ref("int_similarity_labelled").to_arrow_table()
     versions = set(labelled.column("model_version").to_pylist())
@@ -55,6 +56,7 @@ def model(dbt, session):
     )
     calibration.save(active().calibration_dir, model_version, calibrations)
     table = calibration.thresholds_table(calibrations, labelled, model_version, min_recall)
+    calibration.save_report(active().calibration_dir, model_version, table, labelled)  # the model report's data
     for warning in table.column("low_recall_warning").to_pylist():
         if warning:
             logging.getLogger("semantic").warning(warning)

@@ -130,6 +130,37 @@ def _label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.web.app import serve
+
+    serve(active().with_overrides(db_path=args.db, lance_dir=args.lance_dir), host=args.host, port=args.port)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from semantic.config import active
+    from semantic.web.report import write_html
+
+    config = active().with_overrides(db_path=args.db)
+    if not config.db_path.exists():
+        raise SemanticError(f"no published build at {config.db_path}: run `semantic build` (or `make run`) first")
+    out = write_html(config, Path(args.out))
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB; opens offline)")
+    return 0
+
+
+def _port_arg(value: str) -> int:
+    """``--port``: 1 to 65535 (0: any free port)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a whole number from 0 to 65535, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be a whole number from 0 to 65535, got {value!r}")
+    return port
+
+
 def _check_seeds(args: argparse.Namespace) -> int:
     from semantic.warehouse.scaffold import demo_seeds_dir
     from semantic.warehouse.validation import check_seed_encoding
@@ -328,7 +359,8 @@ def _build(args: argparse.Namespace) -> int:
     from semantic.warehouse.publishing import build_project
 
     staging_dir = Path(args.staging_dir) if args.staging_dir else None
-    return build_project(args.dbt_args, db_path=args.db, staging_dir=staging_dir)
+    output = "quiet" if args.quiet else "verbose" if args.verbose else "progress"
+    return build_project(args.dbt_args, db_path=args.db, staging_dir=staging_dir, output=output)
 
 
 def _forget(args: argparse.Namespace) -> int:
@@ -563,6 +595,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="the published DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
     p.set_defaults(func=_label)
 
+    p = sub.add_parser(
+        "serve", help="start the local web app: search, asset pages, the review queue, compliance and the model report",
+        description="Serve the published build read-only (it never blocks a build, and a newly published build "
+        "shows on the next request) at http://127.0.0.1:PORT/. Review decisions are recorded like `semantic label`. "
+        "Bound to another address than localhost it warns: there is no login.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_port_arg, default=8765, help="port (default 8765)")
+    p.add_argument("--db", help="the published DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.add_argument("--lance-dir", help="LanceDB folder")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser(
+        "report", help="write the model report (reliability, precision/recall, score histograms, training loss, "
+        "collapse guard; this version beside the previous) as one self-contained HTML file",
+    )
+    p.add_argument("--out", required=True, help="the HTML file to write (e.g. model-report.html)")
+    p.add_argument("--db", help="the published DuckDB file (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
+    p.set_defaults(func=_report)
+
     p = sub.add_parser("check-seeds", help="check that every seed CSV is valid UTF-8 (run before dbt)")
     p.add_argument("folder", nargs="?", help="seed folder (default: the project's seeds/)")
     p.set_defaults(func=_check_seeds)
@@ -581,6 +633,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", help="the DuckDB file readers open (default: $SEMANTIC_DB or data/semantic_assets.duckdb)")
     p.add_argument("--staging-dir", help="folder to build in, on the same filesystem (default: <db folder>/.building)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true",
+                       help="print only warnings, errors and the last line (for CI); dbt's lines stay in its log")
+    shown.add_argument("--verbose", action="store_true",
+                       help="print dbt's own lines as they come instead of one progress line per stage")
     p.set_defaults(func=_build, dbt_args=[])
 
     p = sub.add_parser(

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -609,3 +610,27 @@ def load(directory: Path | str, model_version: str) -> dict[str, Calibration]:
             "(model dim_similarity_thresholds) to calibrate the active encoder on the labelled pairs"
         )
     return {task: Calibration.from_dict(d) for task, d in json.loads(path.read_text()).items()}
+
+
+REPORT_SUFFIX = ".report.json"
+_NOT_IN_REPORT = ("truth_space", "calibrated_at", "inputs_fingerprint")
+
+
+def save_report(directory: Path | str, model_version: str, thresholds: Any, labelled: Any) -> Path:
+    """What the model report draws of a model version (``<directory>/<model_version>.report.json``, atomically):
+    each task's ``dim_similarity_thresholds`` row (less the truth space) and its calibration pairs' scores and
+    labels, so a later build can still show this version beside the next one."""
+    rows = labelled.to_pylist() if hasattr(labelled, "to_pylist") else list(labelled)
+    out: dict[str, Any] = {}
+    for row in thresholds.to_pylist():
+        pairs = [r for r in rows if r["task"] == row["task"] and r["similarity"] is not None and r["label"] is not None]
+        out[row["task"]] = {**{k: v for k, v in row.items() if k not in _NOT_IN_REPORT},
+                            "scores": [float(r["similarity"]) for r in pairs],
+                            "labels": [int(r["label"]) for r in pairs]}
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{model_version}{REPORT_SUFFIX}"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(out, default=str))
+    os.replace(tmp, path)
+    return path

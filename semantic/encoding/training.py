@@ -560,7 +560,8 @@ def train(
         save_total_limit=1,
         load_best_model_at_end=evaluator is not None,
         metric_for_best_model="eval_valid_cosine_ap" if evaluator else None,
-        logging_steps=10,
+        # the loss curve of the model report: about 50 points whatever the run's length (at most every 10 steps)
+        logging_steps=max(1, min(10, len(train_data) * config.epochs // (config.batch_size * 50))),
         report_to="none",
         use_cpu=True,
         dataloader_num_workers=0,
@@ -570,6 +571,7 @@ def train(
         callbacks=[_log_callback()],
     )
     trainer.train()
+    loss_curve = [[int(e["step"]), float(e["loss"])] for e in trainer.state.log_history if "loss" in e]
     if config.keep_base:
         _mix_base(model, base_weights, config.keep_base)
     valid = {k: float(v) for k, v in (evaluator(model) if evaluator else {}).items()}
@@ -600,8 +602,8 @@ def train(
             indent=2,
         )
     )
-    (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid, "general": general},
-                                               indent=2))
+    (out / METRICS_FILE).write_text(json.dumps({"guard": report.as_dict(), "valid": valid, "general": general,
+                                                "loss_curve": loss_curve}, indent=2))
     _write_card(out, config, tasks, report.as_dict(), valid, base_info.version, general)
     write_manifest(out)  # last, over every file: from now on a load refuses the version if one changes
     import shutil

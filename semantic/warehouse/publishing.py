@@ -261,6 +261,7 @@ def build(
     before: Callable[[Path], None] | None = None,
     compact_after: bool = False,
     after: Callable[[Path], None] | None = None,
+    output: str = "verbose",
 ) -> int:
     """Run ``dbt build`` into a staging copy of ``live`` and swap it in when dbt succeeds.
 
@@ -282,6 +283,8 @@ def build(
             so no free block carries deleted text into the published file.
         after: Called with the staging copy's path when dbt succeeded, before the compaction and the
             swap (``semantic forget`` purges LanceDB and pins its new versions there).
+        output: ``verbose`` (dbt's lines as they come), ``progress`` (one line per stage,
+            :mod:`semantic.warehouse.progress`) or ``quiet`` (warnings, errors and the last line).
 
     Returns:
         dbt's exit status (0 when the new build was published).
@@ -295,8 +298,20 @@ def build(
     logger.info("semantic build: building into %s (a copy of %s; readers keep the live file)",
                 staging.path, staging.live)
     child_env = {**(os.environ if env is None else env), "SEMANTIC_DB": str(staging.path)}
-    code = subprocess.run([sys.executable, "-m", "dbt.cli.main", "build", *dbt_args], env=child_env,
-                          pass_fds=tuple(pass_fds)).returncode
+    command = [sys.executable, "-m", "dbt.cli.main", "build", *dbt_args]
+    if output == "verbose":
+        code = subprocess.run(command, env=child_env, pass_fds=tuple(pass_fds)).returncode
+    else:
+        from semantic.warehouse.progress import BuildProgress
+
+        display = BuildProgress(mode=output)
+        with subprocess.Popen(command, env=child_env, pass_fds=tuple(pass_fds), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                display.feed(line)
+            code = proc.wait()
+        display.finish(code, log_hint=str(project_dir_of(dbt_args).resolve() / "logs" / "dbt.log"))
     if code != 0:
         logger.warning(
             "semantic build: dbt build failed (exit %d); %s is unchanged. The failed build is kept at %s "
@@ -332,6 +347,7 @@ def build_project(
     before: Callable[[Path], None] | None = None,
     compact_after: bool = False,
     after: Callable[[Path], None] | None = None,
+    output: str = "progress",
 ) -> int:
     """What ``semantic build`` does: check the seeds, install packages, take the lock, build and swap.
 
@@ -342,6 +358,7 @@ def build_project(
         before: See :func:`build`.
         compact_after: See :func:`build`.
         after: See :func:`build`.
+        output: See :func:`build` (default ``progress``: one line per stage).
 
     Returns:
         dbt's exit status (0 when the new build was published).
@@ -385,7 +402,8 @@ def build_project(
             after(staged)
 
     code = build(config.db_path, dbt_args, staging_dir=staging_dir, env=env,
-                 pass_fds=(fd,) if fd is not None else (), before=before, compact_after=compact_after, after=finish)
+                 pass_fds=(fd,) if fd is not None else (), before=before, compact_after=compact_after, after=finish,
+                 output=output)
     if code == 0:
         tag_published(config.lance_dir, read_pins_file(config.db_path))
     return code
