@@ -6,7 +6,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from semantic.config import active
     from semantic.encoding.registry import Registry, train_from_warehouse
-    from semantic.encoding.training import TrainingConfig
+    from semantic.encoding.training import TrainingConfig, resolve_bf16
 
     config = TrainingConfig(
         loss=dbt.config.get("training_loss"),
@@ -14,6 +14,7 @@ def model(dbt, session):
         learning_rate=float(dbt.config.get("training_learning_rate")),
         seed=int(dbt.config.get("training_seed")),
         keep_base=float(dbt.config.get("training_keep_base")),
+        bf16=resolve_bf16(dbt.config.get("training_bf16")),
     )
     enabled = str(dbt.config.get("train_encoder")).lower() == "true"
     return train_from_warehouse(

@@ -19,10 +19,12 @@ def model(dbt, session):
     )
     enabled = str(dbt.config.get("train_reranker")).lower() == "true"
     min_positives = int(dbt.config.get("min_positives"))
+    min_pairs = int(dbt.config.get("min_pairs"))
     return train_reranker_from_warehouse(
         dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").to_arrow_table(),
         enabled=enabled,
         config=config,
         registry=Registry(active().rerankers_dir),
         min_positives=min_positives,
+        min_pairs=min_pairs,
     )

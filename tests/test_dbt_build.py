@@ -255,6 +255,7 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
 
 
 RERANKER = ("{semantic_train: false, calibration_min_positives: 5, semantic_train_reranker: true, "
+            "semantic_train_reranker_min_pairs: 10, "
             "semantic_train_reranker_epochs: 2, semantic_train_reranker_max_length: 96}")
 
 

@@ -15,6 +15,7 @@ Loading weights:   0%|          | 0/103 [00:00<?, ?it/s]\rLoading weights: 100%|
 06:43:16  1 of 6 OK created python table model main.int_encoder_versions_trained ...... [OK in 13.96s]
 06:43:16  2 of 6 START python incremental model main.int_assets_embedded ..... [RUN]
 06:43:17  semantic adapter: assets: embedding 300 of 300 rows with model 77df8b37f1 (0 unchanged)
+[2026-12-06T06:43:17Z WARN  lance::dataset::write::insert] No existing dataset at /p/assets.lance, it will be created
 06:43:18  2 of 6 OK created python incremental model main.int_assets_embedded ..... [OK in 2.0s]
 06:43:18  3 of 6 START python incremental model main.int_briefs_embedded ..... [RUN]
 06:43:18  semantic adapter: briefs: nothing changed since the last sync
@@ -52,6 +53,7 @@ def test_a_log_gets_a_line_per_stage_and_none_of_dbts_lines():
     assert "WARNING the duplicate threshold keeps 0.20" in text  # warnings pass
     assert lines[-3].startswith("  models     6/6 nodes") and "PASS=6" in lines[-2]
     assert "START" not in text and "Loading weights" not in text and "Running with dbt" not in text
+    assert "No existing dataset" not in text  # LanceDB saying it creates a table is no warning
 
 
 def test_a_terminal_gets_one_block_redrawn_in_place():

@@ -212,3 +212,24 @@ def test_a_version_trained_into_the_registry_is_safetensors_only_and_loads(tmp_p
     registry.activate("trained")
     encoder = load_encoder(registry.verify("trained").path)
     assert encoder.encode(["tents on sale"]).shape == (1, 384)
+
+
+def test_no_pair_reranker_is_trained_on_fewer_pairs_than_its_head_needs(tmp_path, monkeypatch, caplog):
+    import pyarrow as pa
+
+    import semantic.encoding.reranker
+    from semantic.encoding.registry import train_reranker_from_warehouse
+    from semantic.encoding.reranker import RerankerConfig
+
+    def never(*args, **kwargs):
+        raise AssertionError("a reranker was trained")
+
+    monkeypatch.setattr(semantic.encoding.reranker, "train_reranker", never)
+    rows = [{"task": "duplicate", "split": "train", "text_a": f"item {i}", "text_b": f"item {i} copy",
+             "label": i % 2, "left_id": f"a{i}", "right_id": f"b{i}"} for i in range(120)]
+    registry = Registry(tmp_path / "rerankers")
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        table = train_reranker_from_warehouse(pa.Table.from_pylist(rows), True, RerankerConfig(), registry,
+                                              min_positives=30, min_pairs=1000)
+    assert table.num_rows == 0 and registry.active_name() == "base"
+    assert "120 labelled duplicate pairs in train, 60 of them matches (need 1000 pairs" in caplog.text

@@ -246,9 +246,38 @@ def test_keep_base_mixes_the_base_weights_back_and_the_model_records_how_much_ge
         assert "General ability: Spearman" in (result.out_dir / "README.md").read_text()
     assert b.general["base_agreement"] >= a.general["base_agreement"]
     # a setting added later keeps the names of versions trained before it, at its default
-    old = hashlib.sha256(json.dumps({k: v for k, v in asdict(tuned).items() if k != "keep_base"},
+    added = ("keep_base", "bf16", "frozen_layers")  # each added after versions were trained
+    old = hashlib.sha256(json.dumps({k: v for k, v in asdict(tuned).items() if k not in added},
                                     sort_keys=True).encode()).hexdigest()[:6]
     assert version_name([task], tuned).endswith("-" + old)
     assert version_name([task], mixed) != version_name([task], tuned)
     with pytest.raises(SemanticConfigError, match="keep_base"):
         TrainingConfig(keep_base=1.0)
+
+
+def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_model(tmp_path, caplog):
+    from safetensors.numpy import load_file
+
+    from semantic.config import default_model_dir
+    from semantic.encoding.training import resolve_bf16, train, version_name
+
+    rows = [(f"{p} on sale", f"buy {p} now", 1) for p in ("tents", "coffee", "loans", "bikes", "serum", "kibble")]
+    rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]
+    task = load_task(write_pairs(tmp_path / "d", rows))
+    config = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16, learning_rate=1e-4, bf16=True,
+                            frozen_layers=4)
+    with caplog.at_level(logging.INFO, logger="semantic"):
+        result = train([task], tmp_path / "m", default_model_dir(), config)
+    assert "training the top 2 of 6 layers" in caplog.text and result.guard["passed"]
+    base = load_file(str(default_model_dir() / "model.safetensors"))
+    tuned = load_file(str(tmp_path / "m" / "model.safetensors"))
+    moved = {name for name in tuned if not np.array_equal(tuned[name], base[name])}
+    assert moved and all(".layer.4." in n or ".layer.5." in n or "pooler" in n for n in moved), sorted(moved)[:5]
+    assert json.loads((tmp_path / "m" / "semantic_training.json").read_text())["config"]["bf16"] is True
+    assert version_name([task], config) != version_name([task], TrainingConfig(epochs=1, batch_size=4, seed=7,
+                                                                                max_seq_length=16, learning_rate=1e-4))
+    assert resolve_bf16("true") and not resolve_bf16("false") and isinstance(resolve_bf16("auto"), bool)
+    with pytest.raises(SemanticConfigError, match="semantic_train_bf16"):
+        resolve_bf16("sometimes")
+    with pytest.raises(SemanticConfigError, match="frozen_layers"):
+        TrainingConfig(frozen_layers=-1)

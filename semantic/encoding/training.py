@@ -153,7 +153,7 @@ def load_task(path: Path | str) -> Task:
 
 
 #: Training settings added after versions were named: left out of the name at their default value.
-_ADDED_SETTINGS = {"keep_base": 0.0}
+_ADDED_SETTINGS = {"keep_base": 0.0, "bf16": False, "frozen_layers": 0}
 
 
 def version_name(tasks: Sequence[Task], config: Any) -> str:
@@ -330,6 +330,11 @@ class TrainingConfig:
             WiSE-FT, Wortsman et al. 2022): one encoder serves search, dedup and compliance, and
             moving less far from the base keeps more of its general ability, at some cost to the
             tuned task. 0 keeps the tuned weights.
+        bf16: Compute in bfloat16 (``torch.autocast``; the weights and optimizer stay fp32). On a CPU
+            with bf16 instructions (AVX512-BF16, AMX) a step costs about two thirds of fp32's.
+        frozen_layers: Keep the token embeddings and this many of the lowest transformer layers as
+            the base has them: the backward pass stops above them, so a step costs less, and the
+            general-purpose lower layers cannot drift (0: every layer trains).
     """
 
     loss: str = "mnrl"
@@ -343,6 +348,8 @@ class TrainingConfig:
     margin: float = 0.05
     task_batches: bool = True
     keep_base: float = 0.0
+    bf16: bool = False
+    frozen_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -353,6 +360,9 @@ class TrainingConfig:
                 raise SemanticConfigError(f"{name} must be a positive integer, got {value!r}")
         if not 0 < self.learning_rate < 1:
             raise SemanticConfigError(f"learning_rate must be in (0, 1), got {self.learning_rate}")
+        if not isinstance(self.frozen_layers, int) or self.frozen_layers < 0:
+            raise SemanticConfigError(f"frozen_layers must be a whole number of layers, 0 or more, got "
+                                      f"{self.frozen_layers!r}")
         if not 0.0 <= self.keep_base < 1.0:
             raise SemanticConfigError(f"keep_base must be in [0, 1) (the share of the base weights kept), got "
                                       f"{self.keep_base!r}")
@@ -448,6 +458,8 @@ def train(
     model = SentenceTransformer(str(base_info.path), device="cpu", local_files_only=True,
                                 model_kwargs={"use_safetensors": True})  # never torch.load a pickle
     model.max_seq_length = config.max_seq_length
+    if config.frozen_layers:
+        _freeze_lower_layers(model, config.frozen_layers)
 
     def embed(texts: list[str]) -> np.ndarray:
         return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
@@ -564,6 +576,7 @@ def train(
         logging_steps=max(1, min(10, len(train_data) * config.epochs // (config.batch_size * 50))),
         report_to="none",
         use_cpu=True,
+        bf16=config.bf16,
         dataloader_num_workers=0,
     )
     trainer = SentenceTransformerTrainer(
@@ -613,6 +626,37 @@ def train(
                 "passed" if report.passed else f"FAILED: {report.reason}")
     raise_if_collapsed(report, str(out))
     return TrainingResult(out, seconds, mining, report.as_dict(), valid, general)
+
+
+def resolve_bf16(value: str | bool) -> bool:
+    """``semantic_train_bf16`` / ``--bf16`` as a setting: ``auto`` is true on a CPU with bf16 instructions.
+
+    Without them PyTorch emulates bfloat16 and a step costs more than fp32's, so ``auto`` stays fp32 there.
+    """
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    if text == "auto":
+        from semantic.encoding.backends import cpu_bf16_flags
+
+        return bool(cpu_bf16_flags())
+    raise SemanticConfigError(f"semantic_train_bf16 must be auto, true or false, got {value!r}")
+
+
+def _freeze_lower_layers(model: Any, n: int) -> None:
+    """Stop gradients below the ``n``-th transformer layer (the token embeddings included)."""
+    transformer = model[0].auto_model
+    layers = transformer.encoder.layer
+    if n > len(layers):
+        raise SemanticConfigError(f"frozen_layers is {n}, but the model has {len(layers)} layers; "
+                                  f"set at most {len(layers) - 1}")
+    for module in (transformer.embeddings, *layers[:n]):
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+    logger.info("training the top %d of %d layers (the token embeddings and the lowest %d frozen)",
+                len(layers) - n, len(layers), n)
 
 
 def _mix_base(model: Any, base: dict[str, Any], keep: float) -> None:

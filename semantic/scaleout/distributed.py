@@ -34,8 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ from semantic.vectors.index import (
     index_log_record,
     trained_partitions,
 )
-from semantic.vectors.store import SYNC_LOG_TABLE, SyncResult
+from semantic.vectors.store import SYNC_LOG_TABLE, SyncResult, append_log, sync_log_row
 from semantic.vectors.sync_plan import SyncPlan, plan_sync, prepare_rows, source_keys, table_location
 
 __all__ = [
@@ -277,7 +276,7 @@ def ensure_shared_index(uri: str, min_rows: int | None) -> IndexRun:
     run = ensure_index(tbl, name, min_rows, trained_partitions(log, name))
     if run.action not in ("none", "current"):
         tbl = db.open_table(name)
-        _append_log(db, INDEX_LOG_TABLE, index_log_record(run, find_vector_index(tbl), int(tbl.version)))
+        append_log(db, INDEX_LOG_TABLE, index_log_record(run, find_vector_index(tbl), int(tbl.version)))
     return run
 
 
@@ -286,21 +285,12 @@ def _log_sync_run(uri: str, result: JobResult) -> None:
     import lancedb
 
     base, name = table_location(uri)
-    record = asdict(SyncResult(
-        table=name, model_version=result.model_version, embedded=result.embedded, unchanged=result.unchanged,
-        deleted=result.deleted, skipped_empty=result.skipped_empty, total=result.total,
+    row = sync_log_row(SyncResult(
+        table=name, model_version=result.model_version, embedded=result.embedded, encoded=result.embedded,
+        unchanged=result.unchanged, deleted=result.deleted, skipped_empty=result.skipped_empty, total=result.total,
         lance_version=result.lance_version,
     ))
-    record["synced_at"] = datetime.now(UTC).replace(tzinfo=None)
-    _append_log(lancedb.connect(base, storage_options=storage_options(uri)), SYNC_LOG_TABLE,
-                pa.Table.from_pylist([record]))
-
-
-def _append_log(db: Any, table: str, rows: pa.Table) -> None:
-    if table in db.table_names():
-        db.open_table(table).add(rows)
-    else:
-        db.create_table(table, rows)
+    append_log(lancedb.connect(base, storage_options=storage_options(uri)), SYNC_LOG_TABLE, row)
 
 
 def _same_schema(a: pa.Schema, b: pa.Schema) -> bool:

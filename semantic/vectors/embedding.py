@@ -85,14 +85,25 @@ def embed_batch(
         )
     texts = table.column(text_column).to_pylist()
     vectors = encoder.encode(texts, progress=progress) if progress else encoder.encode(texts)
+    return attach_vectors(table, vectors, encoder.version, encoder.dim, now)
+
+
+def attach_vectors(
+    rows: pa.Table, vectors: np.ndarray, model_version: str, dim: int, now: datetime | None = None
+) -> pa.Table:
+    """``rows`` with ``model_version``, ``embedded_at`` and ``vector`` appended (replacing stale ones).
+
+    What :func:`embed_batch` returns, for vectors that were already made (the text cache,
+    :mod:`semantic.vectors.text_cache`): ``vectors`` holds one row per row of ``rows``, in order.
+    """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     stamp = now or datetime.now(UTC).replace(tzinfo=None)
-    n = table.num_rows
-    out = table.drop_columns([c for c in (MODEL_VERSION, EMBEDDED_AT, VECTOR) if c in table.column_names])
-    out = out.append_column(MODEL_VERSION, pa.array([encoder.version] * n, type=pa.string()))
+    n = rows.num_rows
+    out = rows.drop_columns([c for c in (MODEL_VERSION, EMBEDDED_AT, VECTOR) if c in rows.column_names])
+    out = out.append_column(MODEL_VERSION, pa.array([model_version] * n, type=pa.string()))
     out = out.append_column(EMBEDDED_AT, pa.array([stamp] * n, type=pa.timestamp("us")))
     flat = pa.array(vectors.reshape(-1), type=pa.float32())
-    return out.append_column(VECTOR, pa.FixedSizeListArray.from_arrays(flat, encoder.dim))
+    return out.append_column(VECTOR, pa.FixedSizeListArray.from_arrays(flat, dim))
 
 
 def with_text(rows: pa.Table, text_column: str) -> tuple[pa.Table, int]:

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -40,7 +41,7 @@ from semantic.vectors.embedding import (
     MODEL_VERSION,
     TEXT,
     VECTOR,
-    embed_batch,
+    attach_vectors,
     embedded_schema,
 )
 from semantic.vectors.fingerprints import arrow_fingerprint
@@ -63,6 +64,9 @@ from semantic.vectors.index import (
     recall_at_k,
 )
 from semantic.vectors.retention import prune
+from semantic.vectors.text_cache import TextVectorCache, text_hashes
+from semantic.vectors.text_cache import enabled as text_cache_enabled
+from semantic.vectors.text_cache import prune as prune_text_cache
 
 if TYPE_CHECKING:  # pragma: no cover
     from semantic.encoding.encoder import Encoder
@@ -92,6 +96,8 @@ class SyncResult:
         table: The LanceDB table name.
         model_version: The encoder version of every row after the sync.
         embedded: Rows embedded in this run (new, changed, or re-embedded for a new model).
+        encoded: Texts the encoder ran on for them: the distinct texts the text cache did not hold
+            (:mod:`semantic.vectors.text_cache`).
         unchanged: Rows whose hash and model version matched, so were kept as they were.
         deleted: Rows removed because they left the source (or their text became empty).
         skipped_empty: Source rows with NULL or empty text, which get no vector.
@@ -102,11 +108,44 @@ class SyncResult:
     table: str
     model_version: str
     embedded: int
+    encoded: int
     unchanged: int
     deleted: int
     skipped_empty: int
     total: int
     lance_version: int
+
+
+_LOG_LOCK = threading.Lock()
+#: SQL types of the columns :func:`append_log` may add to an older log.
+_SQL_TYPES = {pa.int64(): "bigint", pa.float64(): "double", pa.string(): "string", pa.bool_(): "boolean"}
+
+
+def sync_log_row(result: SyncResult) -> pa.Table:
+    """The ``sync_runs`` row of one sync: its :class:`SyncResult` and when it ran."""
+    record = asdict(result)
+    record["synced_at"] = datetime.now(UTC).replace(tzinfo=None)
+    return pa.Table.from_pylist([record])
+
+
+def append_log(db: Any, table: str, rows: pa.Table) -> None:
+    """Append rows to a LanceDB log table (created on first use).
+
+    A log written by an older release lacks the columns added since (``sync_runs.encoded``): they are
+    added to it first, NULL on its old rows, so an upgrade never stops a build.
+    """
+    with _LOG_LOCK:  # syncs of several tables in threads (dbt threads > 1) append to one log
+        if table not in db.table_names():
+            db.create_table(table, rows)
+            return
+        tbl = db.open_table(table)
+        have = set(tbl.schema.names)
+        added = {f.name: f"cast(null as {_SQL_TYPES.get(f.type, 'string')})" for f in rows.schema
+                 if f.name not in have}
+        if added:
+            tbl.add_columns(added)
+            tbl = db.open_table(table)
+        tbl.add(rows.select(tbl.schema.names))
 
 
 def cosine_from_distance(distance: np.ndarray | pa.Array, metric: str = "l2") -> np.ndarray:
@@ -359,7 +398,7 @@ class VectorStore:
         if state is not None and state.get("key") == key and state.get("versions") == self.versions_token(table):
             logger.info("%s: nothing changed since the last sync (%d rows, model %s, Lance version %d)",
                         table, state["total"], version, state["lance_version"])
-            return SyncResult(table=table, model_version=version, embedded=0, unchanged=len(rows), deleted=0,
+            return SyncResult(table=table, model_version=version, embedded=0, encoded=0, unchanged=len(rows), deleted=0,
                               skipped_empty=int(skipped), total=int(state["total"]),
                               lance_version=int(state["lance_version"]))
         attributes = [c for c in rows.column_names if c not in (id_column, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT,
@@ -398,8 +437,9 @@ class VectorStore:
         # embedded EMBED_CHUNK_ROWS at a time and streamed into one Lance commit (create or merge)
 
         schema = embedded_schema(todo.schema, encoder.dim)
-        counts = {"embedded": 0}
-        chunks = self._embed_chunks(table, todo, encoder, text_column, counts)
+        counts = {"embedded": 0, "encoded": 0, "cached": 0}
+        cache = TextVectorCache(self.lance_dir, version, encoder.dim) if text_cache_enabled() and len(todo) else None
+        chunks = self._embed_chunks(table, todo, encoder, text_column, counts, cache)
         if moved:
             restamped = self._restamped(table, rows.take(moved), id_column).select(schema.names).cast(schema)
             chunks = itertools.chain(chunks, restamped.to_batches())
@@ -407,30 +447,42 @@ class VectorStore:
         chunks = _stream_then_fault(chunks)
 
         db = self._db()
-        if existing is None:
-            try:
-                tbl = db.create_table(table, data=pa.RecordBatchReader.from_batches(schema, chunks), schema=schema,
-                                      mode="overwrite")
-            except BaseException:
-                # a create that failed part-way leaves data files and no version: remove them, so
-                # the next run starts the table afresh instead of failing to open it
-                if self.exists(table) and not (self.table_path(table) / "_versions").is_dir():
-                    shutil.rmtree(self.table_path(table), ignore_errors=True)
-                raise
-        else:
-            tbl = db.open_table(table)
-            if written:
-                (
-                    tbl.merge_insert(id_column)
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .execute(pa.RecordBatchReader.from_batches(schema, chunks))
-                )
-            for start in range(0, len(removed), _DELETE_CHUNK):
-                part = removed[start : start + _DELETE_CHUNK]
-                tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
+        try:
+            if existing is None:
+                try:
+                    tbl = db.create_table(table, data=pa.RecordBatchReader.from_batches(schema, chunks), schema=schema,
+                                          mode="overwrite")
+                except BaseException:
+                    # a create that failed part-way leaves data files and no version: remove them, so
+                    # the next run starts the table afresh instead of failing to open it
+                    if self.exists(table) and not (self.table_path(table) / "_versions").is_dir():
+                        shutil.rmtree(self.table_path(table), ignore_errors=True)
+                    raise
+            else:
+                tbl = db.open_table(table)
+                if written:
+                    (
+                        tbl.merge_insert(id_column)
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .execute(pa.RecordBatchReader.from_batches(schema, chunks))
+                    )
+                for start in range(0, len(removed), _DELETE_CHUNK):
+                    part = removed[start : start + _DELETE_CHUNK]
+                    tbl.delete(f"{id_column} IN ({', '.join(sql_literal(str(i)) for i in part)})")
+        except BaseException:
+            if cache is not None:
+                cache.discard()
+            raise
+        if cache is not None:  # after the table's commit: the cache never holds what no table was given
+            cache.commit()
+            prune_text_cache(self.lance_dir)
         faults.point("lance_commit")  # the fault-injection suite: LanceDB committed, the DuckDB mirror not written
         n_embedded = counts["embedded"]
+        if n_embedded:
+            logger.info("%s: %d of %d embedded rows were encoded (%d distinct texts); %d came from the text cache "
+                        "or another row of the same text", table, counts["encoded"], n_embedded, counts["encoded"],
+                        n_embedded - counts["encoded"])
         if full_text and (written or len(removed) or not self.has_fts_index(table, text_column)):
             # BM25 full-text index for hybrid search; rebuilt so appended and changed rows are in it
             from lancedb.index import FTS
@@ -440,6 +492,7 @@ class VectorStore:
             table=table,
             model_version=version,
             embedded=n_embedded,
+            encoded=counts["encoded"],
             unchanged=len(rows) - n_embedded,
             deleted=len(removed),
             skipped_empty=int(skipped),
@@ -651,39 +704,67 @@ class VectorStore:
         return out
 
     def _embed_chunks(
-        self, table: str, rows: pa.Table, encoder: Encoder, text_column: str, counts: dict[str, int]
+        self, table: str, rows: pa.Table, encoder: Encoder, text_column: str, counts: dict[str, int],
+        cache: TextVectorCache | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Embed rows ``EMBED_CHUNK_ROWS`` at a time, longest texts first, yielding each chunk's batches.
 
         Sorting the whole call by text length first keeps every chunk's lengths alike (little
         padding), as one ``encode`` over all rows would, while only one chunk's vectors are in memory.
+        With a ``cache``, each distinct text is encoded once: rows of the same text (sorted next to each
+        other, and never split between chunks) share its vector, and a text the cache holds for this model
+        version is not encoded at all; the vectors encoded here are held for ``cache.commit``. Without one
+        (``$SEMANTIC_TEXT_CACHE=off``) every row is encoded.
         """
 
         if not len(rows):
             return
-        order = pc.array_sort_indices(pc.fill_null(pc.utf8_length(rows.column(text_column)), 0), order="descending")
-        rows = rows.take(order)
+        hashes = text_hashes(rows.column(text_column).to_pylist())
+        keys = pa.table({"n": pc.fill_null(pc.utf8_length(rows.column(text_column)), 0), "h": hashes})
+        order = pc.sort_indices(keys, sort_keys=[("n", "descending"), ("h", "ascending")])
+        rows, hashes = rows.take(order), hashes.take(order).to_numpy(zero_copy_only=False)
         started = time.monotonic()
         total = len(rows)
-        for start in range(0, total, EMBED_CHUNK_ROWS):
-            chunk = rows.slice(start, EMBED_CHUNK_ROWS)
+        start = 0
+        while start < total:
+            end = min(start + EMBED_CHUNK_ROWS, total)
+            while cache is not None and end < total and hashes[end] == hashes[end - 1]:  # a text stays in one chunk
+                end += 1
+            chunk = rows.slice(start, end - start)
 
-            def progress(done: int, _: int, offset: int = start) -> None:
-                rate = (offset + done) / max(time.monotonic() - started, 1e-9)
-                logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, offset + done, total, rate)
+            def progress(done: int, todo: int, offset: int = start, size: int = end - start) -> None:
+                done = offset + round(size * done / max(todo, 1))
+                rate = done / max(time.monotonic() - started, 1e-9)
+                logger.info("%s: embedded %d/%d texts (%.0f texts/s)", table, done, total, rate)
 
-            embedded = embed_batch(chunk, encoder, text_column, progress=progress)
+            if cache is not None:
+                distinct, first, inverse = np.unique(hashes[start:end], return_index=True, return_inverse=True)
+            else:  # the cache switched off: every row encoded, as before it existed (the baseline it is measured by)
+                distinct, first = hashes[start:end], np.arange(end - start)
+                inverse = first
+            vectors = np.empty((len(distinct), encoder.dim), dtype=np.float32)
+            found = cache.lookup(pa.array(distinct, pa.string())) if cache is not None else np.full(len(distinct), -1)
+            hit = found >= 0
+            if hit.any():
+                vectors[hit] = cache.vectors(found[hit])  # type: ignore[union-attr]
+            missing = np.flatnonzero(~hit)
+            if len(missing):
+                texts = chunk.column(text_column).take(pa.array(first[missing])).to_pylist()
+                vectors[missing] = encoder.encode(texts, progress=progress)
+                if cache is not None:
+                    cache.hold(distinct[missing].tolist(), vectors[missing])
+            else:
+                progress(1, 1)
             faults.point("embed")  # the fault-injection suite: embedded, nothing handed to LanceDB yet
+            embedded = attach_vectors(chunk, vectors[inverse.reshape(-1)], encoder.version, encoder.dim)
             counts["embedded"] += embedded.num_rows
+            counts["encoded"] += len(missing)
+            counts["cached"] += int(hit.sum())
             yield from embedded.to_batches()
+            start = end
+
     def _log_run(self, db: Any, result: SyncResult) -> None:
-        record = asdict(result)
-        record["synced_at"] = datetime.now(UTC).replace(tzinfo=None)
-        data = pa.Table.from_pylist([record])
-        if (self.lance_dir / f"{SYNC_LOG_TABLE}.lance").exists():
-            db.open_table(SYNC_LOG_TABLE).add(data)
-        else:
-            db.create_table(SYNC_LOG_TABLE, data)
+        append_log(db, SYNC_LOG_TABLE, sync_log_row(result))
 
     def assert_model_version(self, table: str, model_version: str) -> None:
         """Refuse to compare a query of one model version with vectors of another.

@@ -65,6 +65,8 @@ class ForgetReport:
         removed_versions: Versions deleted (``retrain``); an encoder's with its calibrations and caches.
         kept_versions: Versions trained on an asset that are still in the registry, and why.
         purged: What each LanceDB table's purge did.
+        cached_vectors_removed: Vectors of the erased texts (and their sentences) removed from the text cache
+            (:mod:`semantic.vectors.text_cache`).
         scrubbed: Log files from which lines naming an asset were removed, with the count (the reviewers'
             decision log among them).
         in_source: Ids still in the assets input relation, with it: the owner's copy, left out of every
@@ -81,6 +83,7 @@ class ForgetReport:
     kept_versions: dict[str, str] = field(default_factory=dict)
     purged: list[PurgeResult] = field(default_factory=list)
     scrubbed: dict[str, int] = field(default_factory=dict)
+    cached_vectors_removed: int = 0
     in_source: dict[str, str] = field(default_factory=dict)
     leftovers: dict[str, list[str]] = field(default_factory=dict)
     build_code: int = 0
@@ -115,6 +118,9 @@ class ForgetReport:
             out.append(f"kept encoder version {name}, trained on a forgotten asset: {why}")
         for path, n in self.scrubbed.items():
             out.append(f"removed {n} line(s) naming a forgotten asset from {path}")
+        if self.cached_vectors_removed:
+            out.append(f"removed {self.cached_vectors_removed} vector(s) of the forgotten texts from the text cache "
+                       "(every stored version of it)")
         for asset_id, relation in self.in_source.items():
             out.append(f"{asset_id} is still in the source relation {relation}: delete its row there (until then "
                        "the build leaves it out of every model, search and LanceDB table)")
@@ -364,7 +370,10 @@ def _short(text: str) -> str:
 
 
 def _remove_version(config: SemanticConfig, name: str) -> None:
+    from semantic.vectors import text_cache
+
     shutil.rmtree(config.models_dir / name, ignore_errors=True)
+    text_cache.drop_model(config.lance_dir, name)  # its vectors of every text
     for path in config.calibration_dir.glob(f"{name}*"):
         path.unlink(missing_ok=True)
     from semantic.encoding.encoder import encoder_cache_root
@@ -435,11 +444,18 @@ def forget(
     args = list(dbt_args) if retrain else _with_training_off(dbt_args)
 
     def purge_and_pin(staging_db: Path) -> None:
-        """Before the swap: purge every LanceDB table, and publish the purged versions' pins with the build."""
+        """Before the swap: purge every LanceDB table and the text cache, and publish the purged versions' pins."""
         import duckdb
+
+        from semantic.vectors import text_cache
 
         for path in lance_tables(config.lance_dir):
             report.purged.append(purge(path))
+        # the text cache holds no text, but a vector of one is still the asset's: every sentence's goes too (a
+        # sentence other assets share is only encoded again)
+        erased_texts = [t for found in (*texts.values(), *sentences.values()) for t in found]
+        removed = text_cache.erase(config.lance_dir, erased_texts)
+        report.cached_vectors_removed = removed
         pins = current_versions(config.lance_dir)  # noqa: F841 - read by the SQL below
         with duckdb.connect(str(staging_db)) as con:
             con.execute(f"create or replace table main.{PINS_TABLE} as select * from pins")

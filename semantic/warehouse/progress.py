@@ -44,7 +44,8 @@ _RERANKER = re.compile(r"semantic adapter: ((?:training|reusing) (?:a )?(?:pair 
 _EMBEDDED = re.compile(r"semantic adapter: (\w+): embedded (\d+)/(\d+) texts")
 _INDEX = re.compile(r"semantic adapter: (\w+): (vector index \w+.*)")
 _ALERT = re.compile(r"\b(WARN(?:ING)?|ERROR|Error|FAIL(?:URE)?|Failure)\b")
-_NOISE = re.compile(r"RuntimeWarning: 'dbt\.cli\.main' found in sys\.modules|^\s*warnings\.warn")
+_NOISE = re.compile(r"RuntimeWarning: 'dbt\.cli\.main' found in sys\.modules|^\s*warnings\.warn|"
+                    r"WARN\s+lance::dataset::write::insert\] No existing dataset at .*, it will be created")
 
 
 @dataclass
