@@ -8,6 +8,7 @@ read by the SQL models themselves.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -207,3 +208,13 @@ def set_active(config: SemanticConfig) -> None:
 def active() -> SemanticConfig:
     """Return the config the dbt plugin set for this process, or one built from the environment."""
     return _ACTIVE if _ACTIVE is not None else SemanticConfig.from_plugin()
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1: an address only this machine reaches."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False

@@ -69,3 +69,12 @@ def test_the_registry_active_version_is_used_unless_a_model_dir_is_fixed(tmp_pat
     assert encoder_dir(config) == version
     fixed = config.with_overrides(model_dir=str(default_model_dir()))
     assert encoder_dir(fixed) == default_model_dir()
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("localhost", True), ("127.0.0.1", True), ("127.8.0.2", True),
+                                                ("::1", True), ("0.0.0.0", False), ("10.0.0.5", False),
+                                                ("example.com", False), ("", False), (None, False)])
+def test_is_loopback_names_only_addresses_this_machine_reaches(host, loopback):
+    from semantic.config import is_loopback
+
+    assert is_loopback(host) is loopback

@@ -170,10 +170,13 @@ def test_a_review_decision_made_by_clicking_is_recorded_and_the_item_leaves_the_
     assert (recorded["review_id"], recorded["label"], recorded["reviewer"]) == (item, "not_match", "Playwright")
     shown = watched.page.get_attribute("#item", "data-review-id") if watched.page.query_selector("#item") else None
     assert shown != item  # the next item, not the one decided
-    watched.page.keyboard.press("s")  # decided by key: the next one is skipped
-    watched.page.wait_for_load_state("networkidle")
     if shown:
-        assert json.loads(log.read_text().splitlines()[-1])["review_id"] == shown
+        with watched.page.expect_navigation():  # the key submits the form: wait for the answer, not a guess
+            watched.page.keyboard.press("s")  # decided by key: the next one is skipped
+        watched.page.wait_for_load_state("networkidle")
+        lines = log.read_text().splitlines()
+        assert len(lines) == before + 2
+        assert (json.loads(lines[-1])["review_id"], json.loads(lines[-1])["label"]) == (shown, "skip")
     assert watched.errors == []
 
 

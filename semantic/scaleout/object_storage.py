@@ -11,11 +11,11 @@ A plain-``http`` endpoint is accepted on a loopback address; elsewhere only with
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any
 from urllib.parse import urlparse
 
+from semantic.config import is_loopback
 from semantic.errors import SemanticConfigError
 
 ENV_ENDPOINT = "SEMANTIC_S3_ENDPOINT"
@@ -45,7 +45,7 @@ def endpoint() -> str | None:
                 f"{var}={value!r} is not an endpoint URL; set it like http://127.0.0.1:9000 or "
                 "https://s3.example.com"
             )
-        if parsed.scheme == "http" and not _loopback(parsed.hostname) and not _flag(ENV_ALLOW_HTTP):
+        if parsed.scheme == "http" and not is_loopback(parsed.hostname) and not _flag(ENV_ALLOW_HTTP):
             raise SemanticConfigError(
                 f"{var}={value!r} is plain http to a host that is not loopback: credentials and vectors "
                 f"would travel unencrypted. Use https, or set {ENV_ALLOW_HTTP}=true on a trusted network"
@@ -127,15 +127,6 @@ def attach_duckdb(con: Any, uri: str) -> None:
     sql = duckdb_secret_sql(uri)
     if sql:
         con.execute(sql)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _flag(var: str) -> bool:

@@ -15,13 +15,13 @@ Every script and style ships with the package (Plotly's from the plotly package)
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from semantic.config import is_loopback
 from semantic.errors import SemanticDataError, SemanticError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,16 +167,6 @@ def create_app(config: SemanticConfig) -> Flask:
         return render_template("report.html", **model_report.context(config))
 
     return app
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(config: SemanticConfig, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
