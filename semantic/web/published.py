@@ -197,9 +197,14 @@ def next_review_item(db: Published, decided: dict[str, tuple[str | None, str | N
     review_id -> the text hashes its latest decision saw; one on other texts does not count), and how many
     items are open."""
     where, params = ("where task = ?", [task]) if task else ("", [])
-    items = db.rows(f"select * from fct_review_queue {where} order by queue_rank", params)
-    open_items = [i for i in items if decided.get(i["review_id"]) != (i["left_hash"], i["right_hash"])]
-    return (open_items[0] if open_items else None), len(open_items)
+    # the keys only (the queue holds tens of thousands of items with both texts), then the one item shown
+    keys = db.rows(f"select review_id, left_hash, right_hash from fct_review_queue {where} order by queue_rank",
+                   params)
+    open_ids = [k["review_id"] for k in keys if decided.get(k["review_id"]) != (k["left_hash"], k["right_hash"])]
+    if not open_ids:
+        return None, 0
+    first = db.rows("select * from fct_review_queue where review_id = ?", [open_ids[0]])
+    return (first[0] if first else None), len(open_ids)
 
 
 def compliance_overview(db: Published) -> dict[str, list[dict[str, Any]]]:
