@@ -22,6 +22,17 @@ texts per CPU second times the cores and its ratio (CPU time, user + system over
 moved much less than wall time by other jobs on the machine); peak RSS; load time (including a
 first export and quality gate, if the cache lacked them); and quality against ``st_one_call``: the
 smallest cosine and the share of each text's top-10 neighbours (among the set) that fp32 also has.
+
+**The hardware limit.** In the same run (before the paths load, so nothing else competes), the
+cores' bf16 matrix-multiply throughput is measured with torch on the three GEMM shapes a MiniLM
+layer is made of (384→384 for the query, key, value and output projections, 384→1536 and
+1536→384 for the feed-forward), 4,096 token rows at a time, on all cores. It is converted to texts
+per second for the set's own token lengths (each text's real tokens, no padding): a text of T
+tokens costs ``layers x (2 T (4 h^2 + 2 h f) + 4 T^2 h)`` FLOPs (the linear layers and the
+attention products; h = 384, f = 1,536, 6 layers), all counted at the best GEMM rate measured.
+That is what the matrix units could do if every cycle went to the model's multiplies; softmax,
+layer norms, GELU, padding and batching overhead are the encoder's to hide. ``share of limit``
+is a path's texts/s over that figure.
 """
 
 from __future__ import annotations
@@ -65,6 +76,42 @@ def make_texts(name: str, n: int) -> list[str] | None:
             rows = list(csv.DictReader(fh))
     texts = [r["text"] for r in rows if name == "ads" or r["asset_type"] in short]
     return texts[:n]
+
+
+def gemm_rate(seconds: float = 2.0, rows: int = 4096, hidden: int = 384, ffn: int = 1536) -> dict[str, float]:
+    """bf16 matrix-multiply throughput (FLOP/s) of torch on all cores, per MiniLM GEMM shape, and the best."""
+    import torch
+
+    torch.set_num_threads(available_cores())
+    rates: dict[str, float] = {}
+    for name, (k, n) in {"384x384": (hidden, hidden), "384x1536": (hidden, ffn), "1536x384": (ffn, hidden)}.items():
+        a = torch.randn(rows, k).to(torch.bfloat16)
+        b = torch.randn(k, n).to(torch.bfloat16)
+        for _ in range(5):
+            torch.matmul(a, b)
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            torch.matmul(a, b)
+            reps += 1
+        rates[name] = 2.0 * rows * k * n * reps / (time.perf_counter() - start)
+    rates["best"] = max(rates.values())
+    return rates
+
+
+def token_lengths(texts: list[str]) -> np.ndarray:
+    """Each text's token count as the encoder sees it (special tokens included, truncated at its limit)."""
+    from semantic.config import default_model_dir
+    from semantic.encoding.encoder import Encoder
+
+    ids, _, _ = Encoder(default_model_dir(), backend="fp32").tokenizer.encode(texts)
+    return np.array([len(row) for row in ids], dtype=np.float64)
+
+
+def limit_texts_per_s(lengths: np.ndarray, flops_per_s: float, layers: int = 6, hidden: int = 384,
+                      ffn: int = 1536) -> float:
+    """Texts per second the matrix units allow for these token lengths at ``flops_per_s`` (no padding)."""
+    per_text = layers * (2 * lengths * (4 * hidden**2 + 2 * hidden * ffn) + 4 * lengths**2 * hidden)
+    return float(len(lengths) * flops_per_s / per_text.sum())
 
 
 def worker(path: str, texts_file: Path, vectors_file: Path) -> None:
@@ -134,7 +181,7 @@ def neighbour_recall(fast: np.ndarray, ref: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top(fast).tolist(), top(ref).tolist())]))
 
 
-def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Path) -> None:
+def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Path, limit_rate: float) -> None:
     texts_file = tmp / f"{name}.json"
     texts_file.write_text(json.dumps(texts))
     workers: dict[str, subprocess.Popen[str]] = {}
@@ -168,10 +215,13 @@ def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Pat
     cores = available_cores()
     ref = vectors.get("st_one_call")
     mean_chars = sum(len(t) for t in texts) / len(texts)
-    print(f"\n### {name}: {len(texts)} texts, {mean_chars:.0f} characters on average, {rounds} rounds\n")
-    print("| path | backend | texts/s (median) | × st_one_call (median of rounds) | texts per CPU s × cores | "
-          "× st_one_call (CPU) | peak RSS MB | load s | min cosine | top-10 overlap |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lengths = token_lengths(texts)
+    limit = limit_texts_per_s(lengths, limit_rate)
+    print(f"\n### {name}: {len(texts)} texts, {mean_chars:.0f} characters and {lengths.mean():.1f} tokens on average, "
+          f"{rounds} rounds; bf16 matrix-multiply limit {limit:.0f} texts/s\n")
+    print("| path | backend | texts/s (median) | × st_one_call (median of rounds) | share of limit | "
+          "texts per CPU s × cores | × st_one_call (CPU) | peak RSS MB | load s | min cosine | top-10 overlap |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for path in paths:
         rows = results[path]
         rate = statistics.median(len(texts) / x["seconds"] for x in rows)
@@ -185,7 +235,8 @@ def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Pat
             overlap = f"{neighbour_recall(v, ref):.4f}"
         else:
             ratio = cpu_ratio = cos = overlap = "–"
-        print(f"| {path} | {info[path]['backend']} | {rate:.1f} | {ratio} | {cpu_rate:.1f} | {cpu_ratio} | "
+        print(f"| {path} | {info[path]['backend']} | {rate:.1f} | {ratio} | {rate / limit:.2f} | {cpu_rate:.1f} | "
+              f"{cpu_ratio} | "
               f"{max(x['rss_mb'] for x in rows):.0f} | {float(info[path]['load']):.1f} | {cos} | {overlap} |")
 
 
@@ -207,13 +258,16 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown path or set {unknown}; paths: {', '.join(PATHS)}; sets: {', '.join(SETS)}")
     print(f"{available_cores()} cores, bf16 CPU flags: {', '.join(cpu_bf16_flags()) or 'none'}, batch size {BATCH}")
+    rates = gemm_rate()
+    print("bf16 matrix multiply (torch, 4,096 rows, all cores): "
+          + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in rates.items()))
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             texts = make_texts(name, args.n_texts)
             if texts is None:
                 print(f"\n### {name}: skipped (no ad_transcripts under $SEMANTIC_EVAL_DATA or ../shared/data)")
                 continue
-            run_set(name, texts, paths, args.rounds, Path(tmp))
+            run_set(name, texts, paths, args.rounds, Path(tmp), rates["best"])
 
 
 if __name__ == "__main__":

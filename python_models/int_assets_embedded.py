@@ -11,4 +11,5 @@ def model(dbt, session):
     dbt.ref("int_encoder_versions_trained")  # run after training, so a newly activated version embeds
     return embed_entity(dbt, session, "assets", dbt.ref("stg_semantic__assets"),
                         vector_index_min_rows=dbt.config.get("vector_index_min_rows"),  # ANN index past this many rows
-                        versions_kept=dbt.config.get("lance_versions_kept"))  # LanceDB versions kept
+                        versions_kept=dbt.config.get("lance_versions_kept"),  # LanceDB versions kept
+                        graph_index_min_rows=dbt.config.get("graph_index_min_rows"))  # HNSW graph past this many rows

@@ -702,11 +702,12 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
     import lancedb
     from lancedb.index import IvfPq
 
+    from semantic.vectors import graph
     from semantic.vectors.store import VectorStore
 
     store = VectorStore(project / "data" / "lance")
     select = ("--select", "int_assets_embedded", "dim_vector_indexes")
-    index_vars = ("--vars", "{semantic_train: false, vector_index_min_rows: 100}")
+    index_vars = ("--vars", "{semantic_train: false, vector_index_min_rows: 100, graph_index_min_rows: 100}")
     # a 300-row index (4 partitions) is far below the 20,000-row default: its HNSW graph's recall
     # varies between builds (0.93-1.00 measured), so the gate is left to the drift check below
     try:
@@ -720,6 +721,10 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
         has_index, index_type, unindexed, recall, sample = by_table["assets"]
         assert has_index and index_type == "IVF_HNSW_SQ" and unindexed == 0 and recall >= 0.8 and sample == 200
         assert not by_table["briefs"][0] and by_table["briefs"][3] == 1.0  # below min_rows: exact, nothing measured
+        # past graph_index_min_rows the assets' latest version has its HNSW graph, and unfiltered searches use it
+        assert graph.versions_with_graph(store.lance_dir, "assets") and not graph.graph_root(
+            store.lance_dir, "briefs").exists()
+        assert VectorStore(store.lance_dir)._search_handle("assets").graph is not None
 
         # index drift: a coarse IVF_PQ index in its place finds too few of the exact neighbours
         lancedb.connect(str(store.lance_dir)).open_table("assets").create_index(
@@ -740,6 +745,7 @@ def test_the_ann_index_is_built_past_min_rows_and_its_recall_gate_fails_a_drifte
         for idx in tbl.list_indices():
             if "vector" in idx.columns:
                 tbl.drop_index(idx.name)  # back to exact search for any later test
+        graph.remove_graphs(store.lance_dir, "assets")
 
 
 REVIEW = "{semantic_train_epochs: 1, semantic_train_reranker: false}"

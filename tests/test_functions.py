@@ -139,7 +139,7 @@ def test_search_on_a_long_lived_connection_sees_later_writes(tmp_path):
 def test_search_before_any_build_names_the_missing_table(tmp_path):
     conn = duckdb.connect()
     register(conn, SemanticConfig.from_plugin({"lance_dir": str(tmp_path)}), encoder=FakeEncoder(dim=384))
-    missing = r"semantic_lance_uri: no LanceDB table 'assets' .*none yet \(run `dbt build` first\)"
+    missing = r"semantic_search: no LanceDB table 'assets' .*none yet \(run `dbt build` first\)"
     with pytest.raises(duckdb.Error, match=missing):
         conn.execute("select * from semantic_search('anything')").fetchall()
 
@@ -241,10 +241,14 @@ def test_search_uses_the_ann_index_unfiltered_and_scans_exactly_when_filtered(tm
     def ids(query: str, args: str) -> list[str]:
         return [r[0] for r in conn.execute(f"select asset_id from semantic_search(?, {args})", [query]).fetchall()]
 
-    plan = conn.execute("explain select * from semantic_search('w1 w2', k := 10)").fetchall()[0][1]
-    assert "ANNSubIndex" in plan  # unfiltered: through the index
-    filtered_plan = conn.execute("explain select * from semantic_search('w1 w2', k := 10, brand := 'b3')").fetchall()
-    assert "ANNSubIndex" not in filtered_plan[0][1]  # filtered: an exact scan
+    # the SQL search is the Python one: unfiltered through the index, filtered or exact by an exact scan
+    python = VectorStore(tmp_path)
+    for query in ("w1 w2 w3", "w7 w8"):
+        vector = encoder.encode([query])[0]
+        assert ids(query, "k := 10") == python.search("assets", vector, encoder.version, k=10).column(
+            "asset_id").to_pylist()
+        exact_hits = python.search("assets", vector, encoder.version, k=10, exact=True)
+        assert ids(query, "k := 10, exact := true") == exact_hits.column("asset_id").to_pylist()
     overlap = []
     for _ in range(30):
         query = " ".join(rng.choice(words, 3))

@@ -25,8 +25,8 @@ def assets(ids: list[str]) -> pa.Table:
 
 
 def test_a_reader_searches_the_published_versions_and_a_build_the_latest(tmp_path):
-    """The Python searches (semantic search, semantic check, semantic_compliance_check) read the pinned
-    versions; DuckDB's lance extension has no time travel, so the SQL search macros read the latest."""
+    """The Python searches (semantic search, semantic check, semantic_compliance_check) and the SQL search read
+    the pinned versions; DuckDB's lance extension has no time travel, so the SQL hybrid search reads the latest."""
     encoder = FakeEncoder(dim=384)
     store = VectorStore(tmp_path / "lance")
     store.sync("assets", assets(["a1", "a2"]), encoder, id_column="asset_id")
@@ -43,7 +43,11 @@ def test_a_reader_searches_the_published_versions_and_a_build_the_latest(tmp_pat
     with duckdb.connect(str(db), read_only=True) as reader:
         register(reader, config, encoder=encoder, pinned=True)
         assert read_pins(reader) == published
-        assert reader.execute(query).fetchall() == [("a1",), ("a2",), ("a3",)]  # the extension: the latest
+        assert reader.execute(query).fetchall() == [("a1",), ("a2",)]  # the Python search: pinned
+        filtered = query.replace("k := 10", "k := 10, market := 'US'")
+        assert reader.execute(filtered).fetchall() == [("a1",), ("a2",)]
+        hybrid = query.replace("semantic_search", "semantic_hybrid_search")
+        assert reader.execute(hybrid).fetchall() == [("a1",), ("a2",), ("a3",)]  # the extension: the latest
     pinned = VectorStore(store.lance_dir, pins=published)
     hits = pinned.search("assets", encoder.encode(["winter jacket"])[0], encoder.version, k=10)
     assert sorted(hits.column("asset_id").to_pylist()) == ["a1", "a2"]

@@ -232,9 +232,11 @@ def test_the_build_picks_the_fewest_probes_that_keep_the_recall_loss_under_the_v
     assert report["nprobes"] == probes and f"({probes} probes)" in report["recall_note"]
     with pytest.raises(SemanticConfigError, match="ann_max_recall_loss"):
         store.tune_probes("assets", max_loss=1.5)
-    # the SQL search of a later connection probes that many partitions
+    # the SQL searches of a later connection probe that many partitions: the hybrid one through the lance
+    # extension, semantic_search through the store (VectorStore.search)
     con = duckdb.connect()
     register(con, SemanticConfig.from_plugin({"lance_dir": str(store.lance_dir)}), encoder=FakeEncoder())
     macro = con.execute("select macro_definition from duckdb_functions() "
-                        "where function_name = 'semantic_search'").fetchone()[0]
+                        "where function_name = 'semantic_hybrid_search'").fetchone()[0]
     assert f"nprobs := {probes}" in macro
+    assert VectorStore(store.lance_dir)._search_handle("assets").nprobes == probes

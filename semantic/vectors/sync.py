@@ -70,7 +70,7 @@ ENTITIES: dict[str, Entity] = {
 
 def embed_entity(
     dbt: Any, session: Any, name: str, rows: Any, vector_index_min_rows: int | str | None = None,
-    versions_kept: int | str | None = None,
+    versions_kept: int | str | None = None, graph_index_min_rows: int | str | None = None,
 ) -> pa.Table:
     """The body of an embedding dbt Python model: sync entity ``name``'s vectors, return the rows to upsert.
 
@@ -85,6 +85,8 @@ def embed_entity(
             sees the model's own code ask for).
         versions_kept: The model config ``lance_versions_kept`` (dbt var of that name): LanceDB versions
             of the table kept after the sync (see :func:`semantic.vectors.retention.prune`).
+        graph_index_min_rows: The model config of that name (dbt var ``graph_index_min_rows``): rows from which
+            the table also gets an HNSW graph for unfiltered searches (:mod:`semantic.vectors.graph`).
     """
     try:
         entity = ENTITIES[name]
@@ -102,19 +104,20 @@ def embed_entity(
         full_text=entity.full_text,
         vector_index_min_rows=vector_index_min_rows,
         versions_kept=versions_kept,
+        graph_index_min_rows=graph_index_min_rows,
     )
 
 
-def _min_rows(value: int | str | None) -> int | None:
-    """``vector_index_min_rows`` as dbt renders it into a model config (``"20000"``, ``"None"``)."""
+def _min_rows(value: int | str | None, var: str = "vector_index_min_rows", example: int = 20000) -> int | None:
+    """A min-rows var as dbt renders it into a model config (``"20000"``, ``"None"``)."""
     if value is None or str(value).strip().lower() in ("none", "null", ""):
         return None
     try:
         return int(str(value).strip())
     except ValueError as e:
         raise SemanticConfigError(
-            f"vector_index_min_rows must be a positive integer or null, got {value!r}; "
-            "set e.g. `vector_index_min_rows: 20000` in dbt_project.yml vars"
+            f"{var} must be a positive integer or null, got {value!r}; "
+            f"set e.g. `{var}: {example}` in dbt_project.yml vars"
         ) from e
 
 
@@ -140,6 +143,7 @@ def sync_embeddings(
     full_text: bool = False,
     vector_index_min_rows: int | str | None = None,
     versions_kept: int | str | None = None,
+    graph_index_min_rows: int | str | None = None,
 ) -> pa.Table:
     """Sync one entity's vectors in LanceDB and return the rows the DuckDB mirror must upsert.
 
@@ -162,6 +166,8 @@ def sync_embeddings(
             See ``VectorStore.ensure_vector_index``.
         versions_kept: LanceDB versions of the table kept after the sync, the newest first (dbt var
             ``lance_versions_kept``; None: :data:`semantic.vectors.retention.DEFAULT_VERSIONS_KEPT`).
+        graph_index_min_rows: Rows from which the table also gets an HNSW graph (dbt var ``graph_index_min_rows``;
+            None: none). See :mod:`semantic.vectors.graph`.
     """
     release_freed_memory()
     config = active()
@@ -169,7 +175,8 @@ def sync_embeddings(
     encoder = load_encoder(encoder_dir(config), config.batch_size)
     result = store.sync(table, rows, encoder, id_column=id_column, text_column=text_column, full_text=full_text,
                         vector_index_min_rows=_min_rows(vector_index_min_rows),
-                        versions_kept=check_versions_kept(versions_kept))  # time travel a few builds back
+                        versions_kept=check_versions_kept(versions_kept),  # time travel a few builds back
+                        graph_min_rows=_min_rows(graph_index_min_rows, "graph_index_min_rows", 100000))
     extra = [c for c in (output_columns or []) if c != id_column]
     columns = [id_column, *extra, CONTENT_HASH, MODEL_VERSION, EMBEDDED_AT, VECTOR]
     if mirrored is None:

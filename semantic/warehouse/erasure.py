@@ -446,11 +446,18 @@ def forget(
     def purge_and_pin(staging_db: Path) -> None:
         """Before the swap: purge every LanceDB table and the text cache, and publish the purged versions' pins."""
         import duckdb
+        import lance
 
-        from semantic.vectors import text_cache
+        from semantic.vectors import graph, text_cache
 
         for path in lance_tables(config.lance_dir):
+            table = path.name.removesuffix(".lance")
+            had_graph = bool(graph.versions_with_graph(config.lance_dir, table))
             report.purged.append(purge(path))
+            # every graph holds vectors of the erased texts: all go, and the purged version gets its own
+            graph.remove_graphs(config.lance_dir, table)
+            if had_graph:
+                graph.ensure_graph(config.lance_dir, table, lance.dataset(str(path)), 1)
         # the text cache holds no text, but a vector of one is still the asset's: every sentence's goes too (a
         # sentence other assets share is only encoded again)
         erased_texts = [t for found in (*texts.values(), *sentences.values()) for t in found]
