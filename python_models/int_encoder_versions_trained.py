@@ -15,6 +15,7 @@ def model(dbt, session):
         seed=int(dbt.config.get("training_seed")),
         keep_base=float(dbt.config.get("training_keep_base")),
         bf16=resolve_bf16(dbt.config.get("training_bf16")),
+        max_seq_length=int(dbt.config.get("training_max_seq_length")),
     )
     enabled = str(dbt.config.get("train_encoder")).lower() == "true"
     return train_from_warehouse(

@@ -589,10 +589,11 @@ def train(
         _mix_base(model, base_weights, config.keep_base)
     valid = {k: float(v) for k, v in (evaluator(model) if evaluator else {}).items()}
 
-    general = {"base_agreement": base_agreement(base_sample, embed(sample)), "texts": len(sample),
+    tuned_sample = embed(sample)
+    general = {"base_agreement": base_agreement(base_sample, tuned_sample), "texts": len(sample),
                "keep_base": config.keep_base}
     report = check_collapse(
-        embed(sample),
+        tuned_sample,
         embed([p[0] for p in positive_pairs]) if positive_pairs else None,
         embed([p[1] for p in positive_pairs]) if positive_pairs else None,
     )
