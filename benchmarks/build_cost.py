@@ -319,6 +319,9 @@ def main() -> None:
         per_size[n] = measure(n, args.train, args.changed, args.no_change_runs, None)
         print_size(n, per_size[n], args.top)
         print(flush=True)
+        if args.json:  # the runs so far (without their logs), should a later size fail
+            partial = {size: [(r[0], r[1], r[2], r[4]) for r in runs] for size, runs in per_size.items()}
+            args.json.with_suffix(".partial.json").write_text(json.dumps(partial), encoding="utf-8")
     result = curve(per_size, args.predict)
     print_curve(result)
     if args.json:
