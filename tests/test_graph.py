@@ -99,6 +99,10 @@ def test_a_broken_graph_costs_speed_not_answers_and_bad_settings_are_refused(tmp
     query = encoder.encode(["coffee tent"])[0]
     hits = VectorStore(tmp_path).search("assets", query, encoder.version, k=5)
     assert hits.num_rows == 5 and "unreadable" in caplog.text
+    # the next sync, with nothing to embed, builds the damaged graph again, and searches use it
+    again = store.sync("assets", assets(1100), encoder, id_column="asset_id", graph_min_rows=1000)
+    assert again.lance_version == result.lance_version
+    assert graph.open_graph(tmp_path, "assets", result.lance_version) is not None
     for bad in (0, -3, "many", 2.5):
         with pytest.raises(SemanticConfigError, match="graph_index_min_rows must be a positive integer"):
             store.ensure_vector_index("assets", None, graph_min_rows=bad)  # type: ignore[arg-type]

@@ -304,7 +304,7 @@ def _record_trained_ids(version_dir: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def _warehouse_tasks(pairs: Any, root: Path, only: str | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+def warehouse_tasks(pairs: Any, root: Path, only: str | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """The labelled pairs (``int_training_pairs_labelled``) as sorted rows and one training task per
     task name (``only``: that task alone) with positive train pairs; valid pairs are the task's valid split."""
     from semantic.encoding.training import PairSet, Task
@@ -355,7 +355,7 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
     if not enabled:
         log.info("training is off (var semantic_train: false); active encoder: %s", registry.active_name())
         return versions_table(registry)
-    rows, tasks = _warehouse_tasks(pairs, registry.root)
+    rows, tasks = warehouse_tasks(pairs, registry.root)
     if not tasks:
         log.warning("no labelled positive training pairs in the warehouse: nothing to train on")
         return versions_table(registry)
@@ -413,7 +413,7 @@ def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, regist
         logger.info("reranker training is off (var semantic_train_reranker: false); active reranker: %s",
                     registry.active_name())
         return rerankers_table(registry)
-    rows, tasks = _warehouse_tasks(pairs, registry.root, only=RERANKER_TASK)
+    rows, tasks = warehouse_tasks(pairs, registry.root, only=RERANKER_TASK)
     n_positive = sum(t.train.n_positive for t in tasks)
     n_pairs = sum(len(t.train) for t in tasks)
     if n_positive < min_positives or n_pairs < min_pairs:

@@ -181,13 +181,19 @@ def remove_graphs(lance_dir: Path | str, table: str, keep: int = 0) -> int:
 def ensure_graph(lance_dir: Path | str, table: str, dataset: Any, min_rows: int | None) -> GraphRun:
     """Give the dataset's (latest) version its graph when it has ``min_rows`` rows; prune older graphs.
 
-    Below ``min_rows`` (or with None) every graph of the table is removed: searches go through LanceDB.
+    Below ``min_rows`` (or with None) every graph of the table is removed: searches go through LanceDB. A graph
+    of the version that does not open (a damaged file) is built again: searches would pass it by, slower.
     """
-    version, rows = int(dataset.version), int(dataset.count_rows())
-    if min_rows is None or rows < min_rows:
+    version = int(dataset.version)
+    if min_rows is None:
+        return GraphRun(table, "none", version, 0, 0.0, remove_graphs(lance_dir, table))
+    rows = int(dataset.count_rows())
+    if rows < min_rows:
         return GraphRun(table, "none", version, rows, 0.0, remove_graphs(lance_dir, table))
     if version in versions_with_graph(lance_dir, table):
-        return GraphRun(table, "current", version, rows, 0.0, remove_graphs(lance_dir, table, GRAPHS_KEPT))
+        if open_graph(lance_dir, table, version) is not None:
+            return GraphRun(table, "current", version, rows, 0.0, remove_graphs(lance_dir, table, GRAPHS_KEPT))
+        logger.warning("%s: building the graph of version %d again", table, version)
     seconds = build_graph(dataset, graph_folder(lance_dir, table, version))
     removed = remove_graphs(lance_dir, table, GRAPHS_KEPT)
     logger.info("%s: HNSW graph of version %d built in %.1f s (%d rows)", table, version, seconds, rows)

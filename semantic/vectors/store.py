@@ -45,7 +45,7 @@ from semantic.vectors.embedding import (
     embedded_schema,
 )
 from semantic.vectors.fingerprints import arrow_fingerprint
-from semantic.vectors.graph import Graph, ensure_graph, open_graph
+from semantic.vectors.graph import Graph, ensure_graph, open_graph, versions_with_graph
 from semantic.vectors.index import (
     INDEX_LOG_TABLE,
     INDEX_TYPE,
@@ -414,7 +414,8 @@ class VectorStore:
         if graph_min_rows is not None:  # no key when unset: the state of earlier syncs still holds
             key["graph_min_rows"] = graph_min_rows
         state = self._sync_state(table)
-        if state is not None and state.get("key") == key and state.get("versions") == self.versions_token(table):
+        if (state is not None and state.get("key") == key and state.get("versions") == self.versions_token(table)
+                and self._graph_sound(table, graph_min_rows, int(state["total"]))):
             logger.info("%s: nothing changed since the last sync (%d rows, model %s, Lance version %d)",
                         table, state["total"], version, state["lance_version"])
             return SyncResult(table=table, model_version=version, embedded=0, encoded=0, unchanged=len(rows), deleted=0,
@@ -530,6 +531,14 @@ class VectorStore:
         self._write_sync_state(table, {"key": key, "versions": self.versions_token(table), "total": result.total,
                                        "lance_version": result.lance_version})
         return result
+
+    def _graph_sound(self, table: str, graph_min_rows: int | None, rows: int) -> bool:
+        """False when the table should have a graph and its newest one (that of the latest version, when no write
+        came since the last sync) does not open: the sync then goes the full way and builds it again."""
+        if graph_min_rows is None or rows < graph_min_rows:
+            return True
+        versions = versions_with_graph(self.lance_dir, table)
+        return bool(versions) and open_graph(self.lance_dir, table, versions[-1]) is not None
 
     def versions_token(self, table: str) -> str | None:
         """A cheap token of a table's committed versions (its ``_versions`` listing; None if absent).

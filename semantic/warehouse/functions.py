@@ -618,7 +618,9 @@ def _use_index(function: str) -> str:
             "and channel is null and asset_type is null and created_from is null and created_to is null")
 
 
-COLUMNS = "hits.asset_id, hits.brand, hits.channel, hits.market, hits.asset_type, hits.created_at"
+#: The asset columns a search returns, in order (then its score and rank).
+RESULT_COLUMNS = ("asset_id", "brand", "channel", "market", "asset_type", "created_at")
+COLUMNS = ", ".join(f"hits.{c}" for c in RESULT_COLUMNS)
 NEAREST_TYPE = ("STRUCT(asset_id VARCHAR, brand VARCHAR, channel VARCHAR, market VARCHAR, asset_type VARCHAR, "
                 "created_at DATE, similarity DOUBLE)[]")
 NEAREST_PARAMS: list[Any] = ["VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "DATE", "DATE", "BOOLEAN"]
@@ -785,8 +787,7 @@ def register(
             table=ASSETS_TABLE, filters=_filters(name), columns=COLUMNS, refine_factor=REFINE_FACTOR,
             created_from=_sql_date(name, "created_from"), created_to=_sql_date(name, "created_to"),
             exact=_sql_exact(name),
-            struct_columns=", ".join(f"found.hit.{c} as {c}" for c in (c.strip().removeprefix("hits.")
-                                                                     for c in COLUMNS.split(","))),
+            struct_columns=", ".join(f"found.hit.{c} as {c}" for c in RESULT_COLUMNS),
             nprobes=VectorStore(config.lance_dir).search_probes(ASSETS_TABLE), use_index=_use_index(name),
             k=_sql_k(name), alpha=float(alpha), checked_alpha=_sql_alpha(name),
             usage=f"error({_sql_string(SEARCH_USAGE.format(name=name))})"))
@@ -807,7 +808,7 @@ def _register_nearest(conn: duckdb.DuckDBPyConnection, config: SemanticConfig, e
     from semantic.vectors.store import VectorStore
 
     store = VectorStore(config.lance_dir, pins=pins)
-    columns = [c.strip().removeprefix("hits.") for c in COLUMNS.split(",")]
+    columns = list(RESULT_COLUMNS)
 
     def semantic_search_nearest(query: str | None, k: int | None, brand: str | None, market: str | None,
                                 channel: str | None, asset_type: str | None, created_from: Any, created_to: Any,
