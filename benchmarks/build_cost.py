@@ -300,7 +300,10 @@ def main() -> None:
                                         "prediction at --predict")
     parser.add_argument("--predict", type=int, default=1_000_000)
     parser.add_argument("--plot", type=Path, help="with --sizes: write the curve as an SVG here")
-    parser.add_argument("--json", type=Path, help="with --sizes: write the figures as JSON here")
+    parser.add_argument("--json", type=Path, help="with --sizes: write the figures as JSON here (and the runs so "
+                                                  "far, after each size, beside it as .partial.json)")
+    parser.add_argument("--resume", type=Path, help="with --sizes: a .partial.json of an earlier run; its sizes are "
+                                                    "taken from it, not built again")
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--top", type=int, default=8, help="slowest dbt nodes listed per run")
@@ -316,15 +319,22 @@ def main() -> None:
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",")})
     if len(sizes) < 2:
         parser.error("--sizes needs at least two sizes to fit a growth curve")
-    per_size = {}
+    per_size: dict[int, list[Run]] = {}
+    if args.resume:
+        earlier = json.loads(args.resume.read_text(encoding="utf-8"))
+        per_size = {int(n): [(r[0], r[1], r[2], "", [tuple(t) for t in r[3]], {}) for r in runs]
+                    for n, runs in earlier.items()}
     for n in sizes:
+        if n in per_size:
+            print(f"{n:,} demo assets: the runs of {args.resume}")
+            continue
         per_size[n] = measure(n, args.train, args.changed, args.no_change_runs, None)
         print_size(n, per_size[n], args.top)
         print(flush=True)
         if args.json:  # the runs so far (without their logs), should a later size fail
             partial = {size: [(r[0], r[1], r[2], r[4]) for r in runs] for size, runs in per_size.items()}
             args.json.with_suffix(".partial.json").write_text(json.dumps(partial), encoding="utf-8")
-    result = curve(per_size, args.predict)
+    result = curve({n: per_size[n] for n in sizes}, args.predict)
     print_curve(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
