@@ -233,6 +233,9 @@ def print_curve(result: dict[str, object]) -> None:
         flag = "  <- grows faster than linear" if stage["local_exponent"] > 1.1 else ""
         print(f"{name[:44]:<44}" + "".join(f"{v:>10.1f}" for v in stage["seconds"]) + f"{stage['exponent']:>10.2f}"
               f"{stage['local_exponent']:>10.2f}{stage['predicted']:>11,.0f}{flag}")
+    stage_sum = sum(stage["predicted"] for stage in result["stages"].values())  # type: ignore[attr-defined]
+    print(f"the full build at {predict:,} predicted stage by stage (the stages above, each at its own growth): "
+          f"{stage_sum:,.0f} s; from the total's growth: {fits['full build s']['predicted']:,.0f} s")
 
 
 def plot(result: dict[str, object], path: Path) -> None:
@@ -245,7 +248,7 @@ def plot(result: dict[str, object], path: Path) -> None:
     fits: dict[str, dict[str, float]] = result["fits"]  # type: ignore[assignment]
     predict: int = result["predict"]  # type: ignore[assignment]
     colours = {"full build s": "#1f77b4", "1 % changed s": "#ff7f0e", "no change s": "#2ca02c", "peak MiB": "#9467bd"}
-    width, height, pad_l, pad_r, pad_t, pad_b = 460, 330, 64, 16, 40, 70
+    width, height, pad_l, pad_r, pad_t, pad_b = 460, 360, 64, 36, 40, 100
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height}" '
            'font-family="sans-serif" font-size="11">', f'<rect width="{2 * width}" height="{height}" fill="white"/>']
     panels = [("dbt build wall time (s)", ["full build s", "1 % changed s", "no change s"], 0),
@@ -270,9 +273,10 @@ def plot(result: dict[str, object], path: Path) -> None:
             out.append(f'<text x="{px(n):.1f}" y="{y0 + 16}" text-anchor="middle">{n:,}</text>')
         out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{y0 + 32}" text-anchor="middle">demo assets (log scale; '
                    f'{predict:,} predicted)</text>')
-        for e in range(y_lo, y_hi + 1):
-            out.append(f'<line x1="{x0}" y1="{py(10 ** e):.1f}" x2="{x1}" y2="{py(10 ** e):.1f}" stroke="#ddd"/>')
-            out.append(f'<text x="{x0 - 4}" y="{py(10 ** e) + 4:.1f}" text-anchor="end">{10 ** e:,}</text>')
+        steps = (1, 2, 5) if y_hi - y_lo <= 2 else (1,)  # a short range gets 2 and 5 between the powers of ten
+        for tick in [m * 10 ** e for e in range(y_lo, y_hi + 1) for m in steps if m * 10 ** e <= 10 ** y_hi]:
+            out.append(f'<line x1="{x0}" y1="{py(tick):.1f}" x2="{x1}" y2="{py(tick):.1f}" stroke="#ddd"/>')
+            out.append(f'<text x="{x0 - 4}" y="{py(tick) + 4:.1f}" text-anchor="end">{tick:,}</text>')
         for i, name in enumerate(names):
             colour = colours[name]
             points = " ".join(f"{px(n):.1f},{py(v):.1f}" for n, v in zip(sizes, series[name], strict=True))
