@@ -1,6 +1,7 @@
 import csv
 import json
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -281,3 +282,25 @@ def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_mode
         resolve_bf16("sometimes")
     with pytest.raises(SemanticConfigError, match="frozen_layers"):
         TrainingConfig(frozen_layers=-1)
+
+
+def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
+    from semantic.encoding.training import config_from_vars
+
+    config = config_from_vars({"loss": "mnrl", "epochs": "2", "learning_rate": "8.0e-5", "seed": "42",
+                               "keep_base": "0.0", "bf16": "false", "max_seq_length": "96"})
+    assert (config.loss, config.epochs, config.learning_rate, config.seed, config.max_seq_length, config.bf16) == \
+        ("mnrl", 2, 8e-5, 42, 96, False)
+    assert config_from_vars({"epochs": 3.0}).epochs == 3  # YAML may give a float of a whole number
+    for values, message in (
+        ({"epochs": "three"}, "semantic_train_epochs must be a whole number, got 'three'"),
+        ({"max_seq_length": "96.5"}, "semantic_train_max_seq_length must be a whole number"),
+        ({"max_seq_length": "0"}, "semantic_train_max_seq_length: max_seq_length must be a positive integer"),
+        ({"learning_rate": "fast"}, "semantic_train_learning_rate must be a number"),
+        ({"learning_rate": "2"}, "semantic_train_learning_rate: learning_rate must be in"),
+        ({"keep_base": "1"}, "semantic_train_keep_base: keep_base must be in"),
+        ({"loss": "hinge"}, "semantic_train_loss: unknown loss 'hinge'"),
+        ({"bf16": "sometimes"}, "semantic_train_bf16 must be auto, true or false"),
+    ):
+        with pytest.raises(SemanticConfigError, match=re.escape(message)):
+            config_from_vars(values)

@@ -629,6 +629,51 @@ def train(
     return TrainingResult(out, seconds, mining, report.as_dict(), valid, general)
 
 
+#: The dbt var behind each :class:`TrainingConfig` field that ``int_encoder_versions_trained`` sets.
+TRAINING_VARS = {"loss": "semantic_train_loss", "epochs": "semantic_train_epochs",
+                 "learning_rate": "semantic_train_learning_rate", "seed": "semantic_train_seed",
+                 "keep_base": "semantic_train_keep_base", "bf16": "semantic_train_bf16",
+                 "max_seq_length": "semantic_train_max_seq_length"}
+
+
+def config_from_vars(values: dict[str, Any]) -> TrainingConfig:
+    """The :class:`TrainingConfig` of the dbt vars, given by field name (:data:`TRAINING_VARS`; dbt passes them
+    as text). A value that is not a number where one is needed, or that the config refuses, is an error naming
+    the var and what it takes."""
+    whole = ("epochs", "seed", "max_seq_length")
+    parsed: dict[str, Any] = {}
+    for name, var in TRAINING_VARS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if name == "bf16":  # auto, true or false; its own error names the var
+            parsed[name] = resolve_bf16(value)
+            continue
+        try:
+            if name in whole:
+                number = float(str(value).strip())
+                if number != int(number):
+                    raise ValueError(value)
+                parsed[name] = int(number)
+            elif name in ("learning_rate", "keep_base"):
+                parsed[name] = float(str(value).strip())
+            else:
+                parsed[name] = str(value).strip()
+        except (TypeError, ValueError, OverflowError):
+            kind = "a whole number" if name in whole else "a number"
+            raise SemanticConfigError(f"{var} must be {kind}, got {value!r}; set it in your dbt_project.yml vars "
+                                      f"(e.g. {var}: {getattr(TrainingConfig, name)})") from None
+    try:
+        return TrainingConfig(**parsed)
+    except SemanticConfigError as e:  # the config names its field; the user set the var
+        message = str(e)
+        named = next((n for n in TRAINING_VARS if message.startswith(f"{n} ")),
+                     "loss" if message.startswith("unknown loss") else None)
+        if named is None:
+            raise
+        raise SemanticConfigError(f"{TRAINING_VARS[named]}: {message}") from None
+
+
 def resolve_bf16(value: str | bool) -> bool:
     """``semantic_train_bf16`` / ``--bf16`` as a setting: ``auto`` is true on a CPU with bf16 instructions.
 
