@@ -53,8 +53,8 @@ def main() -> None:
           f"{'brief R@5':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
+        _, tasks = warehouse_tasks(pairs, folder)  # train() leaves the tasks it is given as they are
         for i, setting in enumerate(settings):
-            _, tasks = warehouse_tasks(pairs, folder)
             config = replace(TrainingConfig(**base), **setting)
             out = folder / f"setting-{i}"
             started = time.perf_counter()

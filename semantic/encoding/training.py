@@ -663,15 +663,12 @@ def config_from_vars(values: dict[str, Any]) -> TrainingConfig:
             kind = "a whole number" if name in whole else "a number"
             raise SemanticConfigError(f"{var} must be {kind}, got {value!r}; set it in your dbt_project.yml vars "
                                       f"(e.g. {var}: {getattr(TrainingConfig, name)})") from None
-    try:
-        return TrainingConfig(**parsed)
-    except SemanticConfigError as e:  # the config names its field; the user set the var
-        message = str(e)
-        named = next((n for n in TRAINING_VARS if message.startswith(f"{n} ")),
-                     "loss" if message.startswith("unknown loss") else None)
-        if named is None:
-            raise
-        raise SemanticConfigError(f"{TRAINING_VARS[named]}: {message}") from None
+    for name, value in parsed.items():  # the config's own checks, one field at a time: the error names the var
+        try:
+            TrainingConfig(**{name: value})
+        except SemanticConfigError as e:
+            raise SemanticConfigError(f"{TRAINING_VARS[name]}: {e}") from None
+    return TrainingConfig(**parsed)
 
 
 def resolve_bf16(value: str | bool) -> bool:

@@ -89,7 +89,7 @@ def learn_hybrid_weight(briefs: pa.Table, matches: pa.Table, config: SemanticCon
     if len(queries) >= min_queries:
         with duckdb.connect() as conn:
             # every query is searched at each weight: its text is embedded once, in one batch, not per search
-            # (171 briefs x 5 weights: 34 s -> 7 s of the demo build)
+            # (171 briefs x 5 weights: 34 s -> 13 s of the demo build)
             register(conn, config, encoder=_QueryMemo(encoder, [text for text, _ in queries]))  # type: ignore[arg-type]
             for alpha in fusion.ALPHAS:
                 sql = f"select asset_id from semantic_hybrid_search(?, k := {k}, alpha := {alpha})"
