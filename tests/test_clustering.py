@@ -6,9 +6,12 @@ from datetime import datetime
 import lancedb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 
 from semantic.decisions import clustering
 from semantic.decisions.clustering import Previous
+from semantic.errors import SemanticConfigError
 
 
 def _unit(m):
@@ -109,6 +112,76 @@ def test_neighbours_respect_blocks_and_quote_values(tmp_path):
         sims = vectors[same] @ vectors[q]
         expected = {ids[same[j]] for j in np.argsort(-sims)[:5]}
         assert {r["neighbour_id"] for r in rows if r["asset_id"] == ids[q]} == expected
+
+
+def test_block_neighbours_in_memory_are_the_exact_top_k_of_the_block_and_agree_with_lancedb(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 600
+    vectors = _unit(rng.normal(size=(n, 16)))
+    vectors[1::5] = _unit(vectors[0::5] + 0.05 * rng.normal(size=(n // 5, 16)))  # near duplicates
+    ids = [f"a{i:03d}" for i in range(n)]
+    brands = [None if i % 4 == 0 else f"b{i % 4}" for i in range(n)]  # a NULL block is a block of its own
+    queries = list(range(0, n, 7))
+    out = clustering.block_neighbours(ids, vectors, brands, queries, k=5)
+    rows = out.to_pylist()
+    assert len(rows) == len(queries) * 5
+    for q in queries:
+        same = [j for j in range(n) if brands[j] == brands[q] and j != q]
+        sims = vectors[same] @ vectors[q]
+        expected = [ids[same[j]] for j in np.argsort(-sims, kind="stable")[:5]]
+        got = [r for r in rows if r["asset_id"] == ids[q]]
+        assert [r["neighbour_id"] for r in got] == expected and [r["rank"] for r in got] == [1, 2, 3, 4, 5]
+        assert np.allclose([r["similarity"] for r in got], np.sort(sims)[::-1][:5], atol=1e-6)
+    # the LanceDB path (still used by the scale-out candidates) finds the same pairs
+    table = _table(tmp_path, ids, vectors, [b or "none" for b in brands])
+    lance = clustering.neighbours(table, "asset_id", [ids[q] for q in queries], vectors[queries], k=5,
+                                  blocks=[brands[q] or "none" for q in queries], block_on="brand")
+    assert {(r["asset_id"], r["neighbour_id"]) for r in lance.to_pylist()} == {
+        (r["asset_id"], r["neighbour_id"]) for r in rows
+    }
+    # past exact_max_rows a block goes through an HNSW graph: nearly the same neighbours, never itself
+    approx = clustering.block_neighbours(ids, vectors, brands, queries, k=5, exact_max_rows=50).to_pylist()
+    assert all(r["asset_id"] != r["neighbour_id"] for r in approx)
+    found = {(r["asset_id"], r["neighbour_id"]) for r in approx}
+    assert len(found & {(r["asset_id"], r["neighbour_id"]) for r in rows}) >= 0.95 * len(rows)
+    # a block of one asset has no neighbours; no blocking searches every row
+    assert clustering.block_neighbours(["x", "y"], vectors[:2], ["p", "q"], [0, 1], k=3).num_rows == 0
+    assert clustering.block_neighbours(["x", "y"], vectors[:2], None, [0], k=3).to_pylist()[0]["neighbour_id"] == "y"
+
+
+def test_refresh_neighbours_queries_only_new_or_changed_assets_against_every_asset_of_the_block(tmp_path,
+                                                                                               fake_encoder):
+    from semantic.vectors.store import VectorStore
+
+    words = ["sofa", "lamp", "chair", "rug", "desk", "shelf", "bed", "stool"]
+    n = 120
+    rows = pa.table({
+        "asset_id": [f"a{i:03d}" for i in range(n)],
+        "brand": [f"b{i % 2}" for i in range(n)],
+        "text": [f"{words[i % 8]} {words[(i * 3) % 8]} offer {i}" for i in range(n)],
+        "content_hash": [f"h{i}" for i in range(n)],
+    })
+    store = VectorStore(tmp_path / "lance")
+    store.sync("assets", rows, fake_encoder, id_column="asset_id")
+    assets = store.read("assets", ["asset_id", "brand", "content_hash", "model_version", "vector"])
+    first = clustering.refresh_neighbours(assets, None, k=3, block_on="brand", lance_dir=tmp_path / "lance")
+    assert first.num_rows == n * 3
+    brand = dict(zip(assets.column("asset_id").to_pylist(), assets.column("brand").to_pylist()))
+    assert all(brand[r["asset_id"]] == brand[r["neighbour_id"]] for r in first.to_pylist())
+
+    done = first.select(["asset_id", "content_hash", "model_version"])
+    hashes = assets.column("content_hash").to_pylist()
+    hashes[assets.column("asset_id").to_pylist().index("a005")] = "edited"
+    changed = assets.set_column(assets.column_names.index("content_hash"), "content_hash", pa.array(hashes))
+    second = clustering.refresh_neighbours(changed, done, k=3, block_on="brand", lance_dir=tmp_path / "lance")
+    assert set(second.column("asset_id").to_pylist()) == {"a005"}  # only the changed asset is queried
+    before = first.filter(pc.field("asset_id") == "a005")
+    keys = ["asset_id", "neighbour_id", "rank"]
+    assert second.select(keys).to_pylist() == before.select(keys).to_pylist()
+    assert np.allclose(second.column("similarity").to_numpy(), before.column("similarity").to_numpy(), atol=1e-6)
+    assert second.column("content_hash").to_pylist() == ["edited"] * 3
+    with pytest.raises(SemanticConfigError, match="near_duplicate_block_on 'region' is not a column"):
+        clustering.refresh_neighbours(assets, None, k=3, block_on="region", lance_dir=tmp_path / "lance")
 
 
 def test_adding_100_assets_to_10000_compares_only_theirs_and_keeps_every_cluster_id(tmp_path, caplog):

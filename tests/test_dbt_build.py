@@ -198,6 +198,27 @@ def test_the_hybrid_search_weight_is_learned_on_the_briefs_known_matches(project
     assert learned and set(scores) == set(ALPHAS) and scores[alpha] == max(scores.values())
     saved = json.loads((project / "data" / "calibration" / f"{version}.hybrid_weight.json").read_text())
     assert saved["alpha"] == alpha and saved["learned"]  # what semantic_hybrid_search takes as its default
+    # a property of the whole corpus: a few edited assets keep it, past hybrid_weight_relearn_share it is learned again
+    seed = project / "seeds" / "demo_assets.csv"
+    rows = read_csv(seed)
+    for row in rows[-6:-3]:
+        row["text"] += " Back in stock."
+    write_csv(seed, rows)
+    lower = "{semantic_train: false, hybrid_weight_min_queries: 3}"
+    result = dbt_build(project, "--vars", lower, train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    share = 100 * 3 / len(rows)
+    assert f"hybrid search weight kept: {share:.1f} % of the {len(rows)} assets it was learned on changed" in (
+        result.stdout), [line for line in result.stdout.splitlines() if "hybrid" in line]
+    kept = query(project, "select alpha, is_learned, mrr_by_alpha from dim_hybrid_search_weight")
+    assert kept == [(alpha, True, mrr)]
+    for row in rows[-3:]:
+        row["text"] += " Back in stock."
+    write_csv(seed, rows)
+    result = dbt_build(project, "--vars", "{semantic_train: false, hybrid_weight_min_queries: 3, "
+                                          "hybrid_weight_relearn_share: 0.01}", train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "learning it again" in result.stdout and "learned on" in result.stdout
 
 
 # enough labels for the pair decision; no training of an encoder or a pair reranker (their own tests do)

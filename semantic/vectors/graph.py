@@ -89,7 +89,7 @@ class GraphRun:
     removed: int
 
 
-def _import_usearch() -> Any:
+def import_usearch() -> Any:
     try:
         from usearch.index import Index
     except ImportError as e:  # pragma: no cover - a pinned dependency
@@ -125,7 +125,7 @@ def build_graph(dataset: Any, folder: Path) -> float:
     Returns:
         Seconds taken.
     """
-    Index = _import_usearch()
+    Index = import_usearch()
     started = time.monotonic()
     dim = dataset.schema.field("vector").type.list_size
     rows = int(dataset.count_rows())
@@ -204,7 +204,7 @@ class Graph:
     """One version's graph, memory-mapped (pages are read on demand and shared between processes)."""
 
     def __init__(self, folder: Path) -> None:
-        Index = _import_usearch()
+        Index = import_usearch()
         self.manifest = json.loads((folder / MANIFEST).read_text())
         self.version = int(self.manifest["version"])
         self.rows = int(self.manifest["rows"])

@@ -30,7 +30,74 @@ SCHEMA = pa.schema([
     ("model_version", pa.string()), ("alpha", pa.float64()), ("is_learned", pa.bool_()), ("n_queries", pa.int64()),
     ("mrr_by_alpha", pa.list_(pa.struct([("alpha", pa.float64()), ("mrr_at_10", pa.float64())]))),
     ("reason", pa.string()), ("chosen_at", pa.timestamp("us")),
+    ("assets_learned_on", pa.int64()), ("assets_embedded_through", pa.timestamp("us")),
+    ("other_inputs_fingerprint", pa.string()),
 ])
+RELEARN_SHARE = 0.05
+"""Default of the var ``hybrid_weight_relearn_share``: the weight is learned again once this share of the
+assets it was learned on has changed (edited, added or removed), or whenever the briefs, their known
+matches, the settings or the encoder version change."""
+
+
+def kept_under_small_change(session: Any, this: Any, inputs: str, others: str, assets: Any,
+                            max_share: float) -> Any | None:
+    """The model's current row, restamped with ``inputs``, when only a small share of the assets changed.
+
+    The weight is a property of the corpus as a whole: editing 1 % of the assets does not move it, while
+    searching every labelled brief at every weight again cost 46 s of a 100,000-asset build. The row
+    records how many assets it was learned on and the newest ``embedded_at`` among them; an asset
+    embedded after that is new or edited, and one of the old ones missing now was removed or edited.
+    The share changed is the larger of the two counts over the assets it was learned on (editing 1 %
+    of the assets is 1 %).
+
+    Args:
+        session: The dbt-duckdb connection.
+        this: The model's relation.
+        inputs: This run's full inputs fingerprint (stamped on the kept row).
+        others: The fingerprint of every input but the assets (briefs, matches, settings).
+        assets: ``int_assets_embedded`` (``model_version``, ``embedded_at``).
+        max_share: Largest share of changed assets under which the row is kept (0: never).
+
+    Returns:
+        A relation over the kept row, or None: learn again.
+    """
+    import duckdb
+
+    from semantic.vectors.fingerprints import FINGERPRINT_COLUMN
+
+    if not max_share or max_share <= 0:
+        return None
+    try:
+        stored = session.sql(f"select model_version, other_inputs_fingerprint, assets_learned_on, "
+                             f"assets_embedded_through from {this}").fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):  # first run, or a row from before these columns
+        return None
+    if len(stored) != 1:
+        return None
+    version, stored_others, learned_on, through = stored[0]
+    if not learned_on or through is None:
+        return None
+    if stored_others != others:
+        logger.info("hybrid search weight: the briefs, their known matches or the settings changed, learning it again")
+        return None
+    cutoff = f"timestamp '{through.isoformat(sep=' ')}'"
+    versions, old, new = assets.aggregate(
+        f"list(distinct model_version), count(*) filter (where embedded_at <= {cutoff}), "
+        f"count(*) filter (where embedded_at > {cutoff})"
+    ).fetchone()
+    if versions != [version]:
+        logger.info("hybrid search weight: the assets are embedded by another encoder version, learning it again")
+        return None
+    gone = max(learned_on - old, 0)  # of the assets it was learned on: edited or removed since
+    share = max(new, gone) / learned_on  # new counts the edited ones again, with the added ones
+    if share > max_share:
+        logger.info("hybrid search weight: %.1f %% of the assets changed since it was learned (over "
+                    "hybrid_weight_relearn_share %g), learning it again", 100 * share, max_share)
+        return None
+    logger.info("hybrid search weight kept: %.1f %% of the %d assets it was learned on changed (%d new or "
+                "edited, %d edited or removed), within hybrid_weight_relearn_share %g", 100 * share, learned_on,
+                new, gone, max_share)
+    return session.sql(f"select * replace ('{inputs}' as {FINGERPRINT_COLUMN}) from {this}")
 
 
 def _queries(briefs: pa.Table, matches: pa.Table, max_queries: int) -> list[tuple[str, set[str]]]:
@@ -68,7 +135,9 @@ class _QueryMemo:
 
 
 def learn_hybrid_weight(briefs: pa.Table, matches: pa.Table, config: SemanticConfig, encoder: Encoder,
-                        max_queries: int = MAX_QUERIES, min_queries: int = fusion.MIN_QUERIES, k: int = 10) -> pa.Table:
+                        max_queries: int = MAX_QUERIES, min_queries: int = fusion.MIN_QUERIES, k: int = 10,
+                        assets: tuple[int, datetime.datetime | None] = (0, None), others: str | None = None,
+                        ) -> pa.Table:
     """Choose, save and return (one row) the hybrid weight for ``encoder``'s version.
 
     Args:
@@ -79,6 +148,9 @@ def learn_hybrid_weight(briefs: pa.Table, matches: pa.Table, config: SemanticCon
         max_queries: Briefs searched at most.
         min_queries: Fewer usable briefs keep the default weight.
         k: Results per search.
+        assets: How many assets it is learned on and their newest ``embedded_at``
+            (see :func:`kept_under_small_change`).
+        others: The fingerprint of the inputs other than the assets.
     """
     import duckdb
 
@@ -107,5 +179,6 @@ def learn_hybrid_weight(briefs: pa.Table, matches: pa.Table, config: SemanticCon
         "mrr_by_alpha": [{"alpha": a, "mrr_at_10": m} for a, m in sorted(choice.mrr.items())],
         "reason": choice.reason or None,
         "chosen_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+        "assets_learned_on": assets[0], "assets_embedded_through": assets[1], "other_inputs_fingerprint": others,
     }
     return pa.Table.from_pylist([row], schema=SCHEMA)
