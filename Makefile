@@ -71,7 +71,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python docs/gen_reference.py --check
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 # The fault-injection drill (tests/test_faults.py, semantic/faults.py): a build SIGKILLed inside each of the eight
 # stages, then out of disk on a small tmpfs (needs root); after each, the published answers are unchanged and the

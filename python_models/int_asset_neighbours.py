@@ -1,6 +1,8 @@
-"""Each asset's top near_duplicate_k neighbours (within near_duplicate_block_on) from the LanceDB
-index. Incremental: only assets that are new, changed (content_hash) or re-embedded with another
-model version are queried; the dbt log counts the compared pairs. See semantic.decisions.clustering."""
+"""Each asset's top near_duplicate_k neighbours (within near_duplicate_block_on), found in memory from
+the embedded assets' vectors (exact: one matrix product per chunk of queries against its block; an
+HNSW graph for a block past 100,000 assets). Incremental: only assets that are new, changed
+(content_hash) or re-embedded with another model version are queried; the dbt log counts the
+compared pairs. See semantic.decisions.clustering."""
 
 
 def model(dbt, session):

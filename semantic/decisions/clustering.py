@@ -167,7 +167,10 @@ def block_neighbours(
         raise SemanticDataError(f"k must be a positive integer, got {k}; pass k >= 1")
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms > 0, norms, 1.0).astype(np.float32)
+    if np.allclose(norms, 1.0, atol=1e-4):  # the encoder's vectors are unit length already: no copy
+        unit = vectors
+    else:
+        unit = vectors / np.where(norms > 0, norms, 1.0).astype(np.float32)
     members: dict[Any, list[int]] = defaultdict(list)
     for i, block in enumerate(blocks if blocks is not None else [None] * len(ids)):
         members[block].append(i)
