@@ -1,5 +1,5 @@
-"""One row per (brief, rank): the top brief_match_k assets of the brief's brand and market, from
-the LanceDB index in batches, near-duplicates collapsed to one slot per cluster, optionally
+"""One row per (brief, rank): the top brief_match_k assets of the brief's brand and market, searched
+exactly in memory (the LanceDB assets table read once), near-duplicates collapsed to one slot per cluster, optionally
 re-ranked for variety (MMR). See semantic.decisions.recommendations for the rules."""
 
 
