@@ -151,6 +151,10 @@ def print_size(n_assets: int, results: list[Run], top: int) -> None:
             median = statistics.median(no_change)
             print(f"{'no change, median':<22} {median:>8.1f} {median / full:>7.3f}")
     print("(peak: resident memory of the dbt process, sampled every 0.2 s; dbt runs the Python models in it)")
+    for name, _, peak, _, _, peaks in results:
+        if peaks:  # where the build reached its peak: what to look at to lower it
+            node = max(peaks, key=lambda n: peaks[n])
+            print(f"{name}: peak {peak:,.0f} MiB reached while {node} ran")
     for name, _, _, _, timings, peaks in results:
         print(f"\n{name}: slowest nodes (s, peak MiB while it ran)")
         for node, seconds in timings[:top]:

@@ -168,7 +168,8 @@ def brief_matches(
     groups: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(briefs.column("brand").to_pylist(), briefs.column("market").to_pylist())):
         groups[key].append(i)
-    cols = {c: assets.column(c).to_pylist() for c in ASSET_COLUMNS}
+    asset_ids_all = assets.column("asset_id").to_pylist()
+    taken: list[int] = []  # the asset row of each output row: its other columns are read once, at the end
     searched = 0
     for (brand, market), rows in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         # a brief of market ALL takes assets of every market; an asset of market ALL serves every market
@@ -187,13 +188,13 @@ def brief_matches(
             sims_of: dict[int, list[float]] = {}
             for qi in range(len(chunk)):
                 found = sorted(zip(top_sims[qi].tolist(), candidates[top[qi]].tolist()),
-                               key=lambda t: (-t[0], cols["asset_id"][t[1]]))
+                               key=lambda t: (-t[0], asset_ids_all[t[1]]))
                 per_query[qi] = [r for _, r in found]
                 sims_of[qi] = [float(sim) for sim, _ in found]
                 searched += len(found)
             for qi, hit_rows in per_query.items():
                 b = chunk[qi]
-                asset_ids = [cols["asset_id"][r] for r in hit_rows]
+                asset_ids = [asset_ids_all[r] for r in hit_rows]
                 sims = sims_of[qi]
                 keep, hidden = collapse_duplicates(asset_ids, sims, cluster_of)
                 by_relevance = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
@@ -212,10 +213,11 @@ def brief_matches(
                     out["is_known_match"].append((ids[b], asset_ids[i]) in known)
                     out["brand"].append(brand)
                     out["market"].append(market)
-                    out["channel"].append(cols["channel"][r])
-                    out["asset_type"].append(cols["asset_type"][r])
-                    out["asset_text"].append(cols["text"][r])
-                    out["model_version"].append(cols["model_version"][r])
+                    taken.append(r)
+    rows_taken = pa.array(taken, pa.int64())
+    for name, column in (("channel", "channel"), ("asset_type", "asset_type"), ("asset_text", "text"),
+                         ("model_version", "model_version")):
+        out[name] = assets.column(column).take(rows_taken).to_pylist()
     similarity = np.asarray(out["similarity"], dtype=np.float64)
     out["match_probability"] = (list(probability(similarity)) if probability is not None and len(similarity)
                                 else [None] * len(similarity))
