@@ -184,18 +184,13 @@ def brief_matches(
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             top, top_sims = exact_top_n(allowed_vectors, vectors[chunk], pool)
-            per_query: dict[int, list[int]] = {}
-            sims_of: dict[int, list[float]] = {}
-            for qi in range(len(chunk)):
+            for qi, b in enumerate(chunk):
                 found = sorted(zip(top_sims[qi].tolist(), candidates[top[qi]].tolist()),
                                key=lambda t: (-t[0], asset_ids_all[t[1]]))
-                per_query[qi] = [r for _, r in found]
-                sims_of[qi] = [float(sim) for sim, _ in found]
                 searched += len(found)
-            for qi, hit_rows in per_query.items():
-                b = chunk[qi]
+                hit_rows = [r for _, r in found]
+                sims = [sim for sim, _ in found]
                 asset_ids = [asset_ids_all[r] for r in hit_rows]
-                sims = sims_of[qi]
                 keep, hidden = collapse_duplicates(asset_ids, sims, cluster_of)
                 by_relevance = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
                 relevance_rank = {keep[j]: pos + 1 for pos, j in enumerate(by_relevance)}

@@ -33,10 +33,6 @@ SCHEMA = pa.schema([
     ("assets_learned_on", pa.int64()), ("assets_embedded_through", pa.timestamp("us")),
     ("other_inputs_fingerprint", pa.string()),
 ])
-RELEARN_SHARE = 0.05
-"""Default of the var ``hybrid_weight_relearn_share``: the weight is learned again once this share of the
-assets it was learned on has changed (edited, added or removed), or whenever the briefs, their known
-matches, the settings or the encoder version change."""
 
 
 def kept_under_small_change(session: Any, this: Any, inputs: str, others: str, assets: Any,
@@ -65,7 +61,7 @@ def kept_under_small_change(session: Any, this: Any, inputs: str, others: str, a
 
     from semantic.vectors.fingerprints import FINGERPRINT_COLUMN
 
-    if not max_share or max_share <= 0:
+    if max_share <= 0:
         return None
     try:
         stored = session.sql(f"select model_version, other_inputs_fingerprint, assets_learned_on, "
