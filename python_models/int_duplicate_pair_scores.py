@@ -34,6 +34,7 @@ def model(dbt, session):
     from semantic.encoding.registry import reranker_dir
     from semantic.encoding.reranker import load_reranker
     from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
+    from semantic.vectors.memory import release_freed_memory
 
     scorer = str(dbt.config.get("scorer")).lower()
     if scorer not in ("decision", "cosine"):
@@ -68,6 +69,7 @@ def model(dbt, session):
     if kept is not None:
         return kept
     log = logging.getLogger("semantic")
+    release_freed_memory()  # what the models before this one freed, before its features allocate
 
     if scorer == "cosine":
         fitted = FittedDuplicates(None, None, "near_duplicate_scorer is cosine")

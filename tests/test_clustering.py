@@ -246,3 +246,16 @@ def test_a_chain_of_thousands_of_links_is_split_without_recursion_and_every_part
     # neighbouring parts could not have been merged: the guard cuts no more than it must
     biggest = max(len(p) for p in parts)
     assert biggest >= 0.5 * np.arccos(0.99) / (np.pi / 2 / n)
+
+
+def test_vector_rows_reads_fixed_and_variable_lists_with_null_rows_as_nan():
+    for kind in (pa.list_(pa.float32(), 2), pa.list_(pa.float32())):
+        column = pa.chunked_array([pa.array([[1.0, 2.0], None], kind), pa.array([[3.0, 4.0]], kind)])
+        rows = clustering.vector_rows(column)
+        assert rows.dtype == np.float32 and rows.shape == (3, 2)
+        assert rows[0].tolist() == [1.0, 2.0] and np.isnan(rows[1]).all() and rows[2].tolist() == [3.0, 4.0]
+    assert clustering.vector_rows(pa.array([[1.0, 2.0]], pa.list_(pa.float32(), 2))).tolist() == [[1.0, 2.0]]
+    with pytest.raises(ValueError, match="not all of one length"):
+        clustering.vector_rows(pa.array([[1.0, 2.0], [3.0]], pa.list_(pa.float32())))
+    with pytest.raises(ValueError, match="not all of one length"):
+        clustering.vector_rows(pa.array([[1.0, 2.0, 3.0], [4.0]], pa.list_(pa.float32())))

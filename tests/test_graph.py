@@ -107,3 +107,30 @@ def test_a_broken_graph_costs_speed_not_answers_and_bad_settings_are_refused(tmp
         with pytest.raises(SemanticConfigError, match="graph_index_min_rows must be a positive integer"):
             store.ensure_vector_index("assets", None, graph_min_rows=bad)  # type: ignore[arg-type]
     assert graph.remove_graphs(tmp_path, "assets") == 1 and not graph.graph_root(tmp_path, "assets").exists()
+
+
+def test_the_best_rows_columns_come_from_the_graphs_column_copy_row_for_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(graph, "BUILD_BATCH", 256)  # several batches, and fragment ends inside them
+    encoder = FakeEncoder(dim=384)
+    store = VectorStore(tmp_path)
+    store.sync("assets", assets(700), encoder, id_column="asset_id")
+    table = pa.concat_tables([assets(700), assets(500, seed=2, prefix="b")])
+    result = store.sync("assets", table, encoder, id_column="asset_id", graph_min_rows=1000)  # a second fragment
+    dataset = store._search_handle("assets").dataset
+    assert len(dataset.get_fragments()) > 1
+    found = graph.open_graph(tmp_path, "assets", result.lance_version)
+    assert found is not None and found.batches is not None and len(found.batches) == 5
+    columns = [c for c in dataset.schema.names if c != "vector"]
+    offsets = np.array([1199, 0, 255, 256, 699, 700, 1023], dtype=np.int64)  # batch and fragment edges, any order
+    assert found.rows_at(offsets, columns).to_pylist() == dataset.take(offsets, columns=columns).to_pylist()
+    assert found.rows_at(offsets, ["not_a_column"]) is None  # the caller reads from Lance then
+    query = encoder.encode(["winter parka sale"])[0]
+    hits = store.search("assets", query, encoder.version, k=10)
+    assert hits.column_names == [*columns, "similarity", "rank"]
+    by_id = {r["asset_id"]: r for r in dataset.to_table(columns=columns).to_pylist()}
+    ids = hits.column("asset_id").to_pylist()
+    assert [{c: r[c] for c in columns} for r in hits.to_pylist()] == [by_id[i] for i in ids]
+    # a graph written before the column copy existed answers the same, reading the columns from Lance
+    (graph.graph_folder(tmp_path, "assets", result.lance_version) / graph.COLUMNS_FILE).unlink()
+    older = VectorStore(tmp_path).search("assets", query, encoder.version, k=10)
+    assert older.to_pylist() == hits.to_pylist()

@@ -6,7 +6,7 @@ import pytest
 from conftest import FakeEncoder
 
 from semantic.errors import SemanticDataError, SemanticModelVersionError
-from semantic.vectors.store import VectorStore, cosine_from_distance
+from semantic.vectors.store import VectorStore, _compare_rows, cosine_from_distance
 
 
 def rows(texts: dict[str, str | None], brand: str = "acme") -> pa.Table:
@@ -67,6 +67,20 @@ def test_a_column_changed_without_the_text_is_rewritten_without_re_embedding(tmp
     assert after["embedded_at"].to_pylist() == before["embedded_at"].to_pylist()
     assert len(store.search("assets", np.asarray(after["vector"][3].as_py()), fake_encoder.version, k=1,
                             where="brand = 'zeta'")) == 1
+
+
+def test_rows_are_compared_with_the_stored_ones_by_id_text_model_and_columns_nulls_equal():
+    stored = pa.table({"id": ["a", "b", "c", "d", "z", "e"], "content_hash": ["h1", "h2", "h3", "h4", "h9", "h5"],
+                       "model_version": ["m1", "m1", "m1", "m0", "m1", "m1"],
+                       "market": ["US", None, None, "US", "US", "US"], "position": [1, 2, 3, 4, 5, 6]})
+    now = pa.table({"id": ["e", "a", "b", "c", "d", "n"], "content_hash": ["h5", "h1", "h2", "hX", "h4", "h7"],
+                    "market": ["US", "DE", None, None, "US", "US"], "position": [6, 1, 2, 3, 4, 1]})
+    stale, removed, moved = _compare_rows(now, stored, "id", "m1", ["market", "position"])
+    # c: new text; d: another model; n: new. a: market changed (moved); b: NULL = NULL (kept); e: the same
+    assert stale.tolist() == [False, False, False, True, True, True]
+    assert removed == ["z"]
+    assert moved == [1]
+    assert _compare_rows(now, stored, "id", "m1", [])[2] == []  # no shared column: nothing to rewrite
 
 
 def test_a_new_model_version_re_embeds_every_row(tmp_path, fake_encoder):
@@ -225,3 +239,35 @@ def test_freed_memory_goes_back_to_the_os_and_memory_in_use_stays():
     release_freed_memory()  # ... until it is released
     assert resident_mib() < start + 60
     assert kept[999_999].as_py() == 999_999
+
+
+def test_a_dbt_process_gives_large_freed_blocks_back_at_once(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, sys
+        import numpy as np
+        from semantic.vectors.memory import return_large_blocks
+        if sys.argv[1] == "on":
+            assert return_large_blocks()
+        def rss():
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        start = rss()
+        blocks, pins = [], []
+        for i in range(1500):  # 300 MB in 200 KB blocks, each followed by a small block still in use
+            blocks.append(np.ones(25_000))
+            pins.append(np.ones(8))
+        blocks = None
+        print(rss() - start)
+    """)
+
+    def kept_mib(mode: str) -> float:
+        done = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, check=True)
+        return float(done.stdout)
+
+    # glibc's default raises its mmap threshold after the first large free: the blocks stay in the heap
+    assert kept_mib("off") > 200
+    assert kept_mib("on") < 30

@@ -139,5 +139,7 @@ def attribute_features(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
             cache[text] = attributes(text)
         return cache[text]
 
-    rows = [pair_features(read(x), read(y)) for x, y in zip(a, b)]
-    return np.asarray(rows, dtype=float).reshape(len(rows), len(ATTRIBUTE_FEATURES))
+    out = np.empty((len(a), len(ATTRIBUTE_FEATURES)))  # row by row, never a list of a tuple per pair
+    for row, (x, y) in enumerate(zip(a, b)):
+        out[row] = pair_features(read(x), read(y))
+    return out

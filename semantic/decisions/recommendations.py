@@ -156,15 +156,14 @@ def brief_matches(
 
     import pyarrow.compute as pc
 
-    from semantic.decisions.clustering import exact_top_n, unit_rows
+    from semantic.decisions.clustering import exact_top_n, unit_rows, vector_rows
 
     # every asset's vector and columns, read once: each group of briefs is one matrix product against the
     # assets it may take (exact; one LanceDB scan per brief under a prefilter grew with briefs x assets)
     assets = store.read(table, [*ASSET_COLUMNS, "brand", "market", "vector"])
-    column = assets.column("vector").combine_chunks()
-    asset_vectors = unit_rows(pc.list_flatten(column).to_numpy().reshape(len(column), -1))
+    asset_vectors = unit_rows(vector_rows(assets.column("vector")))
     ids = briefs.column("brief_id").to_pylist()
-    vectors = unit_rows(briefs.column("vector").to_pylist())
+    vectors = unit_rows(vector_rows(briefs.column("vector")))
     groups: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(briefs.column("brand").to_pylist(), briefs.column("market").to_pylist())):
         groups[key].append(i)

@@ -95,6 +95,11 @@ class Plugin(BasePlugin):
             data_dir = self.config.lance_dir.parent.resolve()
             if os.environ.get(ENV_HELD) != str(lock_path(data_dir)):
                 acquire(data_dir)
+            # large blocks go back to the system when freed: the build's models run one after another in this
+            # process, and each would otherwise start from the heap the ones before it left (see the module)
+            from semantic.vectors.memory import return_large_blocks
+
+            return_large_blocks()
         _install_log_bridge()
         _install_exit_hook()
 
