@@ -18,6 +18,7 @@ def model(dbt, session):
         "keep_base": dbt.config.get("training_keep_base"),
         "bf16": dbt.config.get("training_bf16"),
         "max_seq_length": dbt.config.get("training_max_seq_length"),
+        "augment": dbt.config.get("training_augment"),
     })
     enabled = str(dbt.config.get("train_encoder")).lower() == "true"
     return train_from_warehouse(

@@ -254,7 +254,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate or 2e-5, max_seq_length=args.max_seq_length or 128,
-        keep_base=args.keep_base, bf16=resolve_bf16(args.bf16),
+        keep_base=args.keep_base, bf16=resolve_bf16(args.bf16), augment=args.augment,
     )
     _print_tasks(tasks)
     result = train(tasks, args.out, args.base or default_model_dir(), config)
@@ -550,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"],
                    help="compute in bfloat16 (weights stay fp32): auto does on a CPU with bf16 instructions, where a "
                         "step costs about three quarters of fp32's; the encoder only")
+    p.add_argument("--augment", type=int, default=0,
+                   help="augmented copies of each training example (Ditto's span deletion, token shuffle and "
+                        "attribute dropping; tokens with a digit are kept); the encoder only; default 0")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, help="default 2e-5 (encoder), 5e-5 (--cross-encoder)")

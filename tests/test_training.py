@@ -247,7 +247,7 @@ def test_keep_base_mixes_the_base_weights_back_and_the_model_records_how_much_ge
         assert "General ability: Spearman" in (result.out_dir / "README.md").read_text()
     assert b.general["base_agreement"] >= a.general["base_agreement"]
     # a setting added later keeps the names of versions trained before it, at its default
-    added = ("keep_base", "bf16", "frozen_layers")  # each added after versions were trained
+    added = ("keep_base", "bf16", "frozen_layers", "augment")  # each added after versions were trained
     old = hashlib.sha256(json.dumps({k: v for k, v in asdict(tuned).items() if k not in added},
                                     sort_keys=True).encode()).hexdigest()[:6]
     assert version_name([task], tuned).endswith("-" + old)
@@ -266,10 +266,11 @@ def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_mode
     rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]
     task = load_task(write_pairs(tmp_path / "d", rows))
     config = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16, learning_rate=1e-4, bf16=True,
-                            frozen_layers=4)
+                            frozen_layers=4, augment=1)
     with caplog.at_level(logging.INFO, logger="semantic"):
         result = train([task], tmp_path / "m", default_model_dir(), config)
     assert "training the top 2 of 6 layers" in caplog.text and result.guard["passed"]
+    assert "augment: 1 copies of each triplet" in caplog.text
     base = load_file(str(default_model_dir() / "model.safetensors"))
     tuned = load_file(str(tmp_path / "m" / "model.safetensors"))
     moved = {name for name in tuned if not np.array_equal(tuned[name], base[name])}
@@ -292,6 +293,7 @@ def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
     assert (config.loss, config.epochs, config.learning_rate, config.seed, config.max_seq_length, config.bf16) == \
         ("mnrl", 2, 8e-5, 42, 96, False)
     assert config_from_vars({"epochs": 3.0}).epochs == 3  # YAML may give a float of a whole number
+    assert config_from_vars({"augment": "2"}).augment == 2
     for values, message in (
         ({"epochs": "three"}, "semantic_train_epochs must be a whole number, got 'three'"),
         ({"max_seq_length": "96.5"}, "semantic_train_max_seq_length must be a whole number"),
@@ -299,6 +301,8 @@ def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
         ({"learning_rate": "fast"}, "semantic_train_learning_rate must be a number"),
         ({"learning_rate": "2"}, "semantic_train_learning_rate: learning_rate must be in"),
         ({"keep_base": "1"}, "semantic_train_keep_base: keep_base must be in"),
+        ({"augment": "-1"}, "semantic_train_augment: augment must be a whole number of copies"),
+        ({"augment": "1.5"}, "semantic_train_augment must be a whole number"),
         ({"loss": "hinge"}, "semantic_train_loss: unknown loss 'hinge'"),
         ({"bf16": "sometimes"}, "semantic_train_bf16 must be auto, true or false"),
     ):

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from semantic import faults
+from semantic.encoding.augment import augmented_classes, augmented_pairs, augmented_triplets
 from semantic.encoding.units import components
 from semantic.errors import SemanticConfigError, SemanticDataError
 
@@ -153,7 +154,7 @@ def load_task(path: Path | str) -> Task:
 
 
 #: Training settings added after versions were named: left out of the name at their default value.
-_ADDED_SETTINGS = {"keep_base": 0.0, "bf16": False, "frozen_layers": 0}
+_ADDED_SETTINGS = {"keep_base": 0.0, "bf16": False, "frozen_layers": 0, "augment": 0}
 
 
 def version_name(tasks: Sequence[Task], config: Any) -> str:
@@ -335,6 +336,9 @@ class TrainingConfig:
         frozen_layers: Keep the token embeddings and this many of the lowest transformer layers as
             the base has them: the backward pass stops above them, so a step costs less, and the
             general-purpose lower layers cannot drift (0: every layer trains).
+        augment: Augmented copies of each training example added to the data (:mod:`semantic.encoding.augment`:
+            Ditto's span deletion, token shuffle and attribute dropping, never deleting a token with a digit);
+            0: none. Each copy costs as much training time as an original.
     """
 
     loss: str = "mnrl"
@@ -350,6 +354,7 @@ class TrainingConfig:
     keep_base: float = 0.0
     bf16: bool = False
     frozen_layers: int = 0
+    augment: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -363,6 +368,8 @@ class TrainingConfig:
         if not isinstance(self.frozen_layers, int) or self.frozen_layers < 0:
             raise SemanticConfigError(f"frozen_layers must be a whole number of layers, 0 or more, got "
                                       f"{self.frozen_layers!r}")
+        if not isinstance(self.augment, int) or isinstance(self.augment, bool) or self.augment < 0:
+            raise SemanticConfigError(f"augment must be a whole number of copies, 0 or more, got {self.augment!r}")
         if not 0.0 <= self.keep_base < 1.0:
             raise SemanticConfigError(f"keep_base must be in [0, 1) (the share of the base weights kept), got "
                                       f"{self.keep_base!r}")
@@ -494,6 +501,9 @@ def train(
                 task_report.dropped_known_positive, task_report.dropped_by_margin,
             )
         mining = MiningReport(*(sum(getattr(r, f) for r in reports) for f in MiningReport.__dataclass_fields__))
+        if config.augment:
+            by_task = {name: augmented_triplets(found, config.augment, config.seed) for name, found in by_task.items()}
+            logger.info("augment: %d copies of each triplet (anchor and positive augmented)", config.augment)
         triplets = [t for found in by_task.values() for t in found]
         if not triplets:
             raise SemanticDataError("no (anchor, positive, negative) triplets could be built; add labelled pairs")
@@ -522,6 +532,8 @@ def train(
         classes: list[int] = []
         for task in tasks:  # classes of different tasks never merge
             texts, labels = class_examples(task.train.texts_a, task.train.texts_b, task.train.labels)
+            if config.augment:
+                texts, labels = augmented_classes(texts, labels, config.augment, config.seed)
             offset = max(classes, default=-1) + 1
             sentences += texts
             classes += [offset + c for c in labels]
@@ -536,6 +548,9 @@ def train(
         a = [x for t in tasks for x in t.train.texts_a]
         b = [x for t in tasks for x in t.train.texts_b]
         y = [x for t in tasks for x in t.train.labels]
+        if config.augment:
+            a, b, y = augmented_pairs(a, b, y, config.augment, config.seed)
+            logger.info("augment: %d copies of each labelled pair (both texts augmented)", config.augment)
         train_data = Dataset.from_dict({"sentence1": a, "sentence2": b, "label": y}).shuffle(seed=config.seed)
         if len(set(y)) > 1:
             loss = losses.OnlineContrastiveLoss(model)
@@ -633,14 +648,14 @@ def train(
 TRAINING_VARS = {"loss": "semantic_train_loss", "epochs": "semantic_train_epochs",
                  "learning_rate": "semantic_train_learning_rate", "seed": "semantic_train_seed",
                  "keep_base": "semantic_train_keep_base", "bf16": "semantic_train_bf16",
-                 "max_seq_length": "semantic_train_max_seq_length"}
+                 "max_seq_length": "semantic_train_max_seq_length", "augment": "semantic_train_augment"}
 
 
 def config_from_vars(values: dict[str, Any]) -> TrainingConfig:
     """The :class:`TrainingConfig` of the dbt vars, given by field name (:data:`TRAINING_VARS`; dbt passes them
     as text). A value that is not a number where one is needed, or that the config refuses, is an error naming
     the var and what it takes."""
-    whole = ("epochs", "seed", "max_seq_length")
+    whole = ("epochs", "seed", "max_seq_length", "augment")
     parsed: dict[str, Any] = {}
     for name, var in TRAINING_VARS.items():
         if name not in values:
