@@ -8,7 +8,11 @@ those rows record reranker_version. With too few labels, or near_duplicate_score
 scorer is `cosine`, the decision columns are NULL and fct_asset_near_duplicates thresholds the
 cosine. Kept as built when nothing changed; when only some assets changed, the pairs whose two
 texts, model version and cosine are unchanged keep their scores (the decision is the same when its
-labels, their vectors and the settings are: column decision_inputs), and only the rest are scored."""
+labels, their vectors and the settings are: column decision_inputs), and only the rest are scored.
+The fitted decision is saved (calibration folder, pair_decision/) and kept while at most
+pair_decision_refit_share of the labelled pairs it was learned on changed (an edited labelled asset
+changes its pairs' texts) and the settings and encoder version are the same: it is then not fitted
+again and the unchanged pairs keep their scores; the build log says which."""
 
 KEY = ("asset_id_a", "asset_id_b", "content_hash_a", "content_hash_b", "model_version", "similarity")
 
@@ -16,6 +20,7 @@ KEY = ("asset_id_a", "asset_id_b", "content_hash_a", "content_hash_b", "model_ve
 def model(dbt, session):
     dbt.config(materialized="table")
     import ast
+    import json
     import logging
 
     import duckdb
@@ -25,9 +30,14 @@ def model(dbt, session):
     from semantic.config import active
     from semantic.decisions.pair_decision import (
         DECISION_COLUMNS,
+        STATE_DIR,
         FittedDuplicates,
         PairReranker,
+        changed_share,
         fit_duplicates,
+        load_fitted,
+        pair_keys,
+        save_fitted,
         score_duplicates,
     )
     from semantic.decisions.reranked import check_band
@@ -43,6 +53,11 @@ def model(dbt, session):
     splits = list(ast.literal_eval(splits) if isinstance(splits, str) else splits)  # a rendered list arrives as text
     band = dbt.config.get("reranker_band")
     band = check_band(ast.literal_eval(band) if isinstance(band, str) else band)
+    refit_share = dbt.config.get("refit_share")  # on its own line: dbt passes only the keys it sees asked for
+    refit_share = float(refit_share)
+    if not 0.0 <= refit_share < 1.0:
+        raise ValueError(f"pair_decision_refit_share must be in [0, 1) (0: fit again on any label change); "
+                         f"got {refit_share}")
     # the active reranker (trained, or kept, by int_rerankers_trained just before)
     dbt.ref("int_rerankers_trained")
     reranker_path = reranker_dir(active()) if scorer == "decision" else None
@@ -71,9 +86,30 @@ def model(dbt, session):
     log = logging.getLogger("semantic")
     release_freed_memory()  # what the models before this one freed, before its features allocate
 
+    decision_id = decision_inputs  # the decision the rows are scored by (an earlier one, when it is kept)
+    scorer_wrapper = PairReranker(reranker.score, reranker.version, band) if reranker else None
+    saved = None
     if scorer == "cosine":
         fitted = FittedDuplicates(None, None, "near_duplicate_scorer is cosine")
     else:
+        state_dir = active().calibration_dir / STATE_DIR
+        keys = pair_keys(labelled.select("text_a, text_b, label, split").to_arrow_table())
+        versions = sorted(str(v[0]) for v in embedded.select("model_version").distinct().fetchall())
+        settings_text = json.dumps([settings, versions], default=str)
+        saved = load_fitted(state_dir, scorer_wrapper) if refit_share > 0 else None
+        changed = changed_share(saved.pair_keys, keys) if saved is not None else 1.0
+        if saved is not None and saved.settings == settings_text and changed <= refit_share:
+            fitted, decision_id = saved.fitted, saved.decision_id
+            log.info("int_duplicate_pair_scores: kept the pair decision fitted before: %.1f %% of the %d labelled "
+                     "pairs it was learned on changed (at most pair_decision_refit_share %g)", 100 * changed,
+                     len(saved.pair_keys), refit_share)
+        elif saved is not None:
+            why = ("the settings or the encoder version changed" if saved.settings != settings_text else
+                   f"{100 * changed:.1f} % of its labelled pairs changed (more than pair_decision_refit_share "
+                   f"{refit_share:g})")
+            log.info("int_duplicate_pair_scores: fitting the pair decision again: %s", why)
+            saved = None
+    if scorer == "decision" and saved is None:
         # each labelled pair's cosine under the same vectors as the candidates': a side named by id
         # takes the asset's vector, a side given as text its vector by content hash
         pairs = session.sql(f"""
@@ -95,15 +131,17 @@ def model(dbt, session):
             target_precision=float(dbt.config.get("target_precision")),
             method=dbt.config.get("calibration_method"),
             min_positives=int(dbt.config.get("min_positives")),
-            reranker=PairReranker(reranker.score, reranker.version, band) if reranker else None,
+            reranker=scorer_wrapper,
         )
+        if refit_share > 0 and fitted.decision is not None:
+            save_fitted(state_dir, fitted, decision_inputs, settings_text, keys)
 
     # pairs scored by the same decision before, with the same texts and cosine, keep their scores
     current = candidates.to_arrow_table()
     columns = [*current.column_names, *DECISION_COLUMNS]
     try:
         previous = session.sql(f"select {', '.join(KEY)}, {', '.join(DECISION_COLUMNS)} from {dbt.this} "
-                               "where decision_inputs = $1", params=[decision_inputs]).to_arrow_table()
+                               "where decision_inputs = $1", params=[decision_id]).to_arrow_table()
     except (duckdb.CatalogException, duckdb.BinderException):  # first run, or built before this column
         previous = None
     reused, fresh = None, current
@@ -128,7 +166,7 @@ def model(dbt, session):
     scored = score_duplicates(fresh, fitted, text_pairs).select(columns)
     n_reused = reused.num_rows if reused is not None else 0
     table = pa.concat_tables([reused.cast(scored.schema), scored]) if n_reused else scored
-    table = table.append_column("decision_inputs", pa.array([decision_inputs] * table.num_rows, pa.string()))
+    table = table.append_column("decision_inputs", pa.array([decision_id] * table.num_rows, pa.string()))
     decision = fitted.decision
     if decision is None:
         log.info("int_duplicate_pair_scores: thresholding the cosine (%s): scored %d candidate pairs, kept the "

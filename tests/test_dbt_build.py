@@ -260,6 +260,23 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     assert scratch.returncode == 0, scratch.stdout[-3000:]
     assert "kept the scores of 0 unchanged" in scratch.stdout
     assert sorted(query(project, scores)) == incremental
+    # a labelled asset edited changes its labelled pairs' texts; while at most pair_decision_refit_share of the pairs
+    # the decision was learned on changed, the saved decision is kept, and only that asset's pairs are scored again
+    decision_id = query(project, "select distinct decision_inputs from int_duplicate_pair_scores")
+    (edited_id,) = query(project, "select left_id from stg_semantic__labelled_pairs where task = 'duplicate' "
+                                  "and left_id is not null order by left_id limit 1")[0]
+    assets = read_csv(seed)
+    for row in assets:
+        if row["asset_id"] == edited_id:
+            row["text"] = row["text"] + " Now in blue."
+    write_csv(seed, assets)
+    kept = dbt_build(project, "--vars", DECISION[:-1] + ", pair_decision_refit_share: 0.5}", train=True)
+    assert kept.returncode == 0, kept.stdout[-3000:]
+    assert re.search(r"kept the pair decision fitted before: [\d.]+ % of the \d+ labelled pairs", kept.stdout)
+    assert "pair decision (threshold" in kept.stdout  # the same decision scored the changed pairs
+    counts = re.search(r"scored (\d+) candidate pairs, kept the scores of (\d+) unchanged", kept.stdout)
+    assert counts and 0 < int(counts[1]) < int(counts[2]), counts
+    assert query(project, "select distinct decision_inputs from int_duplicate_pair_scores") == decision_id
     # near_duplicate_scorer: cosine puts the calibrated cosine back in charge
     cosine = dbt_build(project, "--vars", DECISION[:-1] + ", near_duplicate_scorer: cosine}", train=True)
     assert cosine.returncode == 0, cosine.stdout[-3000:]

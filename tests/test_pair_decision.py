@@ -177,3 +177,58 @@ def test_the_cosine_bound_counts_what_attribute_evidence_can_add():
     best = np.array([[bound, 1.0, 1.0, 0.0, *best_attributes]])
     assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
     assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, *best_attributes]]))[0] < cal.threshold
+
+
+def test_a_saved_decision_scores_as_the_fitted_one_and_says_what_it_was_learned_on(tmp_path):
+    rng = np.random.default_rng(3)
+    labelled = pa.concat_tables([_labelled(rng, 120, "train"), _labelled(rng, 120, "valid")])
+    fitted = pair_decision.fit_duplicates(labelled, calibration_splits=["valid"])
+    assert fitted.decision is not None
+    keys = pair_decision.pair_keys(labelled)
+    folder = tmp_path / "calibration" / pair_decision.STATE_DIR
+    pair_decision.save_fitted(folder, fitted, "decision-1", '["settings"]', keys)
+    saved = pair_decision.load_fitted(folder, None)
+    assert saved is not None and saved.decision_id == "decision-1" and saved.settings == '["settings"]'
+    assert saved.pair_keys == keys and len(keys) == 240
+    candidates = pa.table({"similarity": [0.95, 0.99, 0.7], "text_a": ["cordless phone kx1001t black"] * 3,
+                           "text_b": ["cordless phone kx1001t silver", "cordless phone kx1003t black", "garden hose"]})
+    again = pair_decision.score_duplicates(candidates, saved.fitted)
+    assert again.equals(pair_decision.score_duplicates(candidates, fitted))  # the same TF-IDF, weights and threshold
+    # an edited labelled pair changes its key: the share the build compares with pair_decision_refit_share
+    edited = labelled.set_column(0, "text_a", pa.array(["cordless phone kx1000t white"]
+                                                         + labelled.column("text_a").to_pylist()[1:]))
+    assert pair_decision.changed_share(keys, pair_decision.pair_keys(edited)) == pytest.approx(1 / 240)
+    assert pair_decision.changed_share(keys, keys) == 0.0
+    # a state that cannot be read is no decision: the build fits one again
+    (folder / "state.json").write_text("{not json")
+    assert pair_decision.load_fitted(folder, None) is None
+    assert pair_decision.load_fitted(tmp_path / "nothing", None) is None
+    with pytest.raises(ValueError, match="only a fitted decision"):
+        pair_decision.save_fitted(folder, pair_decision.FittedDuplicates(None, None, "few labels"), "x", "", keys)
+
+
+def test_a_saved_second_stage_comes_back_only_with_its_reranker(tmp_path):
+    rng = np.random.default_rng(5)
+    words = ["kettle", "lamp", "chair", "rug", "mug", "vase", "desk", "sofa"]
+    truth = {}
+    rows = []
+    for i in range(600):  # the cosine and the words say nothing of the label; the reranker knows it
+        a, b = f"{rng.choice(words)} {rng.choice(words)} item", f"{rng.choice(words)} {rng.choice(words)} item"
+        label = int(rng.uniform() < 0.5)
+        truth[(a, b)] = label
+        rows.append({"text_a": a, "text_b": b, "similarity": float(rng.uniform(0.6, 0.9)), "label": label,
+                     "split": "train" if i < 300 else "valid"})
+    labelled = pa.Table.from_pylist(rows)
+
+    def knows(a, b):
+        return np.array([0.85 if truth.get((x, y)) else 0.15 for x, y in zip(a, b)]) + rng.uniform(-0.1, 0.1, len(a))
+
+    reranker = pair_decision.PairReranker(knows, "rr-1", (0.0, 1.0))
+    fitted = pair_decision.fit_duplicates(labelled, calibration_splits=["valid"], reranker=reranker)
+    assert fitted.reranked is not None, fitted.reranker_reason
+    folder = tmp_path / pair_decision.STATE_DIR
+    pair_decision.save_fitted(folder, fitted, "d", "s", pair_decision.pair_keys(labelled))
+    assert pair_decision.load_fitted(folder, None) is None  # its stage needs the reranker
+    assert pair_decision.load_fitted(folder, pair_decision.PairReranker(knows, "rr-2", (0.0, 1.0))) is None
+    saved = pair_decision.load_fitted(folder, reranker)
+    assert saved is not None and saved.fitted.reranked == fitted.reranked and saved.fitted.reranker is reranker

@@ -36,10 +36,16 @@ most where the candidates are same-line products (dedup inside one catalogue).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import shutil
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,13 +107,56 @@ def _row_dots(x: Any, y: Any) -> np.ndarray:
     return np.einsum("ij,ij->i", np.asarray(x), np.asarray(y))
 
 
-def lexical_embed(texts: Sequence[str]) -> Callable[[Sequence[str]], Any]:
-    """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries), fitted on ``texts``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class Lexical:
+    """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries); called on a batch of texts, their
+    rows (sparse, unit length)."""
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32)
-    vectorizer.fit(texts)
-    return lambda batch: vectorizer.transform(list(batch))
+    def __init__(self, vectorizer: Any, fitted: tuple[dict[str, int], Any] | None = None) -> None:
+        self.vectorizer = vectorizer
+        self._fitted = fitted  # the rows of the texts it was fitted on, until forget_fitted()
+
+    def __call__(self, batch: Sequence[str]) -> Any:
+        batch = list(batch)
+        if self._fitted is not None:  # the texts it was just fitted on: their rows are known (the same values)
+            index, matrix = self._fitted
+            rows = [index.get(t, -1) for t in batch]
+            if min(rows, default=0) >= 0:
+                return matrix[rows]
+        return self.vectorizer.transform(batch)
+
+    def forget_fitted(self) -> None:
+        """Drop the fitted texts' rows (kept only so that featurising the pairs it was fitted on does not analyse
+        their texts a second time: the character n-grams are most of a fit's time)."""
+        self._fitted = None
+
+    @staticmethod
+    def vectorizer_for(vocabulary: Mapping[str, int] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1, dtype=np.float32,
+                               vocabulary=vocabulary)
+
+    def state(self) -> tuple[list[str], np.ndarray]:
+        """The n-grams in column order and their idf: what :meth:`from_state` needs to transform the same."""
+        vocabulary = self.vectorizer.vocabulary_
+        grams = [""] * len(vocabulary)
+        for gram, column in vocabulary.items():
+            grams[column] = gram
+        return grams, np.asarray(self.vectorizer.idf_, dtype=np.float64)
+
+    @classmethod
+    def from_state(cls, grams: Sequence[str], idf: np.ndarray) -> Lexical:
+        vectorizer = cls.vectorizer_for({gram: i for i, gram in enumerate(grams)})
+        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+        return cls(vectorizer)
+
+
+def lexical_embed(texts: Sequence[str]) -> Lexical:
+    """The lexical signal fitted on ``texts`` (:class:`Lexical`), holding their rows until ``forget_fitted()``."""
+    texts = list(texts)
+    vectorizer = Lexical.vectorizer_for()
+    matrix = vectorizer.fit_transform(texts)
+    return Lexical(vectorizer, ({t: i for i, t in enumerate(texts)}, matrix))
 
 
 def feature_rows(
@@ -127,12 +176,14 @@ def feature_rows(
     ident = np.empty((len(a), 2))  # filled row by row: a list of 700,000 tuples first held 100 MB more
     for row, (i, j) in enumerate(zip(ia, ib)):
         ident[row] = _identifier_evidence(found[i], found[j])
+    del found
     lex = np.zeros(len(a))
     if len(a):
         e = lexical(texts)
         for start in range(0, len(a), _PAIR_CHUNK):
             chunk = slice(start, start + _PAIR_CHUNK)
             lex[chunk] = _row_dots(e[ia[chunk]], e[ib[chunk]])
+        del e  # 330 MB at 100,000 texts: gone before the attributes are read
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
 
 
@@ -270,6 +321,7 @@ def fit_duplicates(
     ta, tb = labelled.column("text_a").to_pylist(), labelled.column("text_b").to_pylist()
     lexical = lexical_embed(sorted(set(ta) | set(tb)))
     x = feature_rows(labelled.column("similarity").to_numpy(zero_copy_only=False), ta, tb, lexical)
+    lexical.forget_fitted()
     decision = fit(x[train], label[train], x[held], label[held], objective=objective,
                    target_precision=target_precision, method=method, min_positives=min_positives)
     if decision.calibration.fallback:
@@ -363,3 +415,103 @@ def decide_duplicates(
         raise SemanticDataError(f"decide_duplicates: candidates lacks column(s) {sorted(missing)}")
     fitted = fit_duplicates(labelled, **options)
     return score_duplicates(candidates, fitted), fitted.decision, fitted.reason
+
+
+# --- the fitted decision kept between builds ---------------------------------------------------------------------
+
+STATE_DIR = "pair_decision"
+"""The folder, under the calibration folder, holding the last fitted decision (:func:`save_fitted`)."""
+
+
+@dataclass(frozen=True)
+class SavedDecision:
+    """A decision fitted by an earlier build, with what it was learned from.
+
+    Attributes:
+        fitted: The decision, its TF-IDF and its second stage (the reranker as given to :func:`load_fitted`).
+        decision_id: The fingerprint of the labels, vectors and settings it was learned from (what the pair rows
+            it scored record in ``decision_inputs``).
+        settings: The settings it was learned with (compared as they are).
+        pair_keys: One key per labelled pair it was learned from (:func:`pair_keys`).
+    """
+
+    fitted: FittedDuplicates
+    decision_id: str
+    settings: str
+    pair_keys: frozenset[str]
+
+
+def pair_keys(labelled: pa.Table) -> frozenset[str]:
+    """A key per labelled pair: a hash of its two texts, label and split (what the decision is learned from)."""
+    columns = [labelled.column(c).to_pylist() for c in ("text_a", "text_b", "label", "split")]
+    return frozenset(hashlib.md5("\x1f".join(str(v) for v in row).encode()).hexdigest() for row in zip(*columns))
+
+
+def changed_share(learned_on: frozenset[str], now: frozenset[str]) -> float:
+    """The share of the pairs a decision was learned on that are gone or new since (the larger of the two counts,
+    over the pairs it was learned on)."""
+    return max(len(learned_on - now), len(now - learned_on)) / max(1, len(learned_on))
+
+
+def _decision_state(decision: PairDecision) -> dict[str, Any]:
+    return {"coef": list(decision.coef), "intercept": decision.intercept, "calibration": decision.calibration.to_dict()}
+
+
+def _decision_from(state: Mapping[str, Any]) -> PairDecision:
+    return PairDecision(tuple(float(c) for c in state["coef"]), float(state["intercept"]),
+                        calibration.Calibration.from_dict(dict(state["calibration"])))
+
+
+def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, settings: str,
+                keys: frozenset[str]) -> None:
+    """Write a fitted decision (one with a decision and a :class:`Lexical`) to ``folder``, replacing what was there:
+    written aside, then renamed into place, so a reader sees the old state or the new one."""
+    if fitted.decision is None or not isinstance(fitted.lexical, Lexical):
+        raise ValueError("save_fitted: only a fitted decision is kept")
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        grams, idf = fitted.lexical.state()
+        np.save(tmp / "idf.npy", idf)
+        stage = None
+        if fitted.reranked is not None:
+            stage = {k: v for k, v in asdict(fitted.reranked).items() if k not in ("first", "calibration")}
+            stage["calibration"] = fitted.reranked.calibration.to_dict()
+        (tmp / "state.json").write_text(json.dumps({
+            "decision_id": decision_id, "settings": settings, "pair_keys": sorted(keys),
+            "decision": _decision_state(fitted.decision), "reranked": stage, "reason": fitted.reason,
+            "reranker_reason": fitted.reranker_reason, "grams": grams,
+        }), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_fitted(folder: Path | str, reranker: PairReranker | None) -> SavedDecision | None:
+    """The decision :func:`save_fitted` wrote, or None: nothing saved, an unreadable state, or one whose second
+    stage needs a reranker other than ``reranker``."""
+    folder = Path(folder)
+    try:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        decision = _decision_from(state["decision"])
+        lexical = Lexical.from_state(state["grams"], np.load(folder / "idf.npy", allow_pickle=False))
+        stage = state.get("reranked")
+        second = None
+        if stage is not None:
+            if reranker is None or reranker.version != stage["reranker_version"]:
+                return None
+            second = reranked.RerankedDecision(
+                first=decision, band=tuple(stage["band"]), probability_band=tuple(stage["probability_band"]),
+                coef=tuple(stage["coef"]), intercept=float(stage["intercept"]),
+                calibration=calibration.Calibration.from_dict(dict(stage["calibration"])),
+                reranker_version=str(stage["reranker_version"]), held_share_in_band=float(stage["held_share_in_band"]),
+                first_ap=float(stage["first_ap"]), reranked_ap=float(stage["reranked_ap"]))
+        fitted = FittedDuplicates(decision, lexical, str(state.get("reason", "")), second,
+                                  reranker if second is not None else None, str(state.get("reranker_reason", "")))
+        return SavedDecision(fitted, str(state["decision_id"]), str(state["settings"]), frozenset(state["pair_keys"]))
+    except (OSError, ValueError, KeyError, TypeError):  # nothing saved, or not readable: the build fits again
+        return None

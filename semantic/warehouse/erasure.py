@@ -473,6 +473,11 @@ def forget(
     erased = DecisionLog(config.review_log).erase(ids)
     if erased:
         report.scrubbed[str(config.review_log)] = erased
+    # the saved pair decision was learned on the labelled pairs with their texts (its TF-IDF holds their character
+    # n-grams): it goes, and the build fits it again without them
+    from semantic.decisions.pair_decision import STATE_DIR
+
+    shutil.rmtree(config.calibration_dir / STATE_DIR, ignore_errors=True)
     run = build or build_project
     report.build_code = run(args, db_path=config.db_path, before=_record_forgotten(recorded) if recorded else None,
                             compact_after=True, after=purge_and_pin)
