@@ -64,6 +64,7 @@ _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,
 _DIGIT, _LETTER = re.compile(r"\d"), re.compile(r"[a-z]")
 _PART_NUMBER_DIGITS = 7
 _PAIR_CHUNK = 2_000  # pairs per TF-IDF product: two chunks of about 1,000 n-grams a row stay near 50 MB
+_TEXT_CHUNK = 8_192  # texts per TF-IDF transform: its Python lists of n-gram columns are about 10 B an n-gram
 
 
 def identifiers(text: str) -> set[str]:
@@ -177,14 +178,34 @@ def feature_rows(
     for row, (i, j) in enumerate(zip(ia, ib)):
         ident[row] = _identifier_evidence(found[i], found[j])
     del found
-    lex = np.zeros(len(a))
-    if len(a):
-        e = lexical(texts)
-        for start in range(0, len(a), _PAIR_CHUNK):
-            chunk = slice(start, start + _PAIR_CHUNK)
-            lex[chunk] = _row_dots(e[ia[chunk]], e[ib[chunk]])
-        del e  # 330 MB at 100,000 texts: gone before the attributes are read
+    lex = _lexical_dots(texts, ia, ib, lexical)
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
+
+
+def _lexical_dots(texts: list[str], ia: np.ndarray, ib: np.ndarray, lexical: Callable[[Sequence[str]], Any]
+                  ) -> np.ndarray:
+    """The TF-IDF cosine of ``texts[ia[k]]`` and ``texts[ib[k]]`` for each k.
+
+    The texts are transformed ``_TEXT_CHUNK`` at a time and the parts kept apart: a pair's two rows are taken from
+    their own parts, so neither one matrix of every text (a copy of all the parts) nor the transform's lists for
+    every text at once are ever held. At 100,000 texts the one-matrix way peaked about 600 MB above its 330 MB
+    result. The dot products are the same, row for row.
+    """
+    lex = np.zeros(len(ia))
+    if not len(ia):
+        return lex
+    parts = [lexical(texts[i : i + _TEXT_CHUNK]) for i in range(0, len(texts), _TEXT_CHUNK)]
+    part_a, row_a = np.divmod(ia, _TEXT_CHUNK)
+    part_b, row_b = np.divmod(ib, _TEXT_CHUNK)
+    group = part_a * len(parts) + part_b
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for members in np.split(order, bounds):
+        pa_, pb_ = int(part_a[members[0]]), int(part_b[members[0]])
+        for start in range(0, len(members), _PAIR_CHUNK):
+            rows = members[start : start + _PAIR_CHUNK]
+            lex[rows] = _row_dots(parts[pa_][row_a[rows]], parts[pb_][row_b[rows]])
+    return lex
 
 
 def features(
