@@ -8,6 +8,7 @@ def model(dbt, session):
 
     from semantic.decisions.clustering import cluster_table
     from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
+    from semantic.vectors.memory import release_duckdb_cache
 
     pairs = dbt.ref("fct_asset_near_duplicates")
     assets = dbt.ref("int_assets_embedded").select("asset_id")
@@ -32,6 +33,7 @@ def model(dbt, session):
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         return kept
+    release_duckdb_cache(session)  # DuckDB's cached table blocks go back before the clusters are built
     embedded = assets.join(created, "asset_id", how="left").to_arrow_table()
     in_pairs = pairs.select("asset_id_a as asset_id").union(pairs.select("asset_id_b as asset_id")).distinct()
     vectors = dbt.ref("int_assets_embedded").join(in_pairs, "asset_id").select("asset_id, vector").to_arrow_table()

@@ -10,6 +10,7 @@ def model(dbt, session):
     from semantic.config import active
     from semantic.decisions.recommendations import brief_matches
     from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
+    from semantic.vectors.memory import release_duckdb_cache
 
     embedded = dbt.ref("int_briefs_embedded")
     briefs = embedded.select("brief_id, brand, market, vector, model_version")
@@ -31,6 +32,7 @@ def model(dbt, session):
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:
         return kept
+    release_duckdb_cache(session)  # DuckDB's cached table blocks go back before the vectors are read
 
     def probability(similarity):
         return np.interp(similarity, curve[0], curve[1]) if curve and curve[0] else np.full(len(similarity), np.nan)

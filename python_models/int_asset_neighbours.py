@@ -9,7 +9,9 @@ def model(dbt, session):
     dbt.config(materialized="incremental", unique_key="asset_id", incremental_strategy="delete+insert")
     from semantic.config import active
     from semantic.decisions.clustering import refresh_neighbours
+    from semantic.vectors.memory import release_duckdb_cache
 
+    release_duckdb_cache(session)  # DuckDB's cached table blocks go back before every vector is read
     block_on = dbt.config.get("block_on")
     block_on = None if str(block_on).lower() in ("none", "") else block_on
     k = int(dbt.config.get("k"))

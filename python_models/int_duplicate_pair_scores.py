@@ -44,7 +44,7 @@ def model(dbt, session):
     from semantic.encoding.registry import reranker_dir
     from semantic.encoding.reranker import load_reranker
     from semantic.vectors.fingerprints import fingerprint, previous_rows, relation_fingerprint, stamped
-    from semantic.vectors.memory import release_freed_memory
+    from semantic.vectors.memory import release_duckdb_cache, release_freed_memory
 
     scorer = str(dbt.config.get("scorer")).lower()
     if scorer not in ("decision", "cosine"):
@@ -84,7 +84,8 @@ def model(dbt, session):
     if kept is not None:
         return kept
     log = logging.getLogger("semantic")
-    release_freed_memory()  # what the models before this one freed, before its features allocate
+    release_duckdb_cache(session)  # DuckDB's cached table blocks and what the models before this one freed go
+    release_freed_memory()  # back before its features allocate
 
     decision_id = decision_inputs  # the decision the rows are scored by (an earlier one, when it is kept)
     scorer_wrapper = PairReranker(reranker.score, reranker.version, band) if reranker else None

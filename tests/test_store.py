@@ -271,3 +271,42 @@ def test_a_dbt_process_gives_large_freed_blocks_back_at_once(tmp_path):
     # glibc's default raises its mmap threshold after the first large free: the blocks stay in the heap
     assert kept_mib("off") > 200
     assert kept_mib("on") < 30
+
+
+def test_duckdb_gives_its_cached_blocks_back_and_keeps_its_limit(tmp_path):
+    import os
+
+    import duckdb
+
+    from semantic.vectors import memory
+    from semantic.vectors.memory import release_duckdb_cache
+
+    def resident_mib() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    memory.remember_duckdb_limit("2GB")  # as the dbt plugin does with the profile's setting
+    path = tmp_path / "cache.duckdb"
+    with duckdb.connect(str(path)) as con:  # about 200 MB of vector blocks, as a mirror table holds
+        con.execute("create table t as select range as id, [random()::float + x for x in range(64)]::float[64] as v "
+                    "from range(1000000)")
+    with duckdb.connect(str(path), config={"memory_limit": "2GB"}) as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        con.execute("select sum(list_sum(v::float[])) from t").fetchall()
+        cached = con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()[0]
+        before = resident_mib()
+        assert cached > 150 * 2**20
+        assert release_duckdb_cache(con)
+        assert con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()[0] < 80 * 2**20
+        assert resident_mib() < before - 100
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limit
+        assert release_duckdb_cache(con)  # again: the same limit, not one rounded twice
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limit
+        assert con.execute("select count(*) from t").fetchone() == (1000000,)  # read again from the file
+        memory.remember_duckdb_limit(None)  # unknown: what DuckDB printed first, set back the same every time
+        assert release_duckdb_cache(con) and release_duckdb_cache(con)
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] in (limit, "1.7 GiB")
+        once = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        assert release_duckdb_cache(con)
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == once
+    assert not release_duckdb_cache(object())  # not a connection: nothing done

@@ -4,7 +4,8 @@ A `dbt build` runs every Python model in one process. Arrow's allocator (mimallo
 keep what a model freed for reuse, so the resident size of the process only grows: at 100,000
 assets the embedding models' chunks were still counted while the neighbour and cluster models ran.
 The heavy steps (the embedding sync, neighbours, clusters, brief matches, the pair decision) call
-:func:`release_freed_memory` before they allocate, and a `dbt` command's own process calls
+:func:`release_freed_memory` before they allocate, the Python models among them first drop DuckDB's cached
+table blocks (:func:`release_duckdb_cache`), and a `dbt` command's own process calls
 :func:`return_large_blocks` once: glibc then serves every block of 128 KiB or more (NumPy arrays, Arrow
 buffers outside its pool) from its own mapping, given back the moment it is freed, instead of raising
 that threshold as it goes and keeping such blocks in the heap, where a small block still in use pins
@@ -46,6 +47,47 @@ def return_large_blocks() -> bool:
     if libc is None or not hasattr(libc, "mallopt"):
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(M_ARENA_MAX, ARENAS))
+
+
+DUCKDB_FLOOR = "64MB"
+_DUCKDB_LIMITS: dict[str, str] = {}
+_configured_limit: str | None = None
+
+
+def remember_duckdb_limit(value: str | None) -> None:
+    """The ``memory_limit`` the profile sets (the dbt plugin passes it): what :func:`release_duckdb_cache` restores.
+    DuckDB only prints a limit rounded (2GB reads back as ``1.8 GiB``), so setting back what it prints would lower
+    it."""
+    global _configured_limit
+    _configured_limit = str(value).strip() if value not in (None, "") else None
+
+
+def release_duckdb_cache(con: Any, floor: str = DUCKDB_FLOOR) -> bool:
+    """Have DuckDB drop the table blocks it keeps cached, by lowering its ``memory_limit`` to ``floor`` for a moment
+    and setting it back.
+
+    A build writes and reads the mirror tables' vectors through one DuckDB database, whose buffer pool keeps those
+    blocks up to its ``memory_limit`` (1GB in the profile) while the Python models that follow hold their own
+    arrays: at 100,000 assets about 950 MB of the build's resident memory was DuckDB's cache. Dropped blocks are
+    read again from the file when a query needs them. The limit set back is the profile's
+    (:func:`remember_duckdb_limit`), else what DuckDB printed the first time this process saw the database (so a
+    rounded limit is never rounded again). False, and nothing changed, where the connection cannot say its limit;
+    a floor DuckDB cannot reach leaves the cache as it is.
+    """
+    try:
+        path = con.execute("select coalesce(max(path), '') from duckdb_databases() "
+                           "where database_name = current_database()").fetchone()[0]
+        current = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    except Exception:  # noqa: BLE001 - not a DuckDB connection we can ask: leave it be
+        return False
+    original = _configured_limit or _DUCKDB_LIMITS.setdefault(str(path), str(current))
+    try:
+        con.execute(f"SET memory_limit = '{floor}'")
+    except Exception:  # noqa: BLE001 - more is pinned than the floor: the cache stays
+        return False
+    finally:
+        con.execute(f"SET memory_limit = '{original}'")
+    return True
 
 
 def release_freed_memory() -> None:

@@ -30,7 +30,7 @@ from semantic.vectors.embedding import (
     embedded_schema,
     with_text,
 )
-from semantic.vectors.memory import release_freed_memory
+from semantic.vectors.memory import release_duckdb_cache, release_freed_memory
 from semantic.vectors.retention import check_versions_kept
 from semantic.vectors.store import VectorStore
 
@@ -92,6 +92,7 @@ def embed_entity(
         entity = ENTITIES[name]
     except KeyError:
         raise SemanticConfigError(f"no embedded entity {name!r}; known: {', '.join(sorted(ENTITIES))}") from None
+    release_duckdb_cache(session)  # the blocks of the tables before this one: this sync writes its own
     mirrored = None
     if dbt.is_incremental:
         mirrored = session.sql(f"select * exclude (vector, embedded_at) from {dbt.this}").to_arrow_table()

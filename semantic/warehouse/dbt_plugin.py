@@ -83,8 +83,12 @@ class Plugin(BasePlugin):
         dbt-duckdb merges the output's DuckDB ``settings`` (``memory_limit``, …) into every
         plugin's config; those are DuckDB's, not ours, so they are left out here.
         """
-        settings = set(getattr(self.creds, "settings", None) or {})
+        duckdb_settings = getattr(self.creds, "settings", None) or {}
+        settings = set(duckdb_settings)
         own = {key: value for key, value in plugin_config.items() if key not in settings}
+        from semantic.vectors.memory import remember_duckdb_limit
+
+        remember_duckdb_limit(duckdb_settings.get("memory_limit"))  # what a model's cache release sets back
         self.config = SemanticConfig.from_plugin(own)
         set_active(self.config)
         if _is_dbt_cli():
