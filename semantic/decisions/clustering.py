@@ -537,8 +537,7 @@ def refresh_neighbours(
         # candidates: every asset embedded by the same model version (a row of another version is stale)
         same = pc.is_in(assets.column("model_version"), pa.array(sorted(versions), pa.string()))
         candidates = assets.filter(same) if not pc.all(same).as_py() else assets
-        column = candidates.column("vector").combine_chunks()
-        vectors = pc.list_flatten(column).to_numpy().astype(np.float32, copy=False).reshape(len(column), -1)
+        vectors = vector_rows(candidates.column("vector"))
         candidate_ids = candidates.column("asset_id").to_pylist()
         ids = rows.column("asset_id").to_pylist()
         position = {a: i for i, a in enumerate(candidate_ids)}
