@@ -65,13 +65,16 @@ browser:
 	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
+# The suite runs on TEST_WORKERS xdist workers (default 2, CI's cores), each pinned to its share of the cores and
+# given a whole module at a time, longest first (tests/conftest.py); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
 	$(BIN)/ruff check semantic tests python_models benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python docs/gen_reference.py --check
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=25
 
 # The fault-injection drill (tests/test_faults.py, semantic/faults.py): a build SIGKILLed inside each of the eight
 # stages, then out of disk on a small tmpfs (needs root); after each, the published answers are unchanged and the

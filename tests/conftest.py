@@ -8,14 +8,45 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-import pytest
+
+# `make test` runs the suite on two xdist workers, a module at a time each (--dist loadscope: a module's fixtures,
+# such as test_dbt_build's built project, are built once). Each worker is pinned to its own core, and the dbt and
+# encoder processes it starts inherit that: the encoder sizes its threads from the affinity, so two workers never
+# run four compute threads on two cores. Modules start longest first (seconds of a two-worker run, refreshed from
+# `make test`'s --durations=0 by hand; a module not listed counts as 0), so both workers finish near together.
+def _pin_xdist_worker() -> None:
+    """Inside xdist worker gwN of W, keep to the Nth W-th share of the cores (before NumPy starts its threads)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if workers <= len(cores):
+        share = len(cores) // workers
+        index = int(worker[2:])
+        os.sched_setaffinity(0, cores[index * share : (index + 1) * share])
+
+
+_pin_xdist_worker()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 # one encoder cache (OpenVINO export, quality-gate results) for every test project, dbt subprocesses included
 os.environ.setdefault("SEMANTIC_ENCODER_CACHE", str(ROOT / "data" / "encoder_cache"))
+
+
+MODULE_SECONDS: dict[str, float] = {
+    "test_dbt_build.py": 1000, "test_faults.py": 300, "test_erasure.py": 250, "test_distributed.py": 250,
+    "test_web.py": 200,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: -MODULE_SECONDS.get(Path(str(item.path)).name, 0.0))  # stable: in-module order kept
 
 
 class FakeEncoder:

@@ -264,7 +264,7 @@ def _graph_candidates(block: np.ndarray, queries: np.ndarray, n: int) -> tuple[n
     from semantic.vectors.graph import import_usearch
 
     Index = import_usearch()
-    threads = os.cpu_count() or 1
+    threads = len(os.sched_getaffinity(0))  # the cores this process may use (its CPU affinity)
     graph = Index(ndim=block.shape[1], metric="ip", dtype="f32", connectivity=16, expansion_add=128,
                   expansion_search=max(200, 4 * n))
     graph.add(np.arange(len(block), dtype=np.uint64), block, threads=threads)

@@ -151,7 +151,7 @@ def build_graph(dataset: Any, folder: Path) -> float:
             for batch in _fixed_batches(dataset.to_batches(columns=["vector", *others], batch_size=BUILD_BATCH)):
                 vectors = batch.column(0).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32)
                 graph.add(np.arange(offset, offset + len(vectors), dtype=np.uint64), vectors,
-                          threads=os.cpu_count() or 1)
+                          threads=len(os.sched_getaffinity(0)))  # the cores this process may use
                 full[offset : offset + len(vectors)] = vectors
                 writer.write_batch(pa.RecordBatch.from_arrays(batch.columns[1:], names=others))
                 offset += len(vectors)
