@@ -259,12 +259,11 @@ def exact_top_n(block: np.ndarray, queries: np.ndarray, n: int) -> tuple[np.ndar
 
 def _graph_candidates(block: np.ndarray, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n`` nearest block positions of each query from an HNSW graph of the block (-1: none)."""
-    import os
-
+    from semantic.encoding.backends import available_cores
     from semantic.vectors.graph import import_usearch
 
     Index = import_usearch()
-    threads = len(os.sched_getaffinity(0))  # the cores this process may use (its CPU affinity)
+    threads = available_cores()
     graph = Index(ndim=block.shape[1], metric="ip", dtype="f32", connectivity=16, expansion_add=128,
                   expansion_search=max(200, 4 * n))
     graph.add(np.arange(len(block), dtype=np.uint64), block, threads=threads)

@@ -53,6 +53,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from semantic.encoding.backends import available_cores
+
 logger = logging.getLogger("semantic")
 
 GRAPH_DIR = "_graph"
@@ -151,7 +153,7 @@ def build_graph(dataset: Any, folder: Path) -> float:
             for batch in _fixed_batches(dataset.to_batches(columns=["vector", *others], batch_size=BUILD_BATCH)):
                 vectors = batch.column(0).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32)
                 graph.add(np.arange(offset, offset + len(vectors), dtype=np.uint64), vectors,
-                          threads=len(os.sched_getaffinity(0)))  # the cores this process may use
+                          threads=available_cores())
                 full[offset : offset + len(vectors)] = vectors
                 writer.write_batch(pa.RecordBatch.from_arrays(batch.columns[1:], names=others))
                 offset += len(vectors)
