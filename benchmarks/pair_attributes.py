@@ -1,10 +1,11 @@
-"""The pair decision with and without attribute evidence (capacities, counts, years, editions, platforms, prices).
+"""The pair decision with and without each kind of evidence: identifiers' idf, attributes, colours.
 
 On each pairs folder: features of every split under one encoder (default: the packaged base), the
 decision's weights learned on ``train``, its threshold F1-best on ``valid``, F1, precision, recall
 and AP on ``test``; first with the four original features (cosine, character TF-IDF, identifier
-evidence), then with :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` added. Same
-encoder, same TF-IDF, same splits: only the columns differ. Prints the learned attribute weights.
+evidence), then adding the identifiers' idf (``identifier_shared_idf``, ``identifier_conflict_idf``),
+then :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` but the colour, then all of them. Same
+encoder, same TF-IDF, same splits: only the columns differ. Prints the learned weights of the last.
 
     .venv/bin/python benchmarks/pair_attributes.py                      # pairs/abt_buy and pairs/walmart_amazon
     .venv/bin/python benchmarks/pair_attributes.py --model /tmp/models/abt_con2 --sets abt_buy
@@ -42,7 +43,14 @@ def main() -> int:
         return 2
     encoder = load_encoder(args.model or default_model_dir())
     embed = encoder_embed(encoder)
-    original = len(pair_decision.FEATURES) - len(ATTRIBUTE_FEATURES)
+    names = pair_decision.FEATURES
+    steps = {
+        "original": names[:4],
+        "+ identifier idf": names[:6],
+        "+ attributes but colour": tuple(n for n in names if n != "colour_conflict"),
+        "+ colour (all)": names,
+    }
+    assert set(ATTRIBUTE_FEATURES) <= set(names)
     print("| set | encoder | features | F1 | precision | recall | AP |\n|---|---|---|---|---|---|---|")
     for name in args.sets.split(","):
         path = root / name
@@ -51,17 +59,17 @@ def main() -> int:
         for split in ("train", "valid", "test"):
             a, b, y = _pairs(path, split)
             splits[split] = (pair_decision.features(a, b, embed, lexical), y)
-        for label, columns in (("original", slice(0, original)), ("with attributes", slice(None))):
+        for label, kept in steps.items():
+            columns = [names.index(n) for n in kept]
             (xt, yt), (xv, yv), (xs, ys) = ((x[:, columns], y) for x, y in splits.values())
             decision = pair_decision.fit(xt, yt, xv, yv, objective="f1")
             scores = decision.score(xs)
             f = f1_at(scores, ys, decision.calibration.threshold)
             print(f"| {name} | {encoder.version} | {label} | {f['f1']:.3f} | {f['precision']:.3f} | {f['recall']:.3f} "
                   f"| {average_precision_score(ys, scores):.3f} |")
-            if label == "with attributes":
-                names, coef = pair_decision.FEATURES[original:], decision.coef[original:]
-                weights = {k: round(float(w), 2) for k, w in zip(names, coef)}
-                print(f"|  |  | attribute weights: {weights} |  |  |  |  |")
+            if kept == names:
+                weights = {k: round(float(w), 2) for k, w in zip(names[1:], decision.coef[1:])}
+                print(f"|  |  | weights: {weights} |  |  |  |  |")
     return 0
 
 

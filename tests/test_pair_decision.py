@@ -1,5 +1,7 @@
 """The pair decision: identifier tokens, features and a fit that uses them."""
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -117,11 +119,28 @@ def test_decide_duplicates_names_a_missing_column():
 
 def test_the_cosine_bound_is_exact_at_the_threshold():
     cal = calibration.fit(np.linspace(0, 1, 200), (np.linspace(0, 1, 200) > 0.5).astype(int), n_boot=10)
-    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5), -9.0, cal)
+    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, 0.8, -0.4), -9.0, cal)
     bound = pair_decision.min_cosine_to_match(decision)
-    best = np.array([[bound, 1.0, 1.0, 0.0]])  # the most lexical and identifier evidence there is
+    best = np.array([[bound, 1.0, 1.0, 0.0, 1.0, 0.0]])  # the most lexical and identifier evidence there is
     assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
-    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0]]))[0] < cal.threshold
+    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, 1.0, 0.0]]))[0] < cal.threshold
+
+
+def test_identifiers_weigh_by_how_many_texts_carry_them():
+    cables = [f"belkin cable {n} ft 5-pin usb" for n in range(1, 40)]  # a spec every listing shares
+    lexical = pair_decision.lexical_embed([*cables, "belkin f3u138-06 5-pin cable", "belkin f3u138-10 5-pin cable"])
+    assert lexical.identifier_weight("5pin") < 0.2 and lexical.identifier_weight("f3u13806") > 0.9
+    assert lexical.identifier_weight("never-seen") == 1.0  # nothing says it is common
+    x = pair_decision.feature_rows(
+        np.full(3, 0.9), ["belkin f3u138-06 5-pin cable", "belkin f3u138-06 cable", "belkin cable"],
+        ["belkin f3u138-10 5-pin cable", "belkin F3U138-06 5-pin", "belkin f3u138-10"], lexical)
+    columns = dict(zip(pair_decision.FEATURES, x.T))
+    # a shared spec but different model numbers: identifier evidence, of a common token, and a distinctive conflict
+    assert columns["identifier"][0] == 1 and columns["identifier_shared_idf"][0] < 0.2
+    assert columns["identifier_conflict_idf"][0] > 0.9
+    # the model number shared; the spec only one side names is no conflict
+    assert columns["identifier_shared_idf"][1] > 0.9 and columns["identifier_conflict_idf"][1] == 0
+    assert list(x[2, 2:6]) == [0.0, 1.0, 0.0, 0.0]  # no identifier on one side: no evidence of either kind
 
 
 def test_attributes_read_capacities_counts_years_editions_platforms_and_prices():
@@ -151,6 +170,15 @@ def test_attribute_features_tell_a_conflict_from_agreement_and_from_no_evidence(
     assert x["price_gap"][0] == pytest.approx(np.log(89 / 80)) and x["price_gap"][3] == pytest.approx(np.log(100 / 55))
 
 
+def test_colours_conflict_only_when_both_texts_name_one_and_none_agrees():
+    from semantic.decisions.attributes import ATTRIBUTE_FEATURES, attribute_features
+
+    a = ["Canon CLI-226 black ink tank", "Samsung S2 drive, red", "Parka in grey", "Parka", "Mug, white and blue"]
+    b = ["Canon CLI-226 cyan ink tank", "Samsung S2 drive, snow white", "Parka in gray", "Parka, navy", "Blue mug"]
+    x = dict(zip(ATTRIBUTE_FEATURES, attribute_features(a, b).T))
+    assert list(x["colour_conflict"]) == [1, 1, 0, 0, 0]  # grey is gray; one side silent is no evidence
+
+
 def test_the_decision_learns_attribute_weights_from_labels():
     # same cosine, lexical and identifier evidence; only the capacity tells the items apart
     rng = np.random.default_rng(1)
@@ -170,13 +198,14 @@ def test_the_cosine_bound_counts_what_attribute_evidence_can_add():
     from semantic.decisions.attributes import ATTRIBUTE_MAX
 
     cal = calibration.fit(np.linspace(0, 1, 200), (np.linspace(0, 1, 200) > 0.5).astype(int), n_boot=10)
-    attribute_w = [-2.0, 1.0, -0.5, -0.4, -0.3, -0.2, 0.7, -1.0]  # a positive weight on price_gap (max 2) too
-    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, *attribute_w), -9.0, cal)
+    attribute_w = [-2.0, 1.0, -0.5, -0.4, -0.3, -0.2, 0.7, -1.0, -0.6]  # a positive weight on price_gap (max 2) too
+    # a positive weight on the conflicting identifiers' idf too: the bound must count it
+    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, 0.8, 0.3, *attribute_w), -9.0, cal)
     bound = pair_decision.min_cosine_to_match(decision)
     best_attributes = [top if w > 0 else 0.0 for w, top in zip(attribute_w, ATTRIBUTE_MAX)]
-    best = np.array([[bound, 1.0, 1.0, 0.0, *best_attributes]])
+    best = np.array([[bound, 1.0, 1.0, 0.0, 1.0, 1.0, *best_attributes]])
     assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
-    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, *best_attributes]]))[0] < cal.threshold
+    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, 1.0, 1.0, *best_attributes]]))[0] < cal.threshold
 
 
 def test_a_saved_decision_scores_as_the_fitted_one_and_says_what_it_was_learned_on(tmp_path):
@@ -199,6 +228,11 @@ def test_a_saved_decision_scores_as_the_fitted_one_and_says_what_it_was_learned_
                                                          + labelled.column("text_a").to_pylist()[1:]))
     assert pair_decision.changed_share(keys, pair_decision.pair_keys(edited)) == pytest.approx(1 / 240)
     assert pair_decision.changed_share(keys, keys) == 0.0
+    # a state saved with other features (an earlier release's weights) is no decision either
+    state = json.loads((folder / "state.json").read_text())
+    state["decision"]["coef"] = state["decision"]["coef"][:4]
+    (folder / "state.json").write_text(json.dumps(state))
+    assert pair_decision.load_fitted(folder, None) is None
     # a state that cannot be read is no decision: the build fits one again
     (folder / "state.json").write_text("{not json")
     assert pair_decision.load_fitted(folder, None) is None

@@ -154,7 +154,7 @@ def test_the_wheel_brings_the_cli_the_plugin_and_the_contract(tmp_path):
     assert package_files <= set(names), sorted(package_files - set(names))
 
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "semantic = semantic.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "semantic = semantic.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_no_file_of_the_package_is_hidden_from_git():

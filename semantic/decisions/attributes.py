@@ -14,6 +14,8 @@ each text once (:func:`attributes`) and compared per pair (:func:`attribute_feat
   student...) or a platform (mac, windows, linux, xbox...), and none is shared.
 * ``price_gap``: the absolute log ratio of the two prices (currency-marked, or a decimal amount not
   followed by a unit), capped at 2; ``no_price``: either text has none.
+* ``colour_conflict``: both name a colour (black, cyan, navy...; grey and gray are one) and none is shared: the
+  black and the cyan ink cartridge of one model, the red and the white edition of one drive or one creative.
 
 Nothing here is weighted by hand: the pair decision learns a weight for every feature from the
 labelled pairs (:mod:`semantic.decisions.pair_decision`), so a feature that does not separate the
@@ -30,9 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ATTRIBUTE_FEATURES = ("measure_conflict", "measure_shared", "count_conflict", "year_conflict", "edition_conflict",
-                      "platform_conflict", "price_gap", "no_price")
+                      "platform_conflict", "price_gap", "no_price", "colour_conflict")
 #: The largest value each feature takes (the pair decision's bound on what evidence can add).
-ATTRIBUTE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0)
+ATTRIBUTE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0)
 
 # unit spelling -> (family, factor to the family's base unit)
 _UNITS: dict[str, tuple[str, float]] = {
@@ -61,6 +63,10 @@ _EDITIONS = frozenset({"home", "professional", "pro", "premium", "ultimate", "de
 _PLATFORMS = {"mac": "mac", "macintosh": "mac", "osx": "mac", "macos": "mac", "windows": "windows", "win": "windows",
               "linux": "linux", "xbox": "xbox", "ps2": "ps2", "ps3": "ps3", "ps4": "ps4", "psp": "psp",
               "wii": "wii", "ds": "ds", "ipad": "ipad", "iphone": "iphone", "android": "android"}
+_COLOURS = {**{c: c for c in ("black", "white", "red", "blue", "green", "yellow", "pink", "purple", "orange", "brown",
+                              "silver", "gold", "cyan", "magenta", "beige", "navy", "teal", "bronze", "ivory", "violet",
+                              "maroon", "turquoise", "charcoal", "graphite", "burgundy", "lavender", "khaki", "coral")},
+            "grey": "gray", "gray": "gray"}
 
 _NUMBER_UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(" + "|".join(
     sorted((re.escape(u) for u in _UNITS), key=len, reverse=True)) + r")(?![a-z])")
@@ -81,6 +87,7 @@ class Attributes:
     editions: frozenset[str] = frozenset()
     platforms: frozenset[str] = frozenset()
     price: float | None = None
+    colours: frozenset[str] = frozenset()
 
 
 def attributes(text: str | None) -> Attributes:
@@ -104,6 +111,7 @@ def attributes(text: str | None) -> Attributes:
         editions=frozenset(words & _EDITIONS),
         platforms=frozenset(_PLATFORMS[w] for w in words if w in _PLATFORMS),
         price=price if price and price > 0 else None,
+        colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
     )
 
 
@@ -127,7 +135,7 @@ def pair_features(a: Attributes, b: Attributes) -> tuple[float, ...]:
         gap, no_price = min(2.0, abs(math.log(a.price / b.price))), 0.0
     return (float(len(agreeing) < len(families)), float(bool(agreeing)), float(count_conflict),
             _disjoint(a.years, b.years), _disjoint(a.editions, b.editions), _disjoint(a.platforms, b.platforms),
-            gap, no_price)
+            gap, no_price, _disjoint(a.colours, b.colours))
 
 
 def attribute_features(a: Sequence[str], b: Sequence[str]) -> np.ndarray:

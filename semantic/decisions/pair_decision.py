@@ -1,7 +1,7 @@
 """The pair decision: is (a, b) the same item? Tuned cosine + lexical similarity + shared identifiers.
 
 Embeddings blur exactly what decides a product or campaign match: model numbers, SKUs, campaign
-codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines three signals:
+codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines these signals:
 
 1. ``cosine``: the encoder's cosine similarity;
 2. ``lexical``: cosine of TF-IDF character 3-5-grams (the lexical floor);
@@ -15,6 +15,15 @@ codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines three s
    ``14.2mp``) names a property that many different items share, and counting it as shared
    evidence made same-line products (``LN52A550`` / ``LN32A550``, both 1080p) look like matches.
    Nor is a date (``2026-11-30``).
+4. ``identifier_shared_idf`` and ``identifier_conflict_idf``: how distinctive the identifiers are. A shared
+   ``5-pin`` or ``ddr2`` is a specification many items have, a shared ``lds4821ww`` names one item; an unmatched
+   ``f3u138-06`` against ``f3u138-10`` is a different item, an unmatched ``pc2-6400`` is a detail one listing
+   left out. Each identifier is weighted by its inverse document frequency in the texts the TF-IDF was fitted
+   on, ``log(n / df) / log(n)`` (1: in one text, or never seen; 0: in every text); the first feature is the
+   largest weight of a shared identifier, the second the smaller of the two sides' largest weights of an
+   identifier the other side lacks.
+5. attribute evidence (:mod:`semantic.decisions.attributes`): capacities, counts, years, editions, platforms,
+   colours and prices that conflict.
 
 A logistic regression over these is learned on ``train``; its score is calibrated (isotonic) and
 thresholded on ``valid`` (see :mod:`semantic.decisions.calibration`), and the result is scored on ``test`` by
@@ -56,7 +65,8 @@ from semantic.decisions import calibration, reranked
 from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
 
-FEATURES = ("cosine", "lexical", "identifier", "no_identifier", *ATTRIBUTE_FEATURES)
+FEATURES = ("cosine", "lexical", "identifier", "no_identifier", "identifier_shared_idf", "identifier_conflict_idf",
+            *ATTRIBUTE_FEATURES)
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
@@ -92,8 +102,24 @@ def identifier_features(a: str, b: str) -> tuple[float, float]:
 def _identifier_evidence(ia: set[str], ib: set[str]) -> tuple[float, float]:
     if not ia or not ib:
         return 0.0, 1.0
-    shared = bool(ia & ib) or any((x in y or y in x) for x in ia for y in ib if min(len(x), len(y)) >= 5)
-    return float(shared), 0.0
+    return float(any(_same_identifier(x, y) for x in ia for y in ib)), 0.0
+
+
+def _same_identifier(x: str, y: str) -> bool:
+    """The same identifier, or one of five or more characters inside the other (``kxtg9343t`` / ``kxtg9343``)."""
+    return x == y or (min(len(x), len(y)) >= 5 and (x in y or y in x))
+
+
+def _identifier_idf(ia: set[str], ib: set[str], weight: Callable[[str], float]) -> tuple[float, float]:
+    """(``identifier_shared_idf``, ``identifier_conflict_idf``) of one pair; ``weight`` is an identifier's idf."""
+    if not ia or not ib:
+        return 0.0, 0.0
+    matched_a = {x for x in ia if any(_same_identifier(x, y) for y in ib)}
+    matched_b = {y for y in ib if any(_same_identifier(x, y) for x in ia)}
+    shared = max((weight(t) for t in matched_a | matched_b), default=0.0)
+    only_a = max((weight(t) for t in ia - matched_a), default=0.0)
+    only_b = max((weight(t) for t in ib - matched_b), default=0.0)
+    return shared, min(only_a, only_b)
 
 
 def cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
@@ -110,11 +136,24 @@ def _row_dots(x: Any, y: Any) -> np.ndarray:
 
 class Lexical:
     """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries); called on a batch of texts, their
-    rows (sparse, unit length)."""
+    rows (sparse, unit length). It also holds the document frequency of each identifier in the texts it was
+    fitted on (:meth:`identifier_weight`)."""
 
-    def __init__(self, vectorizer: Any, fitted: tuple[dict[str, int], Any] | None = None) -> None:
+    def __init__(self, vectorizer: Any, fitted: tuple[dict[str, int], Any] | None = None,
+                 identifier_df: Mapping[str, int] | None = None, n_texts: int = 0) -> None:
         self.vectorizer = vectorizer
         self._fitted = fitted  # the rows of the texts it was fitted on, until forget_fitted()
+        self.identifier_df = dict(identifier_df or {})
+        self.n_texts = int(n_texts)
+
+    def identifier_weight(self, token: str) -> float:
+        """How distinctive an identifier is: ``log(n / df) / log(n)`` over the ``n`` texts the signal was fitted
+        on, 1 for an identifier in one of them or in none, 0 for one in all of them."""
+        n = self.n_texts
+        if n < 2:
+            return 1.0
+        df = min(max(self.identifier_df.get(token, 1), 1), n)
+        return math.log(n / df) / math.log(n)
 
     def __call__(self, batch: Sequence[str]) -> Any:
         batch = list(batch)
@@ -146,18 +185,23 @@ class Lexical:
         return grams, np.asarray(self.vectorizer.idf_, dtype=np.float64)
 
     @classmethod
-    def from_state(cls, grams: Sequence[str], idf: np.ndarray) -> Lexical:
+    def from_state(cls, grams: Sequence[str], idf: np.ndarray, identifier_df: Mapping[str, int],
+                   n_texts: int) -> Lexical:
         vectorizer = cls.vectorizer_for({gram: i for i, gram in enumerate(grams)})
         vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-        return cls(vectorizer)
+        return cls(vectorizer, identifier_df=identifier_df, n_texts=n_texts)
 
 
 def lexical_embed(texts: Sequence[str]) -> Lexical:
     """The lexical signal fitted on ``texts`` (:class:`Lexical`), holding their rows until ``forget_fitted()``."""
+    from collections import Counter
+
     texts = list(texts)
     vectorizer = Lexical.vectorizer_for()
     matrix = vectorizer.fit_transform(texts)
-    return Lexical(vectorizer, ({t: i for i, t in enumerate(texts)}, matrix))
+    distinct = set(texts)
+    df = Counter(token for text in distinct for token in identifiers(text))
+    return Lexical(vectorizer, ({t: i for i, t in enumerate(texts)}, matrix), identifier_df=df, n_texts=len(distinct))
 
 
 def feature_rows(
@@ -167,16 +211,27 @@ def feature_rows(
 
     Each distinct text is vectorised and searched for identifiers once, however many pairs it is
     in (a candidate table holds every asset about 2k times), and the pairs' TF-IDF cosines are
-    taken in chunks, so memory stays bounded by the chunk, not the candidate count.
+    taken in chunks, so memory stays bounded by the chunk, not the candidate count. The identifiers'
+    weights come from ``lexical`` (:meth:`Lexical.identifier_weight`); a lexical signal without document
+    frequencies weighs every identifier 1.
     """
     position = {t: i for i, t in enumerate(dict.fromkeys([*a, *b]))}
     ia = np.fromiter((position[t] for t in a), dtype=np.int64, count=len(a))
     ib = np.fromiter((position[t] for t in b), dtype=np.int64, count=len(b))
     texts = list(position)
     found = [identifiers(t) for t in texts]
-    ident = np.empty((len(a), 2))  # filled row by row: a list of 700,000 tuples first held 100 MB more
+    known: dict[str, float] = {}
+    lexical_weight = getattr(lexical, "identifier_weight", None)
+
+    def weight(token: str) -> float:
+        if token not in known:
+            known[token] = float(lexical_weight(token)) if lexical_weight is not None else 1.0
+        return known[token]
+
+    ident = np.empty((len(a), 4))  # filled row by row: a list of 700,000 tuples first held 100 MB more
     for row, (i, j) in enumerate(zip(ia, ib)):
-        ident[row] = _identifier_evidence(found[i], found[j])
+        ident[row, :2] = _identifier_evidence(found[i], found[j])
+        ident[row, 2:] = _identifier_idf(found[i], found[j], weight)
     del found
     lex = _lexical_dots(texts, ia, ib, lexical)
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
@@ -268,12 +323,15 @@ def min_cosine_to_match(decision: PairDecision, threshold: float | None = None) 
     score), with the most lexical (1.0) and identifier evidence the weights reward; below it the
     decision is no match."""
     t = decision.calibration.threshold if threshold is None else threshold
-    cos_w, lex_w, shared_w, none_w, *attribute_w = decision.coef
+    cos_w, lex_w, shared_w, none_w, shared_idf_w, conflict_idf_w, *attribute_w = decision.coef
     if t <= 0.0 or cos_w <= 0.0:
         return -math.inf
     if t >= 1.0:
         return math.inf
-    best_rest = decision.intercept + max(lex_w, 0.0) + max(shared_w, none_w)  # (0, 0) is the veto
+    # with identifiers on both sides and one shared, both idf features can be up to 1; with none on a side, both
+    # are 0; (0, 0) is the veto
+    with_shared = shared_w + max(shared_idf_w, 0.0) + max(conflict_idf_w, 0.0)
+    best_rest = decision.intercept + max(lex_w, 0.0) + max(with_shared, none_w)
     best_rest += sum(max(w * top, 0.0) for w, top in zip(attribute_w, ATTRIBUTE_MAX))
     return (math.log(t / (1.0 - t)) - best_rest) / cos_w
 
@@ -496,6 +554,7 @@ def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, 
     try:
         grams, idf = fitted.lexical.state()
         np.save(tmp / "idf.npy", idf)
+        identifier_df, n_texts = fitted.lexical.identifier_df, fitted.lexical.n_texts
         stage = None
         if fitted.reranked is not None:
             stage = {k: v for k, v in asdict(fitted.reranked).items() if k not in ("first", "calibration")}
@@ -503,7 +562,8 @@ def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, 
         (tmp / "state.json").write_text(json.dumps({
             "decision_id": decision_id, "settings": settings, "pair_keys": sorted(keys),
             "decision": _decision_state(fitted.decision), "reranked": stage, "reason": fitted.reason,
-            "reranker_reason": fitted.reranker_reason, "grams": grams,
+            "reranker_reason": fitted.reranker_reason, "grams": grams, "identifier_df": identifier_df,
+            "identifier_texts": n_texts,
         }), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
@@ -513,13 +573,17 @@ def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, 
 
 
 def load_fitted(folder: Path | str, reranker: PairReranker | None) -> SavedDecision | None:
-    """The decision :func:`save_fitted` wrote, or None: nothing saved, an unreadable state, or one whose second
-    stage needs a reranker other than ``reranker``."""
+    """The decision :func:`save_fitted` wrote, or None: nothing saved, an unreadable state, one of other features
+    (saved by an earlier release), or one whose second stage needs a reranker other than ``reranker``."""
     folder = Path(folder)
     try:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
         decision = _decision_from(state["decision"])
-        lexical = Lexical.from_state(state["grams"], np.load(folder / "idf.npy", allow_pickle=False))
+        if len(decision.coef) != len(FEATURES):
+            return None
+        lexical = Lexical.from_state(state["grams"], np.load(folder / "idf.npy", allow_pickle=False),
+                                     {str(k): int(v) for k, v in state["identifier_df"].items()},
+                                     int(state["identifier_texts"]))
         stage = state.get("reranked")
         second = None
         if stage is not None:
