@@ -33,3 +33,20 @@ def test_summary_without_a_database_says_what_to_run(tmp_path, capsys):
 def test_evaluate_without_demo_labels_is_a_clear_error(tmp_path, capsys):
     assert main(["evaluate", "--seeds", str(tmp_path)]) == 2
     assert "semantic demo-data" in capsys.readouterr().err
+
+
+def test_the_console_script_exits_with_the_verdict_whatever_the_teardown_does():
+    # a native library aborting at interpreter exit (as OpenVINO's teardown once did: exit -6) must not turn
+    # `semantic check`'s verdict into a crash: the console script ends before any exit handler runs
+    import subprocess
+    import sys
+
+    script = ("import atexit, os, sys, semantic.cli as cli\n"
+              "atexit.register(os.abort)  # what an aborting teardown does\n"
+              "cli.main = lambda argv=None: print('verdict: flag') or 1\n"
+              "cli.run()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (1, "verdict: flag\n")  # flushed, then the command's own status
+    plain = subprocess.run([sys.executable, "-c", script.replace("cli.run()", "sys.exit(cli.main())")],
+                           capture_output=True, text=True, timeout=120)
+    assert plain.returncode == -6  # the same process left to its teardown: the abort wins
