@@ -96,13 +96,8 @@ def identifiers(text: str) -> set[str]:
 
 def identifier_features(a: str, b: str) -> tuple[float, float]:
     """(shares an identifier, either side has none) for one pair."""
-    return _identifier_evidence(identifiers(a), identifiers(b))
-
-
-def _identifier_evidence(ia: set[str], ib: set[str]) -> tuple[float, float]:
-    if not ia or not ib:
-        return 0.0, 1.0
-    return float(any(_same_identifier(x, y) for x in ia for y in ib)), 0.0
+    shared, none, _, _ = _identifier_evidence(identifiers(a), identifiers(b), lambda token: 1.0)
+    return shared, none
 
 
 def _same_identifier(x: str, y: str) -> bool:
@@ -110,16 +105,20 @@ def _same_identifier(x: str, y: str) -> bool:
     return x == y or (min(len(x), len(y)) >= 5 and (x in y or y in x))
 
 
-def _identifier_idf(ia: set[str], ib: set[str], weight: Callable[[str], float]) -> tuple[float, float]:
-    """(``identifier_shared_idf``, ``identifier_conflict_idf``) of one pair; ``weight`` is an identifier's idf."""
+def _identifier_evidence(ia: set[str], ib: set[str], weight: Callable[[str], float]
+                         ) -> tuple[float, float, float, float]:
+    """(``identifier``, ``no_identifier``, ``identifier_shared_idf``, ``identifier_conflict_idf``) of one pair;
+    ``weight`` is an identifier's idf."""
     if not ia or not ib:
-        return 0.0, 0.0
+        return 0.0, 1.0, 0.0, 0.0
     matched_a = {x for x in ia if any(_same_identifier(x, y) for y in ib)}
+    if not matched_a:  # nothing shared (the veto's case): only how distinctive each side's identifiers are
+        return 0.0, 0.0, 0.0, min(max(map(weight, ia)), max(map(weight, ib)))
     matched_b = {y for y in ib if any(_same_identifier(x, y) for x in ia)}
-    shared = max((weight(t) for t in matched_a | matched_b), default=0.0)
+    shared = max(weight(t) for t in matched_a | matched_b)
     only_a = max((weight(t) for t in ia - matched_a), default=0.0)
     only_b = max((weight(t) for t in ib - matched_b), default=0.0)
-    return shared, min(only_a, only_b)
+    return 1.0, 0.0, shared, min(only_a, only_b)
 
 
 def cosines(embed: Callable[[Sequence[str]], Any], a: Sequence[str], b: Sequence[str]) -> np.ndarray:
@@ -230,8 +229,7 @@ def feature_rows(
 
     ident = np.empty((len(a), 4))  # filled row by row: a list of 700,000 tuples first held 100 MB more
     for row, (i, j) in enumerate(zip(ia, ib)):
-        ident[row, :2] = _identifier_evidence(found[i], found[j])
-        ident[row, 2:] = _identifier_idf(found[i], found[j], weight)
+        ident[row] = _identifier_evidence(found[i], found[j], weight)
     del found
     lex = _lexical_dots(texts, ia, ib, lexical)
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
