@@ -219,17 +219,12 @@ def feature_rows(
     ib = np.fromiter((position[t] for t in b), dtype=np.int64, count=len(b))
     texts = list(position)
     found = [identifiers(t) for t in texts]
-    known: dict[str, float] = {}
-    lexical_weight = getattr(lexical, "identifier_weight", None)
-
-    def weight(token: str) -> float:
-        if token not in known:
-            known[token] = float(lexical_weight(token)) if lexical_weight is not None else 1.0
-        return known[token]
+    weigh = getattr(lexical, "identifier_weight", lambda token: 1.0)
+    weights = {token: float(weigh(token)) for found_in in found for token in found_in}  # once per identifier
 
     ident = np.empty((len(a), 4))  # filled row by row: a list of 700,000 tuples first held 100 MB more
     for row, (i, j) in enumerate(zip(ia, ib)):
-        ident[row] = _identifier_evidence(found[i], found[j], weight)
+        ident[row] = _identifier_evidence(found[i], found[j], weights.__getitem__)
     del found
     lex = _lexical_dots(texts, ia, ib, lexical)
     return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
