@@ -194,7 +194,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.data:
         return _evaluate_benchmark(args, models)
     if args.reranker:
-        raise SemanticError("--reranker scores pairs task folders: give them with --data")
+        raise SemanticError("--reranker scores pairs and retrieval task folders: give them with --data")
     return _evaluate_demo(args, models)
 
 
@@ -282,51 +282,73 @@ def _print_tasks(tasks: Sequence[Any]) -> None:
 
 def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
     from semantic.config import active, default_model_dir
+    from semantic.encoding.encoder import load_encoder
     from semantic.encoding.registry import Registry
-    from semantic.encoding.reranker import RerankerConfig, train_reranker
+    from semantic.encoding.reranker import RerankerConfig, retrieval_pairs, train_reranker
     from semantic.encoding.training import version_name
 
+    kinds = {task.kind for task in tasks}
+    if len(kinds) > 1:
+        raise SemanticError("--cross-encoder trains on pairs folders (a pair reranker) or on retrieval folders (a "
+                            "query-first brief reranker), not both at once: give folders of one kind")
+    query_first = kinds == {"retrieval"}
     config = RerankerConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-                            learning_rate=args.learning_rate or 5e-5, max_length=args.max_seq_length or 192)
+                            learning_rate=args.learning_rate or 5e-5,
+                            max_length=args.max_seq_length or (128 if query_first else 192),
+                            symmetric=not query_first)
+    base = args.base or default_model_dir()
+    if query_first:  # each query with its relevant documents and the encoder's hardest near misses
+        encoder = load_encoder(base)
+        tasks = [retrieval_pairs(task, encoder, config.negatives) for task in tasks]
     registry = None
     out = Path(args.out) if args.out else None
-    if out is None:  # into the project's reranker registry, activated when it passes its guard
-        registry = Registry(active().rerankers_dir)
+    if out is None:  # into the project's registry, activated when it passes its guard
+        registry = Registry(active().brief_rerankers_dir if query_first else active().rerankers_dir)
         out = registry.root / version_name(tasks, config)
-    for task in tasks:
-        if task.kind != "pairs":
-            raise SemanticError(f"{task.path}: a pair reranker trains on pairs folders (text_a, text_b, label), "
-                                f"not {task.kind} folders")
     _print_tasks(tasks)
-    result = train_reranker(tasks, out, args.base or default_model_dir(), config)
+    result = train_reranker(tasks, out, base, config)
     for name, value in sorted(result.valid.items()):
         print(f"valid {name}: {value:.4f}")
     passed = bool(result.guard.get("passed"))
     print(f"guard: {'passed' if passed else 'FAILED'} ({result.guard.get('reason')})")
-    print(f"pair reranker {result.version} written to {result.out_dir} in {result.seconds:.0f} s")
+    kind = "brief reranker" if query_first else "pair reranker"
+    print(f"{kind} {result.version} written to {result.out_dir} in {result.seconds:.0f} s")
     if registry is not None and passed:
         registry.activate(out.name, reason="trained by semantic train --cross-encoder")
-        print(f"activated as the project's pair reranker ({registry.root}); semantic_pair_score uses it")
+        print(f"activated as the project's {kind} ({registry.root}); "
+              + ("fct_brief_asset_matches reorders each brief's top assets with it" if query_first
+                 else "semantic_pair_score uses it"))
     return 0 if passed else 1
 
 
-def _registry(rerankers: bool = False) -> Any:
+def _which(args: argparse.Namespace) -> str:
+    """Which registry a versions, activate or rollback command works on: encoder, reranker or brief."""
+    if getattr(args, "reranker", False) and getattr(args, "brief_reranker", False):
+        raise SemanticError("give --reranker (pair rerankers) or --brief-reranker (brief rerankers), not both")
+    return "brief" if getattr(args, "brief_reranker", False) else "reranker" if args.reranker else "encoder"
+
+
+def _registry(which: str = "encoder") -> Any:
     from semantic.config import active
     from semantic.encoding.registry import Registry
 
-    return Registry(active().rerankers_dir if rerankers else active().models_dir)
+    config = active()
+    return Registry({"encoder": config.models_dir, "reranker": config.rerankers_dir,
+                     "brief": config.brief_rerankers_dir}[which])
 
 
 def _versions(args: argparse.Namespace) -> int:
-    registry = _registry(args.reranker)
+    which = _which(args)
+    registry = _registry(which)
     active_name = registry.active_name()
-    if args.reranker:
-        print(f"{'*' if active_name == 'base' else ' '} base (no pair reranker)")
-    else:
-        print(f"{'*' if active_name == 'base' else ' '} base (packaged all-MiniLM-L6-v2)")
+    base = {"encoder": "packaged all-MiniLM-L6-v2", "reranker": "no pair reranker", "brief": "no brief reranker"}
+    print(f"{'*' if active_name == 'base' else ' '} base ({base[which]})")
     for v in registry.versions():
         guard = v.metrics.get("guard") or {}
-        if args.reranker:
+        if which == "brief":
+            detail = (f"  fusion weight {guard['fusion_weight']:g}, held-out MRR {guard['valid_mrr']:.3f} against "
+                      f"{guard['cosine_valid_mrr']:.3f}" if "valid_mrr" in guard else "")
+        elif which == "reranker":
             detail = f"  valid AP {guard['valid_ap']:.3f}" if "valid_ap" in guard else ""
         else:
             ap = (v.metrics.get("valid") or {}).get("valid_cosine_ap")
@@ -339,19 +361,22 @@ def _versions(args: argparse.Namespace) -> int:
     return 0
 
 
-_NEXT_BUILD = {False: "the next `dbt build` (or `make run`) re-embeds with it",
-               True: "the next `dbt build` rescores the near-duplicate candidates with it"}
+_NEXT_BUILD = {"encoder": "the next `dbt build` (or `make run`) re-embeds with it",
+               "reranker": "the next `dbt build` rescores the near-duplicate candidates with it",
+               "brief": "the next `dbt build` reorders the brief matches with it"}
 
 
 def _activate(args: argparse.Namespace) -> int:
-    _registry(args.reranker).activate(args.version, reason="semantic activate")
-    print(f"activated {args.version}; {_NEXT_BUILD[args.reranker]}")
+    which = _which(args)
+    _registry(which).activate(args.version, reason="semantic activate")
+    print(f"activated {args.version}; {_NEXT_BUILD[which]}")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    name = _registry(args.reranker).rollback()
-    print(f"rolled back to {name}; {_NEXT_BUILD[args.reranker]}")
+    which = _which(args)
+    name = _registry(which).rollback()
+    print(f"rolled back to {name}; {_NEXT_BUILD[which]}")
     return 0
 
 
@@ -531,12 +556,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hybrid", action="store_true", help="retrieval tasks: also score semantic_hybrid_search "
                    "(vector + BM25)")
     p.add_argument("--reranker", action="append", help="a pair reranker directory (semantic train --cross-encoder; "
-                   "repeatable): pairs tasks are also scored by it, alone and in the pair decision")
+                   "repeatable): pairs tasks are also scored by it, alone and in the pair decision; a brief reranker "
+                   "(trained on retrieval folders) also reorders each retrieval query's top 20")
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("train", help="fine-tune the encoder contrastively on labelled task folders "
                        "(or, with --cross-encoder, a pair reranker)")
-    p.add_argument("--data", action="append", required=True, help="a pairs/<name> or retrieval/<name> folder")
+    p.add_argument("--data", action="append", required=True,
+                   help="a pairs/<name> or retrieval/<name> folder (with --cross-encoder: pairs folders train a "
+                   "pair reranker, retrieval folders a query-first brief reranker on each query's relevant "
+                   "documents and the encoder's hardest near misses)")
     p.add_argument("--out", help="directory to write the tuned model to (required for the encoder; with "
                    "--cross-encoder the default is the project's reranker registry, data/rerankers, and the "
                    "reranker is activated when it passes its guard)")
@@ -559,20 +588,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seq-length", type=int, help="tokens per text (encoder, default 128) or per pair "
                    "(--cross-encoder, default 192)")
     p.add_argument("--cross-encoder", action="store_true", help="train a pair reranker (a cross-encoder reading both "
-                   "texts at once, from the base model's transformer) on pairs folders instead of the encoder; "
-                   "exits 1 when it does not beat the encoder's cosine on the valid pairs")
+                   "texts at once, from the base model's transformer) on pairs folders instead of the encoder, or a "
+                   "brief reranker (query first) on retrieval folders; exits 1 when it does not beat the encoder's "
+                   "cosine on the valid pairs (the held-out queries)")
     p.set_defaults(func=_train)
 
     on_rerankers = "the pair rerankers (data/rerankers) instead of the encoders; 'base' is no reranker"
+    on_briefs = "the brief rerankers (data/brief_rerankers) instead of the encoders; 'base' is no reranker"
     p = sub.add_parser("versions", help="list tuned encoder versions; * marks the active one")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
+    p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
     p.set_defaults(func=_versions)
     p = sub.add_parser("activate", help="make a version (or 'base') the active encoder")
     p.add_argument("version")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
+    p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
     p.set_defaults(func=_activate)
     p = sub.add_parser("rollback", help="re-activate the version that was active before the current one")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
+    p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
     p.set_defaults(func=_rollback)
 
     p = sub.add_parser(

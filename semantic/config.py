@@ -181,6 +181,12 @@ class SemanticConfig:
         return self.models_dir.parent / "rerankers"
 
     @property
+    def brief_rerankers_dir(self) -> Path:
+        """The registry of trained brief rerankers, query-first: a brief, then an asset
+        (``<models_dir>/../brief_rerankers``)."""
+        return self.models_dir.parent / "brief_rerankers"
+
+    @property
     def review_log(self) -> Path:
         """The reviewers' decision log (``$SEMANTIC_REVIEW_LOG`` or ``<models_dir>/../review/decisions.jsonl``):
         beside the DuckDB file, never inside it, so no build, swap or rollback replaces it."""

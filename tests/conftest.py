@@ -91,6 +91,19 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+@pytest.fixture
+def semantic_home(tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` as the project home of the CLI and of ``semantic.config.active()``: its registries live under
+    ``tmp_path / "data"``, and no model, reranker or registry folder comes from the environment."""
+    import semantic.config
+
+    monkeypatch.setenv("SEMANTIC_HOME", str(tmp_path))
+    for var in ("SEMANTIC_MODELS_DIR", "SEMANTIC_RERANKER_DIR", "SEMANTIC_MODEL_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(semantic.config, "_ACTIVE", None)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
     """The packaged all-MiniLM-L6-v2, loaded once per test session."""

@@ -59,6 +59,11 @@ def dbt_build(project: Path, *args: str, train: bool = False) -> subprocess.Comp
     )
 
 
+def dbt_test(project: Path, select: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "dbt"), "test", "--project-dir", str(project), "-s", select],
+                          cwd=project, env=env_for(project), capture_output=True, text=True, timeout=600)
+
+
 def query(project: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(project / "data" / "semantic_assets.duckdb"), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
@@ -325,9 +330,7 @@ def test_the_build_trains_a_pair_reranker_on_the_duplicates_and_refuses_rows_of_
     with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
         con.execute("update int_duplicate_pair_scores set reranker_version = 'rr_elsewhere-0123456789ab' "
                     "where rowid = (select min(rowid) from int_duplicate_pair_scores)")
-    refused = subprocess.run(
-        [str(BIN / "dbt"), "test", "--project-dir", str(project), "-s", "int_duplicate_pair_scores"],
-        cwd=project, env=env_for(project), capture_output=True, text=True, timeout=600)
+    refused = dbt_test(project, "int_duplicate_pair_scores")
     assert refused.returncode != 0
     assert "rr_elsewhere-0123456789ab" in refused.stdout and "semantic_check_reranker_version" in refused.stdout
     # the CLI lists it with its guard and can switch rerankers off; a rebuilt table then has no reranked row
@@ -342,6 +345,61 @@ def test_the_build_trains_a_pair_reranker_on_the_duplicates_and_refuses_rows_of_
     assert plain.returncode == 0, plain.stdout[-3000:]
     assert "reranker: no pair reranker is active; 0 pairs in its band" in plain.stdout
     assert query(project, "select count(*) from int_duplicate_pair_scores where reranker_version is not null") == [(0,)]
+
+
+BRIEF_RERANKER = ("{semantic_train: false, semantic_train_reranker: false, semantic_train_brief_reranker: true, "
+                  "calibration_min_positives: 5, "
+                  "semantic_train_reranker_min_pairs: 10, semantic_train_reranker_epochs: 1, "
+                  "semantic_train_reranker_max_length: 64}")
+
+
+def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_with_it(project, first_build):
+    result = dbt_build(project, "--vars", BRIEF_RERANKER, train=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    trained = re.search(r"training brief reranker (\S+) on (\d+) labelled brief match pairs", result.stdout)
+    assert trained, result.stdout[-3000:]
+    [(version, reranker_version, passed, active, weight)] = query(
+        project, "select version, reranker_version, guard_passed, is_active, fusion_weight "
+                 "from int_brief_rerankers_trained where version = $1", [trained[1]])
+    assert active == passed == (weight > 0) and reranker_version.startswith(version + "-")
+    scored = query(project, "select distinct reranker_version from fct_brief_asset_matches "
+                            "where reranker_version is not null")
+    assert scored == ([(reranker_version,)] if active else []), result.stdout[-3000:]
+    if not active:
+        assert "failed its guard" in result.stdout
+    # the same labels and vars: kept, not retrained
+    again = dbt_build(project, "--vars", BRIEF_RERANKER, train=True)
+    assert again.returncode == 0 and f"reusing brief reranker {version}" in again.stdout
+    # one whose guard passes for sure (trained on a pattern the cosine misses) is activated from the CLI; the next
+    # build scores every brief's top brief_match_rerank_depth with it (k 10 <= depth 20: every row)
+    from test_brief_reranker import write_retrieval
+
+    folder = write_retrieval(project / "invented_briefs")
+    subprocess.run([str(BIN / "semantic"), "train", "--cross-encoder", "--data", str(folder), "--epochs", "3",
+                    "--batch-size", "8", "--max-seq-length", "48"], cwd=project, env=env_for(project), check=True,
+                   capture_output=True)
+    reordered = dbt_build(project)
+    assert reordered.returncode == 0, reordered.stdout[-3000:]
+    [(active_version,)] = query(project, "select reranker_version from int_brief_rerankers_trained where is_active")
+    assert query(project, "select distinct reranker_version from fct_brief_asset_matches") == [(active_version,)]
+    assert query(project, "select count(*) from fct_brief_asset_matches where reranker_probability is null") == [(0,)]
+    asked = re.search(r"brief reranker (\S+) scored (\d+) \(brief, asset\) pairs", reordered.stdout)
+    assert asked and asked[1] == active_version, reordered.stdout[-3000:]
+    assert int(asked[2]) >= query(project, "select count(*) from fct_brief_asset_matches")[0][0]
+    # a row reordered by another brief reranker is refused, naming it
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("update fct_brief_asset_matches set reranker_version = 'rr_elsewhere-0123456789ab' "
+                    "where rowid = (select min(rowid) from fct_brief_asset_matches)")
+    refused = dbt_test(project, "fct_brief_asset_matches")
+    assert refused.returncode != 0
+    assert "semantic_active_brief_reranker" in refused.stdout
+    # switched off: the next build lists the briefs' assets by the cosine again
+    subprocess.run([str(BIN / "semantic"), "activate", "--brief-reranker", "base"], cwd=project,
+                   env=env_for(project), check=True, capture_output=True)
+    plain = dbt_build(project)
+    assert plain.returncode == 0, plain.stdout[-3000:]
+    assert query(project, "select count(*) from fct_brief_asset_matches where reranker_version is not null") == [(0,)]
+    assert query(project, "select count(*) from fct_brief_asset_matches where rank <> relevance_rank") == [(0,)]
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):

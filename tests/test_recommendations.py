@@ -112,3 +112,49 @@ def test_bad_arguments_and_another_model_version_are_refused(assets):
     other = _briefs(FakeEncoder(version="fake-v2", dim=64), [("B1", "n", "US", "parka")])
     with pytest.raises(SemanticModelVersionError, match="fake-v2"):
         brief_matches(other, lance_dir, k=3)
+
+
+class _FakeBriefReranker:
+    """A brief reranker that is sure of one asset text and unsure of the rest; it records what it was asked."""
+
+    version = "rr_brief-0123456789ab"
+
+    def __init__(self, favourite: str, fusion_weight: float = 0.1) -> None:
+        self.favourite, self.fusion_weight, self.asked = favourite, fusion_weight, []
+
+    def score(self, briefs, assets):
+        self.asked += list(zip(briefs, assets))
+        return np.array([0.999 if a == self.favourite else 0.5 for a in assets])
+
+
+def test_a_brief_reranker_reorders_the_top_of_each_list_and_records_what_it_scored(assets):
+    lance_dir, encoder = assets
+    briefs = _briefs(encoder, [("B1", "n", "US", "winter parka jacket"), ("B2", "m", "UK", "savings account")])
+    texts = {"B1": "winter parka jacket", "B2": "savings account"}
+    plain = brief_matches(briefs, lance_dir, k=5, pool=20)
+    assert plain["reranker_version"].null_count == len(plain) and plain["reranker_probability"].null_count == len(plain)
+    b1 = plain.filter(pa.compute.equal(plain["brief_id"], "B1"))
+    fourth = b1["asset_text"].to_pylist()[3]
+    reranker = _FakeBriefReranker(fourth)
+    out = brief_matches(briefs, lance_dir, k=5, pool=20, reranker=reranker, brief_texts=texts, rerank_depth=6)
+    r1 = out.filter(pa.compute.equal(out["brief_id"], "B1"))
+    # the reranker's favourite rises to the top; the rest keep their cosine order; relevance_rank shows the move
+    assert r1["asset_text"].to_pylist()[0] == fourth and r1["relevance_rank"].to_pylist()[0] == 4
+    first = r1["asset_id"][0].as_py()
+    assert r1["asset_id"].to_pylist()[1:] == [a for a in b1["asset_id"].to_pylist() if a != first][:4]
+    assert set(out["reranker_version"].to_pylist()) == {reranker.version}
+    # each brief's 6 most similar were asked about, the brief's own text first, all in one call
+    assert len(reranker.asked) == 12 and {b for b, _ in reranker.asked} == {"winter parka jacket", "savings account"}
+    # below the depth nothing is scored, and those assets come after every scored one
+    shallow = brief_matches(briefs, lance_dir, k=5, pool=20, reranker=_FakeBriefReranker(fourth), brief_texts=texts,
+                            rerank_depth=2)
+    s1 = shallow.filter(pa.compute.equal(shallow["brief_id"], "B1"))
+    assert s1["asset_id"].to_pylist() == b1["asset_id"].to_pylist()
+    assert s1["reranker_probability"].to_pylist()[2:] == [None] * 3 and s1["reranker_version"].null_count == 3
+    # a reranker whose guard chose weight 0 changes nothing, and is not recorded
+    zero = brief_matches(briefs, lance_dir, k=5, pool=20, reranker=_FakeBriefReranker(fourth, 0.0), brief_texts=texts)
+    assert zero.equals(plain)
+    with pytest.raises(SemanticDataError, match="brief_texts"):
+        brief_matches(briefs, lance_dir, k=5, pool=20, reranker=reranker)
+    with pytest.raises(SemanticDataError, match="brief_match_rerank_depth"):
+        brief_matches(briefs, lance_dir, k=5, pool=20, reranker=reranker, brief_texts=texts, rerank_depth=0)

@@ -148,13 +148,8 @@ def test_a_reranker_that_fails_its_guard_is_not_activated(trained, tmp_path):
     assert registry.active_dir() is None
 
 
-def test_the_cli_trains_into_the_registry_and_evaluate_scores_with_it(tmp_path, monkeypatch, capsys):
-    import semantic.config
-
-    monkeypatch.setenv("SEMANTIC_HOME", str(tmp_path))
-    for var in ("SEMANTIC_MODELS_DIR", "SEMANTIC_RERANKER_DIR", "SEMANTIC_MODEL_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(semantic.config, "_ACTIVE", None)
+def test_the_cli_trains_into_the_registry_and_evaluate_scores_with_it(semantic_home, capsys):
+    tmp_path = semantic_home
     task = _write_task(tmp_path / "pairs" / "tiny")
     code = main(["train", "--cross-encoder", "--data", str(task), "--epochs", "1", "--batch-size", "8",
                  "--max-seq-length", "48"])

@@ -225,6 +225,14 @@ def reranker_dir(config: SemanticConfig) -> Path | None:
     return None if name == BASE else registry.verify(name).path
 
 
+def brief_reranker_dir(config: SemanticConfig) -> Path | None:
+    """The brief reranker to reorder brief matches with now: the active version of the brief reranker registry
+    (``data/brief_rerankers``, verified as :func:`encoder_dir` verifies), else None."""
+    registry = Registry(config.brief_rerankers_dir)
+    name = registry.active_name()
+    return None if name == BASE else registry.verify(name).path
+
+
 def versions_table(registry: Registry) -> Any:
     """One Arrow row per tuned version (plus ``base``), with its figures and whether it is active."""
     import pyarrow as pa
@@ -261,8 +269,9 @@ def versions_table(registry: Registry) -> Any:
 
 
 def rerankers_table(registry: Registry) -> Any:
-    """One Arrow row per pair reranker in the reranker registry: its version (what rows it scored
-    record), guard figures and whether it is active. No rows when none was trained."""
+    """One Arrow row per reranker in a reranker registry: its version (what rows it scored record), guard
+    figures (a brief reranker's: the fusion weight and the held-out MRR with and without it) and whether it is
+    active. No rows when none was trained."""
     import pyarrow as pa
 
     from semantic.encoding.encoder import model_version
@@ -277,12 +286,15 @@ def rerankers_table(registry: Registry) -> Any:
             "created_at": v.created_at,
             "epochs": config.get("epochs"), "data_hash": v.training.get("data_hash"),
             "guard_passed": v.guard_passed, "valid_ap": guard.get("valid_ap"),
-            "cosine_valid_ap": guard.get("cosine_valid_ap"), "is_active": v.name == active,
+            "cosine_valid_ap": guard.get("cosine_valid_ap"), "fusion_weight": guard.get("fusion_weight"),
+            "valid_mrr": guard.get("valid_mrr"), "cosine_valid_mrr": guard.get("cosine_valid_mrr"),
+            "is_active": v.name == active,
         })
     schema = pa.schema([
         ("version", pa.string()), ("reranker_version", pa.string()), ("path", pa.string()),
         ("created_at", pa.timestamp("us")), ("epochs", pa.float64()), ("data_hash", pa.string()),
         ("guard_passed", pa.bool_()), ("valid_ap", pa.float64()), ("cosine_valid_ap", pa.float64()),
+        ("fusion_weight", pa.float64()), ("valid_mrr", pa.float64()), ("cosine_valid_mrr", pa.float64()),
         ("is_active", pa.bool_()),
     ])
     return pa.Table.from_pylist(rows, schema=schema)
@@ -381,27 +393,31 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
 
 #: The labelled-pairs task a pair reranker is trained on in the warehouse.
 RERANKER_TASK = "duplicate"
+#: The labelled-pairs task a brief reranker (query first: the brief, then the asset) is trained on.
+BRIEF_RERANKER_TASK = "brief_match"
 
 
 def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry,
-                                  min_positives: int, min_pairs: int = 0) -> Any:
-    """Train a pair reranker on the warehouse's labelled duplicate pairs unless those pairs and config
-    were trained already; activate it when it passes its guard.
+                                  min_positives: int, min_pairs: int = 0, task: str = RERANKER_TASK) -> Any:
+    """Train a reranker on the warehouse's labelled pairs of ``task`` unless those pairs and config were
+    trained already; activate it when it passes its guard.
 
     It trains on the ``train`` split only (its guard reads ``valid``), so the calibration splits stay
     unseen and the pair decision can learn how far to trust it there
-    (:mod:`semantic.decisions.reranked`). With fewer than ``min_positives`` labelled duplicates or
+    (:mod:`semantic.decisions.reranked`). With fewer than ``min_positives`` labelled matches or
     ``min_pairs`` labelled pairs in ``train`` nothing is trained: the pair decision would not use it (a
     cross-encoder's new head needs more pairs than a threshold does: on the demo's 361 it scored valid AP
     0.698 against the cosine's 0.905 and was refused, after 190 s of training).
 
     Args:
         pairs: Arrow table with task, split, text_a, text_b, label, left_id, right_id.
-        enabled: dbt var ``semantic_train_reranker``.
-        config: The :class:`semantic.encoding.reranker.RerankerConfig` built from dbt vars.
-        registry: The reranker registry (``data/rerankers``).
-        min_positives: Labelled duplicates needed in ``train`` (var ``calibration_min_positives``).
+        enabled: dbt var ``semantic_train_reranker`` (``semantic_train_brief_reranker`` for briefs).
+        config: The :class:`semantic.encoding.reranker.RerankerConfig` built from dbt vars (``symmetric``
+            false for a brief reranker, which reads the brief first).
+        registry: The reranker registry (``data/rerankers``, or ``data/brief_rerankers``).
+        min_positives: Labelled matches needed in ``train`` (var ``calibration_min_positives``).
         min_pairs: Labelled pairs needed in ``train`` (var ``semantic_train_reranker_min_pairs``).
+        task: ``duplicate`` (a pair reranker) or ``brief_match`` (a brief reranker).
 
     Returns:
         The reranker versions table (:func:`rerankers_table`).
@@ -409,30 +425,34 @@ def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, regist
     from semantic.encoding.reranker import train_reranker
     from semantic.encoding.training import version_name
 
+    kind = "pair reranker" if task == RERANKER_TASK else "brief reranker"
+    labels = f"labelled {task.replace('_', ' ')} pairs"
     if not enabled:
-        logger.info("reranker training is off (var semantic_train_reranker: false); active reranker: %s",
+        logger.info("%s training is off (var %s: false); active %s: %s", kind,
+                    "semantic_train_reranker" if task == RERANKER_TASK else "semantic_train_brief_reranker", kind,
                     registry.active_name())
         return rerankers_table(registry)
-    rows, tasks = warehouse_tasks(pairs, registry.root, only=RERANKER_TASK)
+    rows, tasks = warehouse_tasks(pairs, registry.root, only=task)
     n_positive = sum(t.train.n_positive for t in tasks)
     n_pairs = sum(len(t.train) for t in tasks)
-    if n_positive < min_positives or n_pairs < min_pairs:
-        logger.info("no pair reranker trained: %d labelled duplicate pairs in train, %d of them matches (need %d "
-                    "pairs, var semantic_train_reranker_min_pairs, and %d matches, var calibration_min_positives); "
-                    "active reranker: %s", n_pairs, n_positive, min_pairs, min_positives, registry.active_name())
+    if n_positive < min_positives or n_pairs < min_pairs or n_positive == n_pairs:
+        logger.info("no %s trained: %d %s in train, %d of them matches (need %d pairs, var "
+                    "semantic_train_reranker_min_pairs, %d matches, var calibration_min_positives, and some "
+                    "non-matches); active %s: %s", kind, n_pairs, labels, n_positive, min_pairs, min_positives, kind,
+                    registry.active_name())
         return rerankers_table(registry)
     name = version_name(tasks, config)
     if (registry.root / name / "semantic_training.json").is_file():
-        logger.info("duplicate labels and reranker config unchanged: reusing pair reranker %s (active: %s)",
-                    name, registry.active_name())
+        logger.info("%s and reranker config unchanged: reusing %s %s (active: %s)",
+                    labels[0].upper() + labels[1:], kind, name, registry.active_name())
         return rerankers_table(registry)
-    logger.info("training pair reranker %s on %d labelled duplicate pairs", name, len(tasks[0].train))
+    logger.info("training %s %s on %d %s", kind, name, len(tasks[0].train), labels)
     result = train_reranker(tasks, registry.root / name, default_model_dir(), config)
     _record_trained_ids(registry.root / name, rows)
     if result.guard.get("passed"):
-        registry.activate(name, reason="trained by dbt on new duplicate labels or config")
-        logger.info("activated pair reranker %s (%s)", name, result.guard.get("reason"))
+        registry.activate(name, reason=f"trained by dbt on new {task} labels or config")
+        logger.info("activated %s %s (%s)", kind, name, result.guard.get("reason"))
     else:
-        logger.warning("pair reranker %s failed its guard (%s): not activated; the pair decision goes on with "
-                       "%s", name, result.guard.get("reason"), registry.active_name())
+        logger.warning("%s %s failed its guard (%s): not activated; the build goes on with %s", kind, name,
+                       result.guard.get("reason"), registry.active_name())
     return rerankers_table(registry)

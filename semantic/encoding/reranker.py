@@ -72,6 +72,12 @@ class RerankerConfig:
         seed: Seeds the head's initialisation and the batch order.
         max_pos_weight: The loss weights a positive pair by (negatives / positives), at most this, so
             a rare positive class is not ignored.
+        symmetric: Train and score both orders of each pair (two records of one kind: duplicates). False
+            for a query and a document of different kinds (a brief and an asset): trained and scored in the
+            given order only, at half the cost.
+        negatives: For a retrieval folder (queries, corpus, qrels): the hardest non-relevant documents per
+            query, by the starting encoder's cosine, paired with it as labelled non-matches
+            (:func:`retrieval_pairs`).
     """
 
     epochs: float = 1.0
@@ -80,6 +86,8 @@ class RerankerConfig:
     max_length: int = 192
     seed: int = 0
     max_pos_weight: float = 4.0
+    symmetric: bool = True
+    negatives: int = 3
 
     def __post_init__(self) -> None:
         if not self.epochs > 0:
@@ -89,6 +97,8 @@ class RerankerConfig:
                 f"reranker batch_size must be >= 1 and max_length >= 16, got {self.batch_size} and {self.max_length}")
         if not 0 < self.learning_rate < 1:
             raise SemanticConfigError(f"reranker learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.negatives < 1:
+            raise SemanticConfigError(f"reranker negatives (mined per query) must be >= 1, got {self.negatives}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,108 @@ def _ap_and_f1(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     best = int(np.argmax(f1[:-1]))
     return {"ap": float(average_precision_score(labels, scores)), "f1": float(f1[best]),
             "threshold": float(thresholds[best])}
+
+
+#: Weights of a query-first reranker's logit added to the cosine, among which its guard chooses (0: not used).
+FUSION_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5)
+#: Documents per held-out query whose order the guard of a query-first reranker measures (the bi-encoder's top).
+GUARD_DEPTH = 20
+#: One query in this many (by a hash of its text) is held out of a retrieval folder's training for the guard.
+HOLD_OUT_EVERY = 10
+_EPS = 1e-4
+
+
+def fused(cosine: Any, probability: Any, weight: float) -> np.ndarray:
+    """The cosine plus ``weight`` times the reranker's logit; the cosine alone where the reranker gave no score."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), _EPS, 1.0 - _EPS)
+    logit = np.where(np.isnan(p), 0.0, np.log(p / (1.0 - p)))
+    return np.asarray(cosine, dtype=np.float64) + float(weight) * logit
+
+
+def _order_figures(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """MRR and recall@1 of the queries' candidate lists (scores, labels), by score (ties: first listed)."""
+    mrr = top1 = 0.0
+    for scores, labels in groups:
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+        hits = np.flatnonzero(np.asarray(labels)[order] > 0)
+        mrr += 1.0 / (hits[0] + 1) if len(hits) else 0.0
+        top1 += float(len(hits) > 0 and hits[0] == 0)
+    n = max(len(groups), 1)
+    return {"mrr": mrr / n, "recall@1": top1 / n}
+
+
+def choose_fusion_weight(groups: Sequence[tuple[Any, Any, Any]],
+                         weights: Sequence[float] = FUSION_WEIGHTS) -> dict[str, float]:
+    """The weight of the reranker's logit (:func:`fused`) that orders labelled queries' candidates best.
+
+    Args:
+        groups: One ``(cosines, reranker probabilities, labels)`` per query, over its candidate documents.
+        weights: The weights tried; the best MRR wins, the smaller weight on a tie (0 = the cosine alone).
+
+    Returns:
+        ``weight``, ``mrr`` and ``recall@1`` at it, ``cosine_mrr`` and ``cosine_recall@1`` (weight 0), ``queries``.
+    """
+    prepared = [(np.asarray(c, dtype=np.float64), np.asarray(p, dtype=np.float64), np.asarray(y))
+                for c, p, y in groups]
+    plain = _order_figures([(c, y) for c, _, y in prepared])
+    best = {"weight": 0.0, **plain}
+    for weight in sorted(weights):
+        figures = _order_figures([(fused(c, p, weight), y) for c, p, y in prepared])
+        if figures["mrr"] > best["mrr"] + 1e-12:
+            best = {"weight": float(weight), **figures}
+    return {**best, "cosine_mrr": plain["mrr"], "cosine_recall@1": plain["recall@1"], "queries": float(len(prepared))}
+
+
+def _held_out(query: str) -> bool:
+    import hashlib
+
+    return int(hashlib.sha256(query.encode("utf-8")).hexdigest()[:8], 16) % HOLD_OUT_EVERY == 0
+
+
+def retrieval_pairs(task: Task, encoder: Any, negatives: int = 3) -> Task:
+    """A retrieval folder as training pairs for a query-first reranker: each query with its relevant documents
+    (label 1) and its ``negatives`` most similar non-relevant documents by ``encoder``'s cosine (label 0).
+
+    The hardest negatives are the ones the reranker is asked about: it reorders the bi-encoder's top
+    candidates, so it must learn to tell a relevant document from the near misses beside it. One query in
+    :data:`HOLD_OUT_EVERY` (by a hash of its text, so the split is stable) is held out as ``valid``: its
+    top :data:`GUARD_DEPTH` documents, labelled by relevance, are the list the guard reorders.
+
+    Raises:
+        SemanticDataError: ``task`` is not a retrieval folder.
+    """
+    import csv
+
+    if task.kind != "retrieval":
+        raise SemanticDataError(f"{task.path}: mining query pairs needs a retrieval folder (queries.csv, "
+                                f"corpus.csv, qrels.csv), not a {task.kind} folder")
+    with open(task.path / "corpus.csv", newline="", encoding="utf-8") as fh:
+        corpus = sorted({row["text"] for row in csv.DictReader(fh) if row.get("text")})
+    relevant: dict[str, set[str]] = {}
+    for query, document in zip(task.train.texts_a, task.train.texts_b):
+        relevant.setdefault(query, set()).add(document)
+    queries = sorted(relevant)
+    doc_vectors = np.nan_to_num(np.asarray(encoder.encode(corpus), dtype=np.float32))
+    query_vectors = np.nan_to_num(np.asarray(encoder.encode(queries), dtype=np.float32))
+    depth = min(len(corpus), max(GUARD_DEPTH, negatives + max(len(r) for r in relevant.values())))
+    train: tuple[list[str], list[str], list[int]] = ([], [], [])
+    valid: tuple[list[str], list[str], list[int]] = ([], [], [])
+    for start in range(0, len(queries), 256):
+        sims = query_vectors[start : start + 256] @ doc_vectors.T
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :depth]
+        for row, query in zip(top, queries[start : start + 256]):
+            if _held_out(query):
+                chosen = [(corpus[j], int(corpus[j] in relevant[query])) for j in row[:GUARD_DEPTH]]
+                into = valid
+            else:
+                hard = [corpus[j] for j in row if corpus[j] not in relevant[query]][:negatives]
+                chosen = [(d, 1) for d in sorted(relevant[query])] + [(d, 0) for d in hard]
+                into = train
+            for document, label in chosen:
+                into[0].append(query)
+                into[1].append(document)
+                into[2].append(label)
+    return Task(task.name, "pairs", PairSet(*train), PairSet(*valid) if valid[0] else None, task.path)
 
 
 def train_reranker(
@@ -169,7 +281,8 @@ def train_reranker(
         start = _transformer_dir(Path(base_dir), Path(tmp) / "base")
         model = CrossEncoder(str(start), num_labels=1, max_length=config.max_length, local_files_only=True,
                              device="cpu", model_kwargs=dict(SAFE_LOAD))
-        a, b, labels = _both_orders(train)
+        a, b, labels = (_both_orders(train) if config.symmetric
+                        else (list(train.texts_a), list(train.texts_b), [float(y) for y in train.labels]))
         dataset = Dataset.from_dict({"text_a": a, "text_b": b, "label": labels})
         pos_weight = min(config.max_pos_weight, (len(train) - positives) / positives)
         loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(pos_weight))
@@ -179,13 +292,15 @@ def train_reranker(
             seed=config.seed, data_seed=config.seed, save_strategy="no", logging_steps=50, report_to="none",
             use_cpu=True, disable_tqdm=True,
         )
-        logger.info("training a pair reranker on %d pairs (%d positive), both orders, %.3g epoch(s)",
-                    len(train), positives, config.epochs)
+        logger.info("training a %s reranker on %d pairs (%d positive), %s, %.3g epoch(s)",
+                    "pair" if config.symmetric else "brief",
+                    len(train), positives, "both orders" if config.symmetric else "query first", config.epochs)
         CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss).train()
         if out.exists():
             shutil.rmtree(out)
         model.save_pretrained(str(out), safe_serialization=True)
     reranker = Reranker(out)
+    reranker.symmetric = config.symmetric  # its record is written below: the guard scores as every later load will
     valid_tasks = [t for t in tasks if t.valid is not None and len(t.valid)]
     valid: dict[str, float] = {}
     guard: dict[str, Any] = {"passed": True, "reason": "no valid pairs to compare on"}
@@ -194,14 +309,20 @@ def train_reranker(
         vb = [x for t in valid_tasks for x in t.valid.texts_b]  # type: ignore[union-attr]
         vy = np.array([y for t in valid_tasks for y in t.valid.labels])  # type: ignore[union-attr]
         if 0 < vy.sum() < len(vy):
-            valid = _ap_and_f1(reranker.score(va, vb), vy)
+            probability = reranker.score(va, vb)
+            valid = _ap_and_f1(probability, vy)
             encoder = load_encoder(base_dir)
             ea, eb = encoder.encode(va), encoder.encode(vb)
-            cosine = _ap_and_f1(np.nan_to_num(np.sum(ea * eb, axis=1)), vy)
-            passed = valid["ap"] > cosine["ap"]
-            guard = {"passed": passed, "valid_ap": valid["ap"], "cosine_valid_ap": cosine["ap"],
-                     "reason": (f"valid AP {valid['ap']:.3f} against {cosine['ap']:.3f} for the cosine of "
-                                f"{encoder.version}")}
+            cosines = np.nan_to_num(np.sum(ea * eb, axis=1))
+            cosine = _ap_and_f1(cosines, vy)
+            if config.symmetric:
+                passed = valid["ap"] > cosine["ap"]
+                guard = {"passed": passed, "valid_ap": valid["ap"], "cosine_valid_ap": cosine["ap"],
+                         "reason": (f"valid AP {valid['ap']:.3f} against {cosine['ap']:.3f} for the cosine of "
+                                    f"{encoder.version}")}
+            else:
+                guard = _query_guard(va, cosines, probability, vy, encoder.version)
+                guard.update({"valid_ap": valid["ap"], "cosine_valid_ap": cosine["ap"]})
             valid.update({f"cosine_{k}": v for k, v in cosine.items()})
     seconds = time.monotonic() - started
     (out / TRAINING_FILE).write_text(json.dumps({
@@ -210,8 +331,29 @@ def train_reranker(
         "seconds": round(seconds, 1), "manifest": MANIFEST_FILE}, indent=2))
     (out / METRICS_FILE).write_text(json.dumps({"guard": guard, "valid": valid}, indent=2))
     write_manifest(out)  # last, over every file: from now on a load refuses the reranker if one changes
-    logger.info("pair reranker %s: %s", reranker.version, guard["reason"])
+    logger.info("%s reranker %s: %s", "pair" if config.symmetric else "brief", reranker.version, guard["reason"])
     return RerankerResult(out, reranker.version, seconds, valid, guard)
+
+
+def _query_guard(queries: Sequence[str], cosines: np.ndarray, probability: np.ndarray, labels: np.ndarray,
+                 encoder_version: str) -> dict[str, Any]:
+    """A query-first reranker's guard: the fusion weight that orders the held-out queries' candidates best
+    (:func:`choose_fusion_weight`); passed when it is above 0, that is when the reranker improves their MRR
+    over the cosine's. Queries without a relevant and a non-relevant candidate cannot tell and are left out."""
+    rows: dict[str, list[int]] = {}
+    for i, query in enumerate(queries):
+        rows.setdefault(query, []).append(i)
+    groups = [(cosines[r], probability[r], labels[r]) for r in rows.values() if 0 < labels[r].sum() < len(r)]
+    if not groups:
+        return {"passed": False, "fusion_weight": 0.0,
+                "reason": "no held-out query with a relevant and a non-relevant candidate to measure it on"}
+    choice = choose_fusion_weight(groups)
+    passed = choice["weight"] > 0
+    return {"passed": passed, "fusion_weight": choice["weight"], "valid_mrr": choice["mrr"],
+            "cosine_valid_mrr": choice["cosine_mrr"], "valid_recall@1": choice["recall@1"],
+            "cosine_valid_recall@1": choice["cosine_recall@1"], "valid_queries": choice["queries"],
+            "reason": (f"on {int(choice['queries'])} held-out queries, MRR {choice['mrr']:.3f} at fusion weight "
+                       f"{choice['weight']:g} against {choice['cosine_mrr']:.3f} for the cosine of {encoder_version}")}
 
 
 class Reranker:
@@ -235,6 +377,14 @@ class Reranker:
         verify_files(self.path, RERANKER_FIX)
         self.version = f"{self.path.name}-{directory_hash(self.path)[:12]}"
         self.batch_size = batch_size
+        training = self.path / TRAINING_FILE
+        config = (json.loads(training.read_text()).get("config") or {}) if training.is_file() else {}
+        #: Scored in both orders (a duplicate reranker) or query first only (a brief reranker).
+        self.symmetric = bool(config.get("symmetric", True))
+        metrics = self.path / METRICS_FILE
+        guard = (json.loads(metrics.read_text()).get("guard") or {}) if metrics.is_file() else {}
+        #: A query-first reranker's weight in :func:`fused`, chosen by its guard on held-out queries (0: none).
+        self.fusion_weight = float(guard.get("fusion_weight") or 0.0)
         self._model: Any = None
 
     @property
@@ -251,8 +401,8 @@ class Reranker:
         return self._model
 
     def score(self, texts_a: Sequence[str | None], texts_b: Sequence[str | None]) -> np.ndarray:
-        """The probability that each pair is the same item, the mean of both orders; NaN where a text is
-        missing or blank."""
+        """The probability that each pair is a match: for a symmetric reranker the mean of both orders, else
+        ``texts_a`` read as the query; NaN where a text is missing or blank."""
         if len(texts_a) != len(texts_b):
             raise SemanticDataError(f"score needs as many first texts as second texts, got {len(texts_a)} "
                                     f"and {len(texts_b)}")
@@ -263,6 +413,9 @@ class Reranker:
         a = [str(texts_a[i]) for i in keep]
         b = [str(texts_b[i]) for i in keep]
         forward = np.asarray(self.model.predict(list(zip(a, b)), batch_size=self.batch_size, show_progress_bar=False))
+        if not self.symmetric:
+            out[keep] = forward.astype(float)
+            return out
         backward = np.asarray(self.model.predict(list(zip(b, a)), batch_size=self.batch_size, show_progress_bar=False))
         out[keep] = (forward.astype(float) + backward.astype(float)) / 2
         return out

@@ -190,6 +190,19 @@ INDEX_MIN_ROWS = 1000
 """Corpora of at least this many documents are also searched through an ANN index."""
 
 
+def _retrieval_set(path: Path) -> tuple[list[dict[str, str]], list[dict[str, str]], list[set[int]]]:
+    """A retrieval folder's queries that have a relevant document, its corpus, and each query's relevant rows."""
+    queries = _read(path / "queries.csv")
+    corpus = _read(path / "corpus.csv")
+    index = {r["id"]: i for i, r in enumerate(corpus)}
+    qrels: dict[str, set[int]] = defaultdict(set)
+    for r in _read(path / "qrels.csv"):
+        if float(r["relevance"] or 0) > 0 and r["doc_id"] in index:
+            qrels[r["query_id"]].add(index[r["doc_id"]])
+    queries = [q for q in queries if q["id"] in qrels]
+    return queries, corpus, [qrels[q["id"]] for q in queries]
+
+
 def retrieval_task(path: Path, embed: Embed, hybrid: bool = False) -> dict[str, float]:
     """Every query searched over the corpus.
 
@@ -199,15 +212,7 @@ def retrieval_task(path: Path, embed: Embed, hybrid: bool = False) -> dict[str, 
     the index returns), and with ``hybrid`` through ``semantic_hybrid_search`` (``hybrid_``). Sparse
     rows (the lexical floor) are ranked by an exact matrix product.
     """
-    queries = _read(path / "queries.csv")
-    corpus = _read(path / "corpus.csv")
-    index = {r["id"]: i for i, r in enumerate(corpus)}
-    qrels: dict[str, set[int]] = defaultdict(set)
-    for r in _read(path / "qrels.csv"):
-        if float(r["relevance"] or 0) > 0 and r["doc_id"] in index:
-            qrels[r["query_id"]].add(index[r["doc_id"]])
-    queries = [q for q in queries if q["id"] in qrels]
-    relevant = [qrels[q["id"]] for q in queries]
+    queries, corpus, relevant = _retrieval_set(path)
     eq = embed([q["text"] for q in queries])
     ec = embed([c["text"] for c in corpus])
     if not hasattr(ec, "multiply"):  # dense vectors: through the SQL search functions
@@ -220,6 +225,60 @@ def retrieval_task(path: Path, embed: Embed, hybrid: bool = False) -> dict[str, 
         for k, v in part.items():
             out[k] += v * len(sims)
     return {k: v / len(queries) for k, v in out.items()}
+
+
+RERANK_DEPTH = 20
+"""Documents per query a query-first reranker reorders: the bi-encoder's exact top this many."""
+
+
+def reranked_retrieval_task(path: Path, embed: Embed, score: PairScore, depth: int = RERANK_DEPTH,
+                            folds: int = 5, guard_weight: float | None = None) -> dict[str, float]:
+    """Every query's exact top ``depth`` documents reordered by the cosine plus a weight times a query-first
+    reranker's logit (:func:`semantic.encoding.reranker.fused`).
+
+    The weight is chosen on labelled queries (:func:`~semantic.encoding.reranker.choose_fusion_weight`), so
+    the figures are out of fold: each fold of queries is ordered with the weight chosen on the others.
+    ``fusion_weight`` is the weight all the queries choose; ``seconds_per_1000_pairs`` the reranker's cost;
+    with ``guard_weight`` (the weight the reranker's guard chose, which the build uses) also the figures at it.
+    """
+    import time
+
+    from semantic.encoding.reranker import choose_fusion_weight, fused
+
+    queries, corpus, relevant = _retrieval_set(path)
+    eq = np.asarray(embed([q["text"] for q in queries]))
+    ec = np.asarray(embed([c["text"] for c in corpus]))
+    tops, sims = [], []
+    for i in range(0, len(queries), 256):
+        chunk = eq[i : i + 256] @ ec.T
+        tops.append(np.argsort(-chunk, axis=1, kind="stable")[:, :depth])
+        sims.append(np.take_along_axis(chunk, tops[-1], 1))
+    top, cosines = np.vstack(tops), np.vstack(sims)
+    started = time.perf_counter()
+    probability = np.asarray(score([q["text"] for q in queries for _ in range(top.shape[1])],
+                                   [corpus[j]["text"] for row in top for j in row]), dtype=np.float64)
+    seconds = time.perf_counter() - started
+    probability = probability.reshape(top.shape)
+    labels = np.array([[int(j) in rel for j in row] for row, rel in zip(top, relevant)], dtype=int)
+    groups = [(cosines[i], probability[i], labels[i]) for i in range(len(queries))]
+    fold_of = np.arange(len(queries)) % folds
+
+    def ordered(i: int, weight: float) -> list[int]:
+        return [int(top[i][j]) for j in np.argsort(-fused(cosines[i], probability[i], weight), kind="stable")]
+
+    found: list[list[int]] = [[] for _ in queries]
+    for f in range(folds):
+        weight = choose_fusion_weight([g for g, k in zip(groups, fold_of) if k != f])["weight"]
+        for row in np.flatnonzero(fold_of == f).tolist():
+            found[row] = ordered(row, weight)
+    out = ranked_lists(found, relevant)
+    out.update({"fusion_weight": choose_fusion_weight(groups)["weight"], "rerank_depth": float(depth),
+                "seconds_per_1000_pairs": 1000 * seconds / max(top.size, 1)})
+    if guard_weight is not None:  # what the build would do: the weight the reranker's own guard chose
+        at_guard = ranked_lists([ordered(i, guard_weight) for i in range(len(queries))], relevant)
+        out.update({"guard_weight": guard_weight, "guard_weight_recall@1": at_guard["recall@1"],
+                    "guard_weight_mrr@10": at_guard["mrr@10"]})
+    return out
 
 
 class _EmbedEncoder:
@@ -603,7 +662,8 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
     Each model also gets a ``collapse`` row: the collapse guard's figures on a fixed sample of the
     tasks' texts (see :mod:`semantic.encoding.collapse`). Each pair reranker (``rerankers``: label to
     :class:`~semantic.encoding.reranker.Reranker`) scores the pairs tasks alone and as a feature of the
-    pair decision beside the last model given.
+    pair decision beside the last model given; a query-first (brief) reranker also reorders the last
+    model's top documents of the retrieval tasks (:func:`reranked_retrieval_task`).
     """
     import random
 
@@ -632,6 +692,13 @@ def run(root: Path, models: dict[str, Any], lexical: bool = True, sample_size: i
             rows.append(Row(name, kind, label, TASKS[kind](path, embed)))
             if kind == "pairs" and lexical and label != "lexical" and (path / "train.csv").is_file():
                 rows.append(Row(name, kind, f"{label}+decision", pair_decision_task(path, embed, scorers["lexical"])))
+        if kind == "retrieval" and models:
+            last = list(models)[-1]
+            for label, reranker in (rerankers or {}).items():
+                if not getattr(reranker, "symmetric", True):  # a query-first (brief) reranker reorders the top
+                    rows.append(Row(name, kind, f"{last}+{label}", reranked_retrieval_task(
+                        path, scorers[last], reranker.score,
+                        guard_weight=getattr(reranker, "fusion_weight", None) or None)))
         if kind == "pairs":
             for label, reranker in (rerankers or {}).items():
                 cached = _cached_pair_score(reranker.score)

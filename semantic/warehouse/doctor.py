@@ -137,7 +137,8 @@ def _registry(config: SemanticConfig) -> list[Finding]:
     from semantic.encoding.registry import BASE, Registry
 
     found = []
-    for label, root in (("registry", config.models_dir), ("rerankers", config.rerankers_dir)):
+    for label, root in (("registry", config.models_dir), ("rerankers", config.rerankers_dir),
+                        ("brief rerankers", config.brief_rerankers_dir)):
         registry = Registry(root)
         try:
             registry.history()

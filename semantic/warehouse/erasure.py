@@ -235,8 +235,15 @@ def gone_ids(lance_dir: Path) -> list[str]:
 
 #: How a pair reranker is named among the versions trained on an asset (the encoders' names have no prefix).
 RERANKER_PREFIX = "reranker:"
-#: The dbt vars that keep a build from training (an encoder or a pair reranker).
-TRAINING_OFF = {"semantic_train": False, "semantic_train_reranker": False}
+#: How a brief reranker is named among the versions an erased asset trained.
+BRIEF_RERANKER_PREFIX = "brief reranker:"
+#: The dbt vars that keep a build from training (an encoder, a pair reranker or a brief reranker).
+TRAINING_OFF = {"semantic_train": False, "semantic_train_reranker": False, "semantic_train_brief_reranker": False}
+
+
+def _reranker_registries(config: SemanticConfig) -> dict[str, Path]:
+    """Each reranker registry by the prefix its versions are named with in a :class:`ForgetReport`."""
+    return {RERANKER_PREFIX: config.rerankers_dir, BRIEF_RERANKER_PREFIX: config.brief_rerankers_dir}
 
 
 def trained_versions(models_dir: Path, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -430,8 +437,9 @@ def forget(
             if text not in texts.setdefault(asset_id, []):
                 texts[asset_id].append(text)
     trained = trained_versions(config.models_dir, ids)
-    for asset_id, names in trained_versions(config.rerankers_dir, ids).items():  # pair rerankers learn from them too
-        trained.setdefault(asset_id, []).extend(RERANKER_PREFIX + n for n in names)
+    for prefix, root in _reranker_registries(config).items():  # pair and brief rerankers learn from them too
+        for asset_id, names in trained_versions(root, ids).items():
+            trained.setdefault(asset_id, []).extend(prefix + n for n in names)
     report = ForgetReport(ids=ids, texts=texts, trained=trained)
     known = set(texts) | set(report.trained) | _forgotten_before(config.db_path)
     known |= set(_in_source(config, [i for i in recorded if i not in known]))
@@ -484,24 +492,27 @@ def forget(
     if report.build_code:
         report.seconds = time.monotonic() - started
         return report
-    encoders, rerankers = Registry(config.models_dir), Registry(config.rerankers_dir)
+    encoders = Registry(config.models_dir)
+    rerankers = _reranker_registries(config)
     trained_names = sorted({v for versions in report.trained.values() for v in versions})
     for name in trained_names:
-        is_reranker = name.startswith(RERANKER_PREFIX)
-        registry = rerankers if is_reranker else encoders
+        prefix = next((known for known in rerankers if name.startswith(known)), "")
+        registry = Registry(rerankers[prefix]) if prefix else encoders
+        bare = name.removeprefix(prefix) if prefix else name
         if not retrain:
             report.kept_versions[name] = ("no --retrain; `semantic forget --retrain` trains a version without it and "
                                           "deletes this one")
-        elif name.removeprefix(RERANKER_PREFIX) == registry.active_name():
+        elif bare == registry.active_name():
+            brief = prefix == BRIEF_RERANKER_PREFIX
+            flag, kind = ("--brief-reranker", "brief reranker") if brief else ("--reranker", "pair reranker")
             report.kept_versions[name] = (
-                "still the active pair reranker (too few duplicate labels left to train another, or "
-                "semantic_train_reranker off?); `semantic activate --reranker base` and run semantic forget --retrain "
-                "again" if is_reranker else
+                f"still the active {kind} (too few labels left to train another, or its training var off?); "
+                f"`semantic activate {flag} base` and run semantic forget --retrain again" if prefix else
                 "still the active encoder (is semantic_train off in the project?); activate "
                 "another version and run semantic forget --retrain again")
         else:
-            if is_reranker:
-                shutil.rmtree(config.rerankers_dir / name.removeprefix(RERANKER_PREFIX), ignore_errors=True)
+            if prefix:
+                shutil.rmtree(rerankers[prefix] / bare, ignore_errors=True)
             else:
                 _remove_version(config, name)
             report.removed_versions.append(name)

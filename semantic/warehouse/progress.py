@@ -39,7 +39,7 @@ _LOSS = re.compile(r"\b(?:train_)?loss=([0-9.eE+-]+)")
 _EMBED = re.compile(r"semantic adapter: (\w+): embedding (\d+) of (\d+) rows")
 _UNCHANGED = re.compile(r"semantic adapter: (\w+): nothing changed since the last sync")
 _ENCODER = re.compile(r"semantic adapter: (training model version \S+|reusing model version \S+|training is off)")
-_RERANKER = re.compile(r"semantic adapter: ((?:training|reusing) (?:a )?(?:pair )?reranker \S+|"
+_RERANKER = re.compile(r"semantic adapter: ((?:training|reusing) (?:a )?(?:pair |brief )?reranker \S+|"
                        r"reranker training is off)")
 _EMBEDDED = re.compile(r"semantic adapter: (\w+): embedded (\d+)/(\d+) texts")
 _INDEX = re.compile(r"semantic adapter: (\w+): (vector index \w+.*)")
