@@ -151,3 +151,19 @@ def test_the_cli_trains_a_brief_reranker_into_its_registry_and_evaluate_reorders
     assert main(["evaluate", "--data", str(folder), "--reranker", str(version.path)]) == 0
     table = capsys.readouterr().out
     assert f"| briefs | base+reranker {version.path.name}-" in table and "fusion_weight" in table
+
+
+@pytest.mark.slow
+def test_a_brief_reranker_without_held_out_queries_has_no_weight_and_is_not_passed(tmp_path):
+    from semantic.config import default_model_dir
+    from semantic.encoding.reranker import train_reranker
+    from semantic.encoding.training import PairSet, Task
+
+    pairs = PairSet([f"brief {i}: the {c} parka" for i, c in enumerate(["red", "blue"]) for _ in range(2)],
+                    ["approved: red parka", "launch the red parka", "approved: blue parka", "launch the blue parka"],
+                    [1, 0, 1, 0])
+    config = RerankerConfig(epochs=1, batch_size=4, max_length=32, symmetric=False)
+    result = train_reranker([Task("briefs", "pairs", pairs, None, tmp_path)], tmp_path / "rr", default_model_dir(),
+                            config)
+    assert result.guard["passed"] is False and result.guard["fusion_weight"] == 0.0
+    assert "no held-out queries" in result.guard["reason"] and Reranker(tmp_path / "rr").fusion_weight == 0.0

@@ -303,7 +303,11 @@ def train_reranker(
     reranker.symmetric = config.symmetric  # its record is written below: the guard scores as every later load will
     valid_tasks = [t for t in tasks if t.valid is not None and len(t.valid)]
     valid: dict[str, float] = {}
-    guard: dict[str, Any] = {"passed": True, "reason": "no valid pairs to compare on"}
+    guard: dict[str, Any] = (
+        {"passed": True, "reason": "no valid pairs to compare on"} if config.symmetric else
+        # a query-first reranker is used through the weight its guard chooses: without held-out queries there is none
+        {"passed": False, "fusion_weight": 0.0,
+         "reason": "no held-out queries with a match and a non-match to choose its weight on"})
     if valid_tasks:
         va = [x for t in valid_tasks for x in t.valid.texts_a]  # type: ignore[union-attr]
         vb = [x for t in valid_tasks for x in t.valid.texts_b]  # type: ignore[union-attr]
