@@ -30,7 +30,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -191,7 +191,7 @@ def brief_matches(
     taken: list[int] = []  # the asset row of each output row: its other columns are read once, at the end
     searched = 0
     # first every brief's kept candidates, so the reranker scores all briefs' pairs in one call
-    lists: list[tuple[int, Any, Any, list[int], list[float], list[str], list[int], list[int]]] = []
+    lists: list[_Candidates] = []
     for (brand, market), rows in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         # a brief of market ALL takes assets of every market; an asset of market ALL serves every market
         allowed = pc.is_null(assets.column("brand")) if brand is None else pc.equal(assets.column("brand"), brand)
@@ -213,12 +213,12 @@ def brief_matches(
                 sims = [sim for sim, _ in found]
                 asset_ids = [asset_ids_all[r] for r in hit_rows]
                 keep, hidden = collapse_duplicates(asset_ids, sims, cluster_of)
-                lists.append((b, brand, market, hit_rows, sims, asset_ids, keep, hidden))
+                by_relevance = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
+                lists.append(_Candidates(b, brand, market, hit_rows, sims, asset_ids, keep, hidden, by_relevance))
     scores = _rerank_scores(lists, reranker if weight > 0 else None, brief_texts or {}, ids,
                             assets.column("text"), rerank_depth)
     version = str(reranker.version) if reranker is not None and weight > 0 else None
-    for (b, brand, market, hit_rows, sims, asset_ids, keep, hidden), scored in zip(lists, scores):
-        by_relevance = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
+    for (b, brand, market, hit_rows, sims, asset_ids, keep, hidden, by_relevance), scored in zip(lists, scores):
         relevance_rank = {keep[j]: pos + 1 for pos, j in enumerate(by_relevance)}
         relevance = _fused_relevance(np.array([sims[i] for i in keep]), scored, weight)
         picked = mmr(relevance, asset_vectors[[hit_rows[i] for i in keep]], k, mmr_lambda)
@@ -252,22 +252,35 @@ def brief_matches(
     return _to_arrow(out)
 
 
-def _rerank_scores(lists: Sequence[tuple[Any, ...]], reranker: Any, brief_texts: Mapping[str, str],
+class _Candidates(NamedTuple):
+    """One brief's candidates: its row among the briefs, brand and market, the nearest assets (their rows in the
+    assets table, cosines and ids), the kept ones after collapsing (indices into those, with the members each
+    hides) and the kept ones in cosine order (indices into ``keep``)."""
+
+    brief: int
+    brand: Any
+    market: Any
+    hit_rows: list[int]
+    sims: list[float]
+    asset_ids: list[str]
+    keep: list[int]
+    hidden: list[int]
+    by_relevance: list[int]
+
+
+def _rerank_scores(lists: Sequence[_Candidates], reranker: Any, brief_texts: Mapping[str, str],
                    brief_ids: Sequence[str], asset_texts: Any, depth: int) -> list[np.ndarray]:
     """For each brief's kept candidates, the reranker's probability of its ``depth`` most similar (NaN for the
     rest, and for all without a reranker); every brief's pairs are scored in one call."""
-    out = [np.full(len(entry[6]), np.nan) for entry in lists]
+    out = [np.full(len(c.keep), np.nan) for c in lists]
     if reranker is None:
         return out
-    where: list[tuple[int, int]] = []
-    for n, (_, _, _, _, sims, asset_ids, keep, _) in enumerate(lists):
-        order = sorted(range(len(keep)), key=lambda j: (-sims[keep[j]], asset_ids[keep[j]]))
-        where += [(n, j) for j in order[:depth]]
+    where = [(n, j) for n, c in enumerate(lists) for j in c.by_relevance[:depth]]
     if not where:
         return out
-    rows = pa.array([lists[n][3][lists[n][6][j]] for n, j in where], pa.int64())
+    rows = pa.array([lists[n].hit_rows[lists[n].keep[j]] for n, j in where], pa.int64())
     texts_b = asset_texts.take(rows).to_pylist()
-    texts_a = [brief_texts.get(brief_ids[lists[n][0]]) for n, _ in where]
+    texts_a = [brief_texts.get(brief_ids[lists[n].brief]) for n, _ in where]
     probability = np.asarray(reranker.score(texts_a, texts_b), dtype=np.float64)
     for (n, j), p in zip(where, probability):
         out[n][j] = p
