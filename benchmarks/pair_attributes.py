@@ -4,8 +4,10 @@ On each pairs folder: features of every split under one encoder (default: the pa
 decision's weights learned on ``train``, its threshold F1-best on ``valid``, F1, precision, recall
 and AP on ``test``; first with the four original features (cosine, character TF-IDF, identifier
 evidence), then adding the identifiers' idf (``identifier_shared_idf``, ``identifier_conflict_idf``),
-then :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` but the colour, then all of them. Same
-encoder, same TF-IDF, same splits: only the columns differ. Prints the learned weights of the last.
+then :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` but the colour, then all of them, each with the
+logistic weights; then all of them with the monotone boosted trees (:mod:`semantic.decisions.boosted`), and what
+``pair_decision_model: auto`` chooses. Same encoder, same TF-IDF, same splits: only the columns and the model
+differ. Prints the learned weights of the logistic over all features.
 
     .venv/bin/python benchmarks/pair_attributes.py                      # pairs/abt_buy and pairs/walmart_amazon
     .venv/bin/python benchmarks/pair_attributes.py --model /tmp/models/abt_con2 --sets abt_buy
@@ -57,15 +59,19 @@ def main() -> int:
         for split in ("train", "valid", "test"):
             a, b, y = _pairs(path, split)
             splits[split] = (pair_decision.features(a, b, embed, lexical), y)
-        for label, kept in steps.items():
+        runs = [(label, kept, "logistic") for label, kept in steps.items()]
+        runs += [("boosted trees (all)", names, "boosted"), ("auto", names, "auto")]
+        for label, kept, model in runs:
             columns = [names.index(n) for n in kept]
             (xt, yt), (xv, yv), (xs, ys) = ((x[:, columns], y) for x, y in splits.values())
-            decision = pair_decision.fit(xt, yt, xv, yv, objective="f1")
+            decision = pair_decision.fit(xt, yt, xv, yv, objective="f1", model=model, names=kept)
+            if model == "auto":
+                label = f"auto ({decision.choice})"
             scores = decision.score(xs)
             f = f1_at(scores, ys, decision.calibration.threshold)
             print(f"| {name} | {encoder.version} | {label} | {f['f1']:.3f} | {f['precision']:.3f} | {f['recall']:.3f} "
                   f"| {average_precision_score(ys, scores):.3f} |")
-            if kept == names:
+            if kept == names and model == "logistic":
                 weights = {k: round(float(w), 2) for k, w in zip(names[1:], decision.coef[1:])}
                 print(f"|  |  | weights: {weights} |  |  |  |  |")
     return 0

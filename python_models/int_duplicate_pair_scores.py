@@ -1,6 +1,7 @@
 """Each near-duplicate candidate pair (int_duplicate_candidates) scored by the pair decision: the
-encoder cosine, character TF-IDF and shared or conflicting identifiers, weighed by a logistic
-regression learned on the labelled duplicate pairs of the train split and calibrated on the
+encoder cosine, character TF-IDF, shared or conflicting identifiers and attributes, weighed by a logistic
+regression or by monotone boosted trees (var pair_decision_model; auto takes the trees where they rank the
+calibration pairs better) learned on the labelled duplicate pairs of the train split and calibrated on the
 calibration splits (semantic.decisions.pair_decision). With an active pair reranker
 (int_rerankers_trained), the pairs in the decision's uncertainty band (var reranker_band) are also scored
 by it, and a second stage learned on the calibration splits decides them (semantic.decisions.reranked);
@@ -34,6 +35,7 @@ def model(dbt, session):
         FittedDuplicates,
         PairReranker,
         changed_share,
+        check_model,
         fit_duplicates,
         load_fitted,
         pair_keys,
@@ -55,6 +57,8 @@ def model(dbt, session):
     band = check_band(ast.literal_eval(band) if isinstance(band, str) else band)
     refit_share = dbt.config.get("refit_share")  # on its own line: dbt passes only the keys it sees asked for
     refit_share = float(refit_share)
+    decision_model = dbt.config.get("decision_model")  # on its own line, as above
+    decision_model = check_model(str(decision_model).lower())
     if not 0.0 <= refit_share < 1.0:
         raise ValueError(f"pair_decision_refit_share must be in [0, 1) (0: fit again on any label change); "
                          f"got {refit_share}")
@@ -64,7 +68,7 @@ def model(dbt, session):
     reranker = load_reranker(reranker_path) if reranker_path is not None else None
     settings = [scorer, splits, dbt.config.get("calibration_objective"), dbt.config.get("target_precision"),
                 dbt.config.get("calibration_method"), dbt.config.get("min_positives"),
-                reranker.version if reranker else None, band]
+                reranker.version if reranker else None, band, decision_model]
     candidates = dbt.ref("int_duplicate_candidates")
     labelled = dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").select(
         "left_id, right_id, text_a, text_b, label, split")
@@ -133,6 +137,7 @@ def model(dbt, session):
             method=dbt.config.get("calibration_method"),
             min_positives=int(dbt.config.get("min_positives")),
             reranker=scorer_wrapper,
+            model=decision_model,
         )
         if refit_share > 0 and fitted.decision is not None:
             save_fitted(state_dir, fitted, decision_inputs, settings_text, keys)
@@ -173,14 +178,13 @@ def model(dbt, session):
         log.info("int_duplicate_pair_scores: thresholding the cosine (%s): scored %d candidate pairs, kept the "
                  "scores of %d unchanged", fitted.reason, fresh.num_rows, n_reused)
     else:
-        if fitted.reranked is not None:
-            decision = fitted.reranked
+        final = fitted.reranked if fitted.reranked is not None else decision
         accepted = int(np.sum(table.column("decision_score").to_numpy(zero_copy_only=False)
-                              >= decision.calibration.threshold))
+                              >= final.calibration.threshold))
         asked = table.num_rows - table.column("reranker_version").null_count
-        log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates, weights %s): "
-                 "scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d; reranker: %s; "
-                 "%d pairs in its band", decision.calibration.threshold, decision.calibration.n_positives,
-                 [round(c, 2) for c in decision.coef], fresh.num_rows, n_reused, accepted, table.num_rows,
-                 fitted.reranker_reason, asked)
+        log.info("int_duplicate_pair_scores: pair decision (threshold %.3f on %d labelled duplicates; model %s; "
+                 "logistic weights %s): scored %d candidate pairs, kept the scores of %d unchanged; accepts %d of %d; "
+                 "reranker: %s; %d pairs in its band", final.calibration.threshold, final.calibration.n_positives,
+                 decision.choice or decision.model, [round(c, 2) for c in decision.coef], fresh.num_rows, n_reused,
+                 accepted, table.num_rows, fitted.reranker_reason, asked)
     return stamped(table, inputs)

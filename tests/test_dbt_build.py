@@ -236,6 +236,9 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     assert result.returncode == 0, result.stdout[-3000:]
     decided = r"int_duplicate_pair_scores: pair decision \(threshold [\d.]+ on 19 labelled duplicates"
     assert re.search(decided, result.stdout)
+    # which model scores (pair_decision_model auto) and why: its average precision on the calibration pairs
+    assert re.search(r"labelled duplicates; model (logistic|boosted): average precision on the calibration pairs "
+                     r"[\d.]+ with the trees against [\d.]+ with the weights", result.stdout)
     assert query(project, "select distinct scorer from int_duplicate_pair_scores") == [("decision",)]
     rows = query(project, "select d.threshold_source, d.match_probability, s.decision_score >= s.decision_threshold "
                           "from fct_asset_near_duplicates d "
@@ -295,6 +298,11 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
     sources = query(project, "select distinct threshold_source, threshold from fct_asset_near_duplicates")
     assert sources == [("var", 0.95)]
     assert query(project, "select count(*) from fct_asset_near_duplicates where similarity < 0.95") == [(0,)]
+    # a model the decision does not have fails the build naming the var and the choices
+    wrong = dbt_build(project, "--vars", DECISION[:-1] + ", pair_decision_model: gbm}",
+                      "-s", "int_duplicate_pair_scores", train=True)
+    assert wrong.returncode != 0
+    assert "pair_decision_model must be one of auto, logistic, boosted; got 'gbm'" in wrong.stdout
 
 
 RERANKER = ("{semantic_train: false, calibration_min_positives: 5, semantic_train_reranker: true, "

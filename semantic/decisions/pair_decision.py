@@ -25,7 +25,9 @@ codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines these s
 5. attribute evidence (:mod:`semantic.decisions.attributes`): capacities, counts, years, editions, platforms,
    colours and prices that conflict.
 
-A logistic regression over these is learned on ``train``; its score is calibrated (isotonic) and
+A logistic regression over these is learned on ``train``, and monotone gradient-boosted trees beside it
+(:mod:`semantic.decisions.boosted`), which score instead where they rank the ``valid`` pairs better
+(``pair_decision_model``: ``auto``, the default, ``logistic`` or ``boosted``); the score is calibrated (isotonic) and
 thresholded on ``valid`` (see :mod:`semantic.decisions.calibration`), and the result is scored on ``test`` by
 :mod:`semantic.evaluation.benchmark`. Nothing is tuned on ``test``.
 
@@ -40,7 +42,9 @@ are not featurised: the result is the same, and a large table costs TF-IDF only 
 ``ldf6920bb``), the score is 0: different model numbers or codes name different items however
 alike the rest reads. On the labelled product pairs only 4-6 % of true matches conflict this way
 (a retailer's typo or variant code), against 40-80 % of non-matches, and the veto lifts precision
-most where the candidates are same-line products (dedup inside one catalogue).
+most where the candidates are same-line products (dedup inside one catalogue). The boosted trees have no veto:
+they learn what a conflict is worth from ``identifier``, ``no_identifier`` and ``identifier_conflict_idf``
+together, which ranked the held-out pairs better than the veto did.
 """
 
 from __future__ import annotations
@@ -55,18 +59,20 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
 from semantic import faults
-from semantic.decisions import calibration, reranked
+from semantic.decisions import boosted, calibration, reranked
 from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
 
 FEATURES = ("cosine", "lexical", "identifier", "no_identifier", "identifier_shared_idf", "identifier_conflict_idf",
             *ATTRIBUTE_FEATURES)
+#: The largest value each feature takes (the smallest is 0, the cosine's -1).
+FEATURE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, *ATTRIBUTE_MAX)
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
@@ -270,16 +276,35 @@ def _logistic(x: np.ndarray, coef: Sequence[float], intercept: float) -> np.ndar
     return np.asarray(np.where(conflict, 0.0, score))
 
 
+Model = Literal["auto", "logistic", "boosted"]
+MODELS: tuple[Model, ...] = ("auto", "logistic", "boosted")
+#: How much higher the boosted trees' average precision on the calibration pairs must be for ``auto`` to take
+#: them over the logistic weights (which are simpler to read and steadier on few labels).
+BOOSTED_MARGIN = 0.005
+
+
 @dataclass(frozen=True)
 class PairDecision:
-    """A fitted pair decision: logistic weights over :data:`FEATURES` and a calibration of its score."""
+    """A fitted pair decision: logistic weights over :data:`FEATURES`, monotone boosted trees where they were
+    chosen (``trees``; then they score, and the weights are kept to show each feature's direction), and a
+    calibration of its score. ``choice`` says which model scores and why."""
 
     coef: tuple[float, ...]
     intercept: float
     calibration: calibration.Calibration
+    trees: boosted.Trees | None = None
+    choice: str = ""
+
+    @property
+    def model(self) -> str:
+        """``boosted`` or ``logistic``: the model that scores."""
+        return "logistic" if self.trees is None else "boosted"
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        """The logistic score (before calibration) of each feature row."""
+        """The score (before calibration) of each feature row: the trees' probability, or the logistic's with
+        the identifier veto."""
+        if self.trees is not None:
+            return self.trees.probability(x)
         return _logistic(x, self.coef, self.intercept)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
@@ -287,6 +312,13 @@ class PairDecision:
 
     def decide(self, x: np.ndarray) -> np.ndarray:
         return self.calibration.decide(self.score(x))
+
+
+def check_model(model: str) -> Model:
+    """``model`` when it names a pair decision model (:data:`MODELS`), else a clear error."""
+    if model not in MODELS:
+        raise SemanticDataError(f"pair_decision_model must be one of {', '.join(MODELS)}; got {model!r}")
+    return model  # type: ignore[return-value]
 
 
 def fit(
@@ -298,24 +330,57 @@ def fit(
     target_precision: float = 0.95,
     method: calibration.Method = "isotonic",
     min_positives: int = calibration.MIN_POSITIVES,
+    model: Model = "auto",
+    names: Sequence[str] = FEATURES,
 ) -> PairDecision:
-    """Learn the weights on train, calibrate and threshold the score on valid."""
-    from sklearn.linear_model import LogisticRegression
+    """Learn the model on train, calibrate and threshold its score on valid.
 
-    model = LogisticRegression(max_iter=1000).fit(x_train, y_train)
-    coef, intercept = tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0])
-    cal = calibration.fit(
-        _logistic(x_valid, coef, intercept), y_valid, objective=objective, target_precision=target_precision,
-        method=method, min_positives=min_positives,
-    )
-    return PairDecision(coef, intercept, cal)
+    ``model``: ``logistic`` (weights over the features, with the identifier veto), ``boosted`` (monotone
+    gradient-boosted trees, :mod:`semantic.decisions.boosted`) or ``auto``: the trees where their average
+    precision on valid beats the logistic's by :data:`BOOSTED_MARGIN`, else the logistic. ``names`` are the
+    columns of the feature rows (the trees' directions follow them).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    check_model(model)
+    weights = LogisticRegression(max_iter=1000).fit(x_train, y_train)
+    coef, intercept = tuple(float(c) for c in weights.coef_[0]), float(weights.intercept_[0])
+    score = _logistic(x_valid, coef, intercept)
+    trees, choice = None, "logistic: as pair_decision_model says"
+    if model != "logistic":
+        fitted = boosted.fit(x_train, y_train, list(names)[: np.shape(x_train)[1]])
+        tree_score = fitted.probability(x_valid)
+        if model == "boosted":
+            trees, score, choice = fitted, tree_score, "boosted: as pair_decision_model says"
+        elif len(set(np.asarray(y_valid).tolist())) < 2:
+            choice = "logistic: the calibration pairs hold one label only, so the trees cannot be compared"
+        else:
+            ap_logistic = average_precision_score(y_valid, score)
+            ap_trees = average_precision_score(y_valid, tree_score)
+            better = ap_trees >= ap_logistic + BOOSTED_MARGIN
+            choice = (f"{'boosted' if better else 'logistic'}: average precision on the calibration pairs "
+                      f"{ap_trees:.3f} with the trees against {ap_logistic:.3f} with the weights")
+            if better:
+                trees, score = fitted, tree_score
+    cal = calibration.fit(score, y_valid, objective=objective, target_precision=target_precision, method=method,
+                          min_positives=min_positives)
+    return PairDecision(coef, intercept, cal, trees, choice)
 
 
 def min_cosine_to_match(decision: PairDecision, threshold: float | None = None) -> float:
     """The lowest cosine at which a pair can still reach the decision's threshold (or ``threshold``, a
-    score), with the most lexical (1.0) and identifier evidence the weights reward; below it the
-    decision is no match."""
+    score), with the most lexical (1.0), identifier and attribute evidence the weights (or the trees) reward; below
+    it the decision is no match."""
     t = decision.calibration.threshold if threshold is None else threshold
+    if decision.trees is not None:
+        if t <= 0.0:
+            return -math.inf
+        if t >= 1.0:
+            return math.inf
+        n = decision.trees.n_features
+        return boosted.lowest_value(decision.trees, 0, math.log(t / (1.0 - t)), [-1.0, *[0.0] * (n - 1)],
+                                    list(FEATURE_MAX[:n]), boosted.constraints(FEATURES[:n]))
     cos_w, lex_w, shared_w, none_w, shared_idf_w, conflict_idf_w, *attribute_w = decision.coef
     if t <= 0.0 or cos_w <= 0.0:
         return -math.inf
@@ -370,12 +435,13 @@ def fit_duplicates(
     method: calibration.Method = "isotonic",
     min_positives: int = calibration.MIN_POSITIVES,
     reranker: PairReranker | None = None,
+    model: Model = "auto",
 ) -> FittedDuplicates:
     """Fit the pair decision on labelled duplicate pairs (text_a, text_b, similarity: the encoder
     cosine, label, split): weights on ``train_split``, calibration on ``calibration_splits``; the
     TF-IDF is fitted on the labelled texts, so it does not change as the asset table grows. With
     ``reranker`` (trained on ``train_split`` alone), the second stage is learned on the calibration
-    splits' pairs in its band (:func:`semantic.decisions.reranked.fit`)."""
+    splits' pairs in its band (:func:`semantic.decisions.reranked.fit`). ``model`` is :func:`fit`'s."""
     missing = {"text_a", "text_b", "similarity", "label", "split"} - set(labelled.column_names)
     if missing:
         raise SemanticDataError(f"fit_duplicates: the labelled pairs lack column(s) {sorted(missing)}")
@@ -395,7 +461,7 @@ def fit_duplicates(
     x = feature_rows(labelled.column("similarity").to_numpy(zero_copy_only=False), ta, tb, lexical)
     lexical.forget_fitted()
     decision = fit(x[train], label[train], x[held], label[held], objective=objective,
-                   target_precision=target_precision, method=method, min_positives=min_positives)
+                   target_precision=target_precision, method=method, min_positives=min_positives, model=model)
     if decision.calibration.fallback:
         return FittedDuplicates(None, None, f"the pair decision has no calibrated threshold "
                                             f"({decision.calibration.reason})")
@@ -526,12 +592,15 @@ def changed_share(learned_on: frozenset[str], now: frozenset[str]) -> float:
 
 
 def _decision_state(decision: PairDecision) -> dict[str, Any]:
-    return {"coef": list(decision.coef), "intercept": decision.intercept, "calibration": decision.calibration.to_dict()}
+    return {"coef": list(decision.coef), "intercept": decision.intercept, "calibration": decision.calibration.to_dict(),
+            "trees": None if decision.trees is None else decision.trees.to_dict(), "choice": decision.choice}
 
 
 def _decision_from(state: Mapping[str, Any]) -> PairDecision:
+    trees = state.get("trees")
     return PairDecision(tuple(float(c) for c in state["coef"]), float(state["intercept"]),
-                        calibration.Calibration.from_dict(dict(state["calibration"])))
+                        calibration.Calibration.from_dict(dict(state["calibration"])),
+                        None if trees is None else boosted.Trees.from_dict(trees), str(state.get("choice", "")))
 
 
 def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, settings: str,
@@ -572,7 +641,8 @@ def load_fitted(folder: Path | str, reranker: PairReranker | None) -> SavedDecis
     try:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
         decision = _decision_from(state["decision"])
-        if len(decision.coef) != len(FEATURES):
+        if len(decision.coef) != len(FEATURES) or (decision.trees is not None
+                                                    and decision.trees.n_features != len(FEATURES)):
             return None
         lexical = Lexical.from_state(state["grams"], np.load(folder / "idf.npy", allow_pickle=False),
                                      {str(k): int(v) for k, v in state["identifier_df"].items()},

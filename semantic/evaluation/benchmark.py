@@ -124,7 +124,8 @@ def scored_pairs_task(path: Path, score: PairScore) -> dict[str, float]:
 
 def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairScore | None = None,
                        reranker_version: str = "reranker") -> dict[str, float]:
-    """The product's pair decision (see :mod:`semantic.decisions.pair_decision`): weights learned on train,
+    """The product's pair decision (see :mod:`semantic.decisions.pair_decision`; ``boosted`` is 1 where its
+    ``auto`` model chose the trees): weights learned on train,
     score calibrated and thresholded (F1-best) on valid, scored on test. With ``reranker``, the second
     stage of :mod:`semantic.decisions.reranked`: the reranker scores the pairs in the uncertainty band
     only, stacked on valid out of fold; ``band_share`` is the share of test pairs it scored."""
@@ -141,7 +142,7 @@ def pair_decision_task(path: Path, embed: Embed, lexical: Embed, reranker: PairS
     decision = pair_decision.fit(x_train, y_train, x_valid, y_valid, objective="f1")
     ta, tb, x_test, y_test = split("test")
     valid_score, test_score = decision.score(x_valid), decision.score(x_test)
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"boosted": float(decision.trees is not None)}  # which model pair_decision_model auto chose
     threshold, valid_f1 = decision.calibration.threshold, decision.calibration.figures["f1"]
     if reranker is not None:
         band = reranked.score_band(decision)
