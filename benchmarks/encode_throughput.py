@@ -1,7 +1,8 @@
 """Encoding throughput and peak memory: sentence-transformers fp32 against our encoder's backends.
 
 Usage: nice -n 5 .venv/bin/python benchmarks/encode_throughput.py [--sets ads,headlines,transcripts]
-       [--n-texts 2000] [--rounds 3] [--paths st_one_call,st_per_batch,fp32,bf16,openvino]
+       [--n-texts 2000] [--rounds 3] [--paths st_one_call,st_per_batch,fp32,bf16,openvino] [--profile]
+       nice -n 5 .venv/bin/python benchmarks/encode_throughput.py --demo-floor 100000
 
 Every path runs in its own subprocess (so peak RSS is that path's own), loads once, then embeds
 the same texts once per round; the paths run interleaved, in an order rotated each round, so load
@@ -33,6 +34,11 @@ attention products; h = 384, f = 1,536, 6 layers), all counted at the best GEMM 
 That is what the matrix units could do if every cycle went to the model's multiplies; softmax,
 layer norms, GELU, padding and batching overhead are the encoder's to hide. ``share of limit``
 is a path's texts/s over that figure.
+
+``--profile`` then shows where the OpenVINO path's time goes on each set: one single-threaded stream on a batch
+of 16 texts of the set's median length, OpenVINO's per-node times summed by node type, and the rate of its
+matrix-multiply nodes against the per-core share of the torch GEMM rate. ``--demo-floor N`` prints instead the
+least time a demo build of N assets can spend encoding: its distinct texts, each at the measured limit.
 """
 
 from __future__ import annotations
@@ -240,12 +246,97 @@ def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Pat
               f"{max(x['rss_mb'] for x in rows):.0f} | {float(info[path]['load']):.1f} | {cos} | {overlap} |")
 
 
+def openvino_profile(name: str, texts: list[str], limit_rate: float, batch: int = 16, runs: int = 20) -> None:
+    """Where the OpenVINO path's time goes: one single-threaded stream (as each of the backend's streams runs) on a
+    batch of ``batch`` texts of the set's median length, its per-node times summed by node type, and the
+    matrix-multiply nodes' rate against the per-core share of ``limit_rate`` (the best torch GEMM rate, all cores)."""
+    import collections
+
+    from semantic.config import default_model_dir
+    from semantic.encoding.backends import export_openvino, import_openvino
+    from semantic.encoding.encoder import Encoder
+
+    encoder = Encoder(default_model_dir(), backend="fp32")
+    compiled = import_openvino().Core().compile_model(
+        str(export_openvino(encoder._context()) / "model.xml"), "CPU",
+        {"INFERENCE_PRECISION_HINT": "bf16" if cpu_bf16_flags() else "f32", "PERFORMANCE_HINT": "LATENCY",
+         "NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": 1, "PERF_COUNT": True})
+    ids, types, _ = encoder.tokenizer.encode(texts)
+    order = np.argsort([len(row) for row in ids], kind="stable")
+    middle = order[max(0, len(order) // 2 - batch // 2):][:batch]
+    features = encoder.tokenizer.pad([ids[i] for i in middle], [types[i] for i in middle])
+    names = [i.get_any_name() for i in compiled.inputs]
+    request = compiled.create_infer_request()
+    for _ in range(3):
+        request.infer({k: features[k] for k in names})
+    by_type: collections.Counter[str] = collections.Counter()
+    start = time.perf_counter()
+    for _ in range(runs):
+        request.infer({k: features[k] for k in names})
+        for node in request.profiling_info:
+            by_type[f"{node.node_type} ({node.exec_type})"] += node.real_time.total_seconds() / runs
+    wall = (time.perf_counter() - start) / runs
+    rows, tokens = features["input_ids"].shape
+    linear_flops = 6 * 2 * rows * tokens * (4 * 384**2 + 2 * 384 * 1536)
+    total = sum(by_type.values())
+    print(f"\n### {name}: where the OpenVINO path's time goes (one stream on one core, {rows} texts of {tokens} tokens,"
+          f" {runs} runs; {wall * 1e3:.1f} ms a batch)\n")
+    print("| node type (kernel) | ms a batch | share |\n|---|---:|---:|")
+    for node_type, seconds in by_type.most_common(10):
+        print(f"| {node_type} | {seconds * 1e3:.2f} | {seconds / total:.3f} |")
+    matmul = sum(v for k, v in by_type.items() if k.startswith("FullyConnected"))
+    per_core = limit_rate / available_cores()
+    print(f"\nmatrix-multiply nodes: {linear_flops / matmul / 1e9:.0f} GFLOP/s on one core, "
+          f"{linear_flops / matmul / per_core:.2f} of the torch GEMM rate per core ({per_core / 1e9:.0f} GFLOP/s)")
+
+
+def demo_floor(n_assets: int, limit_rate: float) -> None:
+    """The least time a demo build of ``n_assets`` can spend encoding on these cores: each distinct text it
+    encodes (through the text cache: assets, their sentence units, briefs and compliance claims, each text once),
+    every multiply at ``limit_rate`` and nothing else costing anything."""
+    import re
+
+    from semantic.config import default_model_dir
+    from semantic.demo import generate
+    from semantic.encoding.encoder import Encoder
+
+    def column(path: Path, name: str) -> list[str]:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [r[name] for r in csv.DictReader(fh) if r[name]]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp), seed=1, n_assets=n_assets)
+        assets = column(Path(tmp) / "demo_assets.csv", "text")
+        kinds = {"assets": assets, "briefs": column(Path(tmp) / "demo_briefs.csv", "text"),
+                 "compliance claims": column(Path(tmp) / "demo_compliance_references.csv", "claim_text")}
+    parts = [[p.strip() for p in re.split(r"[.!?]+\s+", text)] for text in assets]  # stg_semantic__asset_sentences
+    kinds["sentence units"] = [p for split in parts if len(split) > 1 for p in split if p]
+    tokenizer = Encoder(default_model_dir(), backend="fp32").tokenizer
+    print(f"\n### the encoding floor of a demo build of {n_assets:,} assets ({limit_rate / 1e9:.0f} GFLOP/s)\n")
+    print("| texts | rows | distinct | tokens (mean) | seconds at the limit |\n|---|---:|---:|---:|---:|")
+    seen: set[str] = set()
+    total = 0.0
+    for kind, texts in kinds.items():
+        new = [t for t in dict.fromkeys(texts) if t not in seen]  # the cache encodes a text once, whatever its kind
+        seen.update(new)
+        ids, _, _ = tokenizer.encode(new) if new else ([], None, 0)
+        lengths = np.array([len(row) for row in ids], dtype=np.float64)
+        seconds = len(new) / limit_texts_per_s(lengths, limit_rate) if len(new) else 0.0
+        total += seconds
+        print(f"| {kind} | {len(texts):,} | {len(new):,} | {lengths.mean() if len(new) else 0:.1f} | {seconds:.1f} |")
+    print(f"| **all** | {sum(len(t) for t in kinds.values()):,} | {len(seen):,} | | **{total:.1f}** |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="ads,headlines,transcripts")
     parser.add_argument("--n-texts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--demo-floor", type=int, metavar="N_ASSETS",
+                        help="only print the least time a demo build of N_ASSETS can spend encoding (at the limit)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile the OpenVINO path by node type on each set (where its time goes)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
@@ -261,6 +352,9 @@ def main() -> None:
     rates = gemm_rate()
     print("bf16 matrix multiply (torch, 4,096 rows, all cores): "
           + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in rates.items()))
+    if args.demo_floor:
+        demo_floor(args.demo_floor, rates["best"])
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets.split(","):
             texts = make_texts(name, args.n_texts)
@@ -268,6 +362,8 @@ def main() -> None:
                 print(f"\n### {name}: skipped (no ad_transcripts under $SEMANTIC_EVAL_DATA or ../shared/data)")
                 continue
             run_set(name, texts, paths, args.rounds, Path(tmp), rates["best"])
+            if args.profile:
+                openvino_profile(name, texts, rates["best"])
 
 
 if __name__ == "__main__":

@@ -209,9 +209,7 @@ def encoder_dir(config: SemanticConfig) -> Path:
     """
     if config.model_dir is not None:
         return config.model_dir
-    registry = Registry(config.models_dir)
-    name = registry.active_name()
-    return default_model_dir() if name == BASE else registry.verify(name).path
+    return _active_path(config.models_dir) or default_model_dir()
 
 
 def reranker_dir(config: SemanticConfig) -> Path | None:
@@ -220,15 +218,18 @@ def reranker_dir(config: SemanticConfig) -> Path | None:
     and activated)."""
     if config.reranker_dir is not None:
         return config.reranker_dir
-    registry = Registry(config.rerankers_dir)
-    name = registry.active_name()
-    return None if name == BASE else registry.verify(name).path
+    return _active_path(config.rerankers_dir)
 
 
 def brief_reranker_dir(config: SemanticConfig) -> Path | None:
     """The brief reranker to reorder brief matches with now: the active version of the brief reranker registry
     (``data/brief_rerankers``, verified as :func:`encoder_dir` verifies), else None."""
-    registry = Registry(config.brief_rerankers_dir)
+    return _active_path(config.brief_rerankers_dir)
+
+
+def _active_path(registry_dir: Path) -> Path | None:
+    """The verified folder of the registry's active version, or None when ``base`` is active."""
+    registry = Registry(registry_dir)
     name = registry.active_name()
     return None if name == BASE else registry.verify(name).path
 
