@@ -241,7 +241,7 @@ def run_set(name: str, texts: list[str], paths: list[str], rounds: int, tmp: Pat
             overlap = f"{neighbour_recall(v, ref):.4f}"
         else:
             ratio = cpu_ratio = cos = overlap = "–"
-        print(f"| {path} | {info[path]['backend']} | {rate:.1f} | {ratio} | {rate / limit:.2f} | {cpu_rate:.1f} | "
+        print(f"| {path} | {info[path]['backend']} | {rate:.1f} | {ratio} | {rate / limit:.3f} | {cpu_rate:.1f} | "
               f"{cpu_ratio} | "
               f"{max(x['rss_mb'] for x in rows):.0f} | {float(info[path]['load']):.1f} | {cos} | {overlap} |")
 

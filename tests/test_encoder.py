@@ -395,6 +395,32 @@ def test_the_fast_backend_passes_the_gate_on_the_base_model(real_encoder, eval_t
 
 
 @pytest.mark.slow
+def test_the_streamed_openvino_path_puts_every_row_in_place_and_reports_progress(real_encoder, eval_texts):
+    from semantic.encoding.backends import cpu_bf16_flags, package_version
+
+    if not cpu_bf16_flags() or package_version("openvino") is None:
+        pytest.skip("this CPU has no bf16 instructions (or openvino is missing): no OpenVINO stream here")
+    assert real_encoder.backend_name == "openvino"
+    texts = [f"{text} (variant {i})" for i in range(30) for text in eval_texts]  # 570 texts, 36 batches
+    calls = []
+    together = real_encoder.encode(texts, progress=lambda done, total: calls.append((done, total)))
+    one_by_one = np.vstack([real_encoder.encode(texts[i : i + 7]) for i in range(0, len(texts), 7)])
+    assert float(np.min(np.sum(together * one_by_one, axis=1))) > 0.9999  # each row where its text was
+    assert calls[-1] == (570, 570) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # an error while a result is handled is raised on the caller's thread, not lost on OpenVINO's
+    backend = real_encoder.backend
+    ids, types, _ = real_encoder.tokenizer.encode(texts[:64])
+    batches = [real_encoder.tokenizer.pad(ids[i : i + 16], types[i : i + 16]) for i in range(0, 64, 16)]
+
+    def fail(i, rows):
+        raise ValueError(f"batch {i} not wanted")
+
+    with pytest.raises(ValueError, match="not wanted"):
+        backend.embed_each(iter(batches), fail)
+    assert len(backend.embed_many(batches)) == 4
+
+
+@pytest.mark.slow
 def test_a_second_load_reuses_the_export_and_the_gate_result(real_encoder, monkeypatch):
     from semantic.encoding import backends, quality_gate
     from semantic.encoding.backends import package_version

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -282,7 +282,9 @@ class OpenVinoBackend:
 
     Runs one single-threaded stream per core, each on its own batch of ``batch_size`` texts: on
     two shared cores this beat one two-threaded stream on batches of 32-128 (no threads waiting
-    on each other, less padding per batch).
+    on each other, less padding per batch). OpenVINO's "snippets" (its generated fused kernels, which run
+    attention as one subgraph) stay on: without them inference ran 1-3 % faster but the peak memory of
+    encoding 1,500 ad transcripts rose from 480 to 797 MB (docs/benchmarks.md, "Fast encoding").
 
     Args:
         context: The model directory, its cache folder, threads and the CPU's bf16 support.
@@ -317,18 +319,41 @@ class OpenVinoBackend:
     def embed_many(self, batches: Sequence[Mapping[str, np.ndarray]]) -> list[np.ndarray]:
         """Run several batches concurrently, one per stream; results in the order of ``batches``."""
         results: list[np.ndarray | None] = [None] * len(batches)
-        queue = import_openvino().AsyncInferQueue(self.compiled, self.streams)
-
-        def done(request: Any, i: int) -> None:
-            results[i] = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # copy: buffers are reused
-
-        queue.set_callback(done)
-        for i, features in enumerate(batches):
-            queue.start_async({k: features[k] for k in self.inputs}, i)
-        queue.wait_all()
-        if any(r is None for r in results):
-            raise SemanticModelError("OpenVINO returned no output for a batch; set SEMANTIC_ENCODER_BACKEND=fp32")
+        self.embed_each(batches, results.__setitem__)
         return [r for r in results if r is not None]
+
+    def embed_each(self, batches: Iterable[Mapping[str, np.ndarray]], done: Callable[[int, np.ndarray], None]) -> int:
+        """Run the batches as they come, one per stream, and hand each result to ``done(index, rows)`` on the
+        stream's thread as it finishes; return the number of batches.
+
+        A batch is taken from ``batches`` once a stream is free, so a lazy iterable prepares the next batch (pads
+        it) while the streams run, and only the batches in flight are held.
+        """
+        queue = import_openvino().AsyncInferQueue(self.compiled, self.streams)
+        errors: list[BaseException] = []
+        finished = [0]
+        lock = threading.Lock()  # two streams' callbacks may run at once
+
+        def on_done(request: Any, i: int) -> None:
+            try:
+                done(i, np.array(request.get_output_tensor(0).data, dtype=np.float32))  # copy: buffers are reused
+                with lock:
+                    finished[0] += 1
+            except BaseException as error:  # raised on the caller's thread below, not lost on OpenVINO's
+                errors.append(error)
+
+        queue.set_callback(on_done)
+        n = 0
+        for n, features in enumerate(batches, start=1):
+            if errors:
+                break
+            queue.start_async({k: features[k] for k in self.inputs}, n - 1)
+        queue.wait_all()
+        if errors:
+            raise errors[0]
+        if finished[0] != n:
+            raise SemanticModelError("OpenVINO returned no output for a batch; set SEMANTIC_ENCODER_BACKEND=fp32")
+        return n
 
 
 def embed_batches(backend: Backend, batches: Sequence[Mapping[str, np.ndarray]]) -> list[np.ndarray]:

@@ -25,7 +25,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -296,7 +296,10 @@ class Encoder:
         """Embed tokenised texts longest first in batches of similar length; rows in input order.
 
         Each batch is normalised and written straight into ``out`` (text ``i`` into row
-        ``rows[i]``), so the call holds one vector array, not several copies of it.
+        ``rows[i]``), so the call holds one vector array, not several copies of it. A backend that streams
+        (``embed_each``, OpenVINO's) gets every batch of the call in one stream, each padded while the ones
+        before it run, so its streams never wait for each other at a chunk's end; the others get them a chunk
+        at a time.
         """
         from semantic.encoding.backends import embed_batches
 
@@ -305,6 +308,29 @@ class Encoder:
         target = rows if rows is not None else np.arange(len(ids))
         size = self._batch_size(backend)
         chunk = max(self.batch_size * 16, 256)
+        each = getattr(backend, "embed_each", None)
+        if each is not None:  # one stream of batches, padded while the backend runs the ones before
+            groups = [order[s : s + size] for s in range(0, len(order), size)]
+            lock, done = threading.Lock(), [0]
+
+            def write(i: int, result: np.ndarray) -> None:
+                norms = np.linalg.norm(result, axis=1, keepdims=True)
+                vectors[target[groups[i]]] = result / np.where(norms > 0, norms, 1.0)
+                with lock:
+                    done[0] += len(groups[i])
+
+            def padded() -> Iterator[dict[str, np.ndarray]]:
+                reported = 0
+                for group in groups:
+                    yield self.tokenizer.pad([ids[i] for i in group], [types[i] for i in group])
+                    if progress is not None and done[0] >= reported + chunk:
+                        reported = done[0]
+                        progress(reported, len(order))
+
+            each(padded(), write)
+            if progress is not None:
+                progress(len(order), len(order))
+            return vectors
         for start in range(0, len(order), chunk):
             groups = [order[s : s + size] for s in range(start, min(start + chunk, len(order)), size)]
             batches = [self.tokenizer.pad([ids[i] for i in g], [types[i] for i in g]) for g in groups]
