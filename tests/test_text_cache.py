@@ -144,3 +144,15 @@ def test_syncs_in_parallel_threads_share_one_cache(tmp_path):
     assert len(set(cache._load().to_pylist())) == len(set(ASSETS.values()))
     encoder = FakeEncoder()  # whatever was added twice, every text is found
     assert store.sync("t9", rows(ASSETS), encoder, id_column="asset_id").encoded == 0 and encoder.calls == []
+
+
+def test_a_cache_another_sync_is_creating_is_read_as_empty_not_set_aside(tmp_path):
+    cache = TextVectorCache(tmp_path, "fake-v1", 32)
+    (cache.path / "_versions").mkdir(parents=True)  # what a first commit elsewhere leaves until its manifest lands
+    assert len(cache) == 0
+    assert cache.path.is_dir() and not [p for p in cache.folder.iterdir() if ".unreadable-" in p.name]
+    # a dataset that has a version but cannot be read is still set aside, and the texts encoded afresh
+    (cache.path / "_versions" / "1.manifest").write_bytes(b"not a manifest")
+    again = TextVectorCache(tmp_path, "fake-v1", 32)
+    assert len(again) == 0
+    assert not cache.path.exists() and [p for p in cache.folder.iterdir() if ".unreadable-" in p.name]

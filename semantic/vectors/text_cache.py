@@ -93,7 +93,7 @@ class TextVectorCache:
         """The cached hashes in row order (read once; positions index :meth:`vectors`)."""
         if self._keys is None:
             self._keys = pa.array([], pa.string())
-            if (self.path / "_versions").is_dir():
+            if self._created():
                 import lance
 
                 try:
@@ -108,6 +108,13 @@ class TextVectorCache:
                                    self.path, e, aside.name)
                     shutil.move(str(self.path), str(aside))
         return self._keys
+
+    def _created(self) -> bool:
+        """Whether the cache's dataset has a committed version. Another thread's or process's first commit creates
+        ``_versions`` a moment before its manifest: read then, the dataset looked unreadable and was set aside,
+        vectors and all, while that commit was landing."""
+        versions = self.path / "_versions"
+        return versions.is_dir() and any(versions.glob("*.manifest"))
 
     def __len__(self) -> int:
         return len(self._load())
@@ -167,7 +174,7 @@ class TextVectorCache:
 
         try:
             try:
-                write("append" if (self.path / "_versions").is_dir() else "create")
+                write("append" if self._created() else "create")
             except Exception:
                 if not (self.path / "_versions").is_dir():
                     raise
