@@ -356,12 +356,16 @@ class OpenVinoBackend:
         return n
 
 
-def embed_batches(backend: Backend, batches: Sequence[Mapping[str, np.ndarray]]) -> list[np.ndarray]:
-    """Embed batches with the backend's concurrent path where it has one, else one by one."""
-    many = getattr(backend, "embed_many", None)
-    if many is not None:
-        return list(many(batches))
-    return [backend.embed(features) for features in batches]
+def embed_each(backend: Backend, batches: Iterable[Mapping[str, np.ndarray]],
+               done: Callable[[int, np.ndarray], None]) -> None:
+    """Embed batches as they come, handing each result to ``done(index, rows)``: through the backend's own queue
+    where it has one (:meth:`OpenVinoBackend.embed_each`, results on its threads), else one by one."""
+    stream = getattr(backend, "embed_each", None)
+    if stream is not None:
+        stream(batches, done)
+        return
+    for i, features in enumerate(batches):
+        done(i, backend.embed(features))
 
 
 #: How each backend is built; tests replace entries to inject a backend.

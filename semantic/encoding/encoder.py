@@ -296,49 +296,36 @@ class Encoder:
         """Embed tokenised texts longest first in batches of similar length; rows in input order.
 
         Each batch is normalised and written straight into ``out`` (text ``i`` into row
-        ``rows[i]``), so the call holds one vector array, not several copies of it. A backend that streams
-        (``embed_each``, OpenVINO's) gets every batch of the call in one stream, each padded while the ones
-        before it run, so its streams never wait for each other at a chunk's end; the others get them a chunk
-        at a time.
+        ``rows[i]``), so the call holds one vector array, not several copies of it. Each batch is padded while
+        the backend runs the ones before it (OpenVINO's streams never wait for each other at a chunk's end).
         """
-        from semantic.encoding.backends import embed_batches
+        from semantic.encoding.backends import embed_each
 
         order = np.argsort([-len(row) for row in ids], kind="stable")
         vectors = out if out is not None else np.empty((len(ids), self.dim), dtype=np.float32)
         target = rows if rows is not None else np.arange(len(ids))
         size = self._batch_size(backend)
-        chunk = max(self.batch_size * 16, 256)
-        each = getattr(backend, "embed_each", None)
-        if each is not None:  # one stream of batches, padded while the backend runs the ones before
-            groups = [order[s : s + size] for s in range(0, len(order), size)]
-            lock, done = threading.Lock(), [0]
+        chunk = max(self.batch_size * 16, 256)  # texts between progress reports
+        groups = [order[s : s + size] for s in range(0, len(order), size)]
+        lock, done = threading.Lock(), [0]
 
-            def write(i: int, result: np.ndarray) -> None:
-                norms = np.linalg.norm(result, axis=1, keepdims=True)
-                vectors[target[groups[i]]] = result / np.where(norms > 0, norms, 1.0)
-                with lock:
-                    done[0] += len(groups[i])
+        def write(i: int, result: np.ndarray) -> None:  # on the backend's threads where it has them
+            norms = np.linalg.norm(result, axis=1, keepdims=True)
+            vectors[target[groups[i]]] = result / np.where(norms > 0, norms, 1.0)
+            with lock:
+                done[0] += len(groups[i])
 
-            def padded() -> Iterator[dict[str, np.ndarray]]:
-                reported = 0
-                for group in groups:
-                    yield self.tokenizer.pad([ids[i] for i in group], [types[i] for i in group])
-                    if progress is not None and done[0] >= reported + chunk:
-                        reported = done[0]
-                        progress(reported, len(order))
+        def padded() -> Iterator[dict[str, np.ndarray]]:
+            reported = 0
+            for group in groups:
+                yield self.tokenizer.pad([ids[i] for i in group], [types[i] for i in group])
+                if progress is not None and done[0] >= reported + chunk:
+                    reported = done[0]
+                    progress(reported, len(order))
 
-            each(padded(), write)
-            if progress is not None:
-                progress(len(order), len(order))
-            return vectors
-        for start in range(0, len(order), chunk):
-            groups = [order[s : s + size] for s in range(start, min(start + chunk, len(order)), size)]
-            batches = [self.tokenizer.pad([ids[i] for i in g], [types[i] for i in g]) for g in groups]
-            for group, result in zip(groups, embed_batches(backend, batches)):
-                norms = np.linalg.norm(result, axis=1, keepdims=True)
-                vectors[target[group]] = result / np.where(norms > 0, norms, 1.0)
-            if progress is not None:
-                progress(min(start + chunk, len(order)), len(order))
+        embed_each(backend, padded(), write)
+        if progress is not None:
+            progress(len(order), len(order))
         return vectors
 
     def _batch_size(self, backend: Backend) -> int:
