@@ -87,11 +87,11 @@ def build(project: Path, train: bool) -> tuple[float, float, str, list[tuple[str
     env.setdefault("SEMANTIC_ENCODER_CACHE", str(ROOT / "data" / "encoder_cache"))
     args = [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(project)]
     if not train:
-        # neither the encoder nor the pair or brief reranker (past 1,000 labelled duplicates or brief matches, from
+        # neither the encoder nor the pair, brief or lookalike reranker (past 1,000 labelled pairs of a task, from
         # about 10,000 demo assets, the build would train them: minutes that train_cost.py measures, not the build;
         # the brief reranker alone ran past 16 minutes at 100,000 assets before it was switched off here)
         args += ["--vars", "{semantic_train: false, semantic_train_reranker: false, "
-                           "semantic_train_brief_reranker: false}"]
+                           "semantic_train_brief_reranker: false, semantic_train_lookalike_reranker: false}"]
     samples: list[tuple[float, int]] = []
     stop = threading.Event()
     started = time.perf_counter()

@@ -62,6 +62,9 @@ def _check(args: argparse.Namespace) -> int:
             print(f"        nearest rejected claim {c.reference_id} (rule {c.rule_id}, {c.severity}): \"{c.claim}\"")
             print(f"        similarity {c.similarity:.3f}, score {c.score:.3f}, probability {c.probability:.2f}; "
                   f"why rejected: {c.rationale}")
+        if c.reranker_probability is not None:
+            print(f"        lookalike reranker {c.reranker_version}: probability {c.reranker_probability:.3f}"
+                  + (" (review cleared)" if c.decision == "clear" else ""))
     return 1 if any(c.decision in failing for c in checks) else 0
 
 
@@ -246,6 +249,8 @@ def _train(args: argparse.Namespace) -> int:
     from semantic.config import default_model_dir
     from semantic.encoding.training import TrainingConfig, load_task, resolve_bf16, train
 
+    if getattr(args, "lookalike", False) and not args.cross_encoder:
+        raise SemanticError("--lookalike trains a lookalike reranker: give it with --cross-encoder")
     tasks = [load_task(path) for path in args.data]
     if args.cross_encoder:
         return _train_reranker(args, tasks)
@@ -292,10 +297,14 @@ def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
         raise SemanticError("--cross-encoder trains on pairs folders (a pair reranker) or on retrieval folders (a "
                             "query-first brief reranker), not both at once: give folders of one kind")
     query_first = kinds == {"retrieval"}
+    lookalike = bool(getattr(args, "lookalike", False))
+    if lookalike and query_first:
+        raise SemanticError("--lookalike trains on pairs folders (text_a the rejected claim, text_b the copy, label 1 "
+                            "for a restatement), not retrieval folders")
     config = RerankerConfig(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                             learning_rate=args.learning_rate or 5e-5,
-                            max_length=args.max_seq_length or (128 if query_first else 192),
-                            symmetric=not query_first)
+                            max_length=args.max_seq_length or (128 if query_first or lookalike else 192),
+                            symmetric=not (query_first or lookalike), clears=lookalike)
     base = args.base or default_model_dir()
     if query_first:  # each query with its relevant documents and the encoder's hardest near misses
         encoder = load_encoder(base)
@@ -303,7 +312,8 @@ def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
     registry = None
     out = Path(args.out) if args.out else None
     if out is None:  # into the project's registry, activated when it passes its guard
-        registry = Registry(active().brief_rerankers_dir if query_first else active().rerankers_dir)
+        registry = Registry(active().lookalike_rerankers_dir if lookalike else
+                            active().brief_rerankers_dir if query_first else active().rerankers_dir)
         out = registry.root / version_name(tasks, config)
     _print_tasks(tasks)
     result = train_reranker(tasks, out, base, config)
@@ -311,21 +321,25 @@ def _train_reranker(args: argparse.Namespace, tasks: Sequence[Any]) -> int:
         print(f"valid {name}: {value:.4f}")
     passed = bool(result.guard.get("passed"))
     print(f"guard: {'passed' if passed else 'FAILED'} ({result.guard.get('reason')})")
-    kind = "brief reranker" if query_first else "pair reranker"
+    kind = "lookalike reranker" if lookalike else "brief reranker" if query_first else "pair reranker"
     print(f"{kind} {result.version} written to {result.out_dir} in {result.seconds:.0f} s")
     if registry is not None and passed:
         registry.activate(out.name, reason="trained by semantic train --cross-encoder")
         print(f"activated as the project's {kind} ({registry.root}); "
-              + ("fct_brief_asset_matches reorders each brief's top assets with it" if query_first
+              + ("fct_compliance_lookalikes and semantic check clear the reviews it judges unlike their claim"
+                 if lookalike else "fct_brief_asset_matches reorders each brief's top assets with it" if query_first
                  else "semantic_pair_score uses it"))
     return 0 if passed else 1
 
 
 def _which(args: argparse.Namespace) -> str:
-    """Which registry a versions, activate or rollback command works on: encoder, reranker or brief."""
-    if getattr(args, "reranker", False) and getattr(args, "brief_reranker", False):
-        raise SemanticError("give --reranker (pair rerankers) or --brief-reranker (brief rerankers), not both")
-    return "brief" if getattr(args, "brief_reranker", False) else "reranker" if args.reranker else "encoder"
+    """Which registry a versions, activate or rollback command works on: encoder, reranker, brief or lookalike."""
+    chosen = [name for name, flag in (("reranker", "reranker"), ("brief", "brief_reranker"),
+                                      ("lookalike", "lookalike_reranker")) if getattr(args, flag, False)]
+    if len(chosen) > 1:
+        raise SemanticError("give one of --reranker (pair rerankers), --brief-reranker (brief rerankers) or "
+                            "--lookalike-reranker (lookalike rerankers), not several")
+    return chosen[0] if chosen else "encoder"
 
 
 def _registry(which: str = "encoder") -> Any:
@@ -334,20 +348,25 @@ def _registry(which: str = "encoder") -> Any:
 
     config = active()
     return Registry({"encoder": config.models_dir, "reranker": config.rerankers_dir,
-                     "brief": config.brief_rerankers_dir}[which])
+                     "brief": config.brief_rerankers_dir, "lookalike": config.lookalike_rerankers_dir}[which])
 
 
 def _versions(args: argparse.Namespace) -> int:
     which = _which(args)
     registry = _registry(which)
     active_name = registry.active_name()
-    base = {"encoder": "packaged all-MiniLM-L6-v2", "reranker": "no pair reranker", "brief": "no brief reranker"}
+    base = {"encoder": "packaged all-MiniLM-L6-v2", "reranker": "no pair reranker", "brief": "no brief reranker",
+            "lookalike": "no lookalike reranker"}
     print(f"{'*' if active_name == 'base' else ' '} base ({base[which]})")
     for v in registry.versions():
         guard = v.metrics.get("guard") or {}
         if which == "brief":
             detail = (f"  fusion weight {guard['fusion_weight']:g}, held-out MRR {guard['valid_mrr']:.3f} against "
                       f"{guard['cosine_valid_mrr']:.3f}" if "valid_mrr" in guard else "")
+        elif which == "lookalike":
+            detail = (f"  clears below {guard['clear_below']:.3g}: {guard['cleared_non_matches']:.0%} of the valid "
+                      f"benign pairs, keeping {guard['kept_matches']:.0%} of the lookalikes"
+                      if "cleared_non_matches" in guard else "")
         elif which == "reranker":
             detail = f"  valid AP {guard['valid_ap']:.3f}" if "valid_ap" in guard else ""
         else:
@@ -363,7 +382,8 @@ def _versions(args: argparse.Namespace) -> int:
 
 _NEXT_BUILD = {"encoder": "the next `dbt build` (or `make run`) re-embeds with it",
                "reranker": "the next `dbt build` rescores the near-duplicate candidates with it",
-               "brief": "the next `dbt build` reorders the brief matches with it"}
+               "brief": "the next `dbt build` reorders the brief matches with it",
+               "lookalike": "the next `dbt build` (and `semantic check` now) asks it about the compliance reviews"}
 
 
 def _activate(args: argparse.Namespace) -> int:
@@ -591,22 +611,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "texts at once, from the base model's transformer) on pairs folders instead of the encoder, or a "
                    "brief reranker (query first) on retrieval folders; exits 1 when it does not beat the encoder's "
                    "cosine on the valid pairs (the held-out queries)")
+    p.add_argument("--lookalike", action="store_true", help="with --cross-encoder: a lookalike reranker on pairs "
+                   "folders (text_a the rejected claim, text_b the copy); its guard chooses on the valid pairs the "
+                   "probability below which it clears a compliance review (data/lookalike_rerankers)")
     p.set_defaults(func=_train)
 
     on_rerankers = "the pair rerankers (data/rerankers) instead of the encoders; 'base' is no reranker"
     on_briefs = "the brief rerankers (data/brief_rerankers) instead of the encoders; 'base' is no reranker"
+    on_lookalikes = "the lookalike rerankers (data/lookalike_rerankers) instead of the encoders; 'base' is no reranker"
     p = sub.add_parser("versions", help="list tuned encoder versions; * marks the active one")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
+    p.add_argument("--lookalike-reranker", action="store_true", help=on_lookalikes)
     p.set_defaults(func=_versions)
     p = sub.add_parser("activate", help="make a version (or 'base') the active encoder")
     p.add_argument("version")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
+    p.add_argument("--lookalike-reranker", action="store_true", help=on_lookalikes)
     p.set_defaults(func=_activate)
     p = sub.add_parser("rollback", help="re-activate the version that was active before the current one")
     p.add_argument("--reranker", action="store_true", help=on_rerankers)
     p.add_argument("--brief-reranker", action="store_true", help=on_briefs)
+    p.add_argument("--lookalike-reranker", action="store_true", help=on_lookalikes)
     p.set_defaults(func=_rollback)
 
     p = sub.add_parser(

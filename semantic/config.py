@@ -187,6 +187,12 @@ class SemanticConfig:
         return self.models_dir.parent / "brief_rerankers"
 
     @property
+    def lookalike_rerankers_dir(self) -> Path:
+        """The registry of trained lookalike rerankers, query-first: a rejected claim, then an asset
+        (``<models_dir>/../lookalike_rerankers``)."""
+        return self.models_dir.parent / "lookalike_rerankers"
+
+    @property
     def review_log(self) -> Path:
         """The reviewers' decision log (``$SEMANTIC_REVIEW_LOG`` or ``<models_dir>/../review/decisions.jsonl``):
         beside the DuckDB file, never inside it, so no build, swap or rollback replaces it."""

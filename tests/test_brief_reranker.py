@@ -146,7 +146,7 @@ def test_the_cli_trains_a_brief_reranker_into_its_registry_and_evaluate_reorders
     assert main(["versions", "--brief-reranker"]) == 0
     assert version.name in capsys.readouterr().out
     assert main(["activate", "--brief-reranker", "base"]) == 0 and registry.active_name() == "base"
-    assert main(["versions", "--brief-reranker", "--reranker"]) != 0 and "not both" in capsys.readouterr().err
+    assert main(["versions", "--brief-reranker", "--reranker"]) != 0 and "not several" in capsys.readouterr().err
     # evaluate: the base encoder's top 20 of each query reordered with a weight chosen out of fold
     assert main(["evaluate", "--data", str(folder), "--reranker", str(version.path)]) == 0
     table = capsys.readouterr().out

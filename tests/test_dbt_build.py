@@ -306,7 +306,7 @@ def test_the_pair_decision_decides_near_duplicates_once_the_labels_allow(project
 
 
 RERANKER = ("{semantic_train: false, calibration_min_positives: 5, semantic_train_reranker: true, "
-            "semantic_train_reranker_min_pairs: 10, "
+            "semantic_train_reranker_min_pairs: 10, semantic_train_lookalike_reranker: false, "
             "semantic_train_reranker_epochs: 2, semantic_train_reranker_max_length: 96}")
 
 
@@ -361,7 +361,7 @@ BRIEF_RERANKER = ("{semantic_train: false, semantic_train_reranker: false, seman
                   "semantic_train_reranker_max_length: 64}")
 
 
-def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_with_it(project, first_build):
+def test_the_build_trains_a_brief_and_a_lookalike_reranker_and_decides_with_them(project, first_build):
     result = dbt_build(project, "--vars", BRIEF_RERANKER, train=True)
     assert result.returncode == 0, result.stdout[-3000:]
     trained = re.search(r"training brief reranker (\S+) on (\d+) labelled brief match pairs", result.stdout)
@@ -375,9 +375,17 @@ def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_wit
     assert scored == ([(reranker_version,)] if active else []), result.stdout[-3000:]
     if not active:
         assert "failed its guard" in result.stdout
+    # the labelled lookalikes trained a lookalike reranker in the same build (its training var on by default)
+    looked = re.search(r"training lookalike reranker (\S+) on (\d+) labelled lookalike pairs", result.stdout)
+    assert looked, result.stdout[-3000:]
+    [(look_passed, look_active, clear_below)] = query(
+        project, "select guard_passed, is_active, clear_below from int_lookalike_rerankers_trained where version = $1",
+        [looked[1]])
+    assert look_active == look_passed == (clear_below > 0)
     # the same labels and vars: kept, not retrained
     again = dbt_build(project, "--vars", BRIEF_RERANKER, train=True)
     assert again.returncode == 0 and f"reusing brief reranker {version}" in again.stdout
+    assert f"reusing lookalike reranker {looked[1]}" in again.stdout
     # one whose guard passes for sure (trained on a pattern the cosine misses) is activated from the CLI; the next
     # build scores every brief's top brief_match_rerank_depth with it (k 10 <= depth 20: every row)
     from test_brief_reranker import write_retrieval
@@ -386,6 +394,13 @@ def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_wit
     subprocess.run([str(BIN / "semantic"), "train", "--cross-encoder", "--data", str(folder), "--epochs", "3",
                     "--batch-size", "8", "--max-seq-length", "48"], cwd=project, env=env_for(project), check=True,
                    capture_output=True)
+    # and a lookalike reranker that passes for sure: the next build asks it about every review and clears some
+    from test_lookalike_reranker import write_lookalikes
+
+    claims = write_lookalikes(project / "invented_claims")
+    subprocess.run([str(BIN / "semantic"), "train", "--cross-encoder", "--lookalike", "--data", str(claims),
+                    "--epochs", "3", "--batch-size", "8", "--max-seq-length", "48"], cwd=project, env=env_for(project),
+                   check=True, capture_output=True)
     reordered = dbt_build(project)
     assert reordered.returncode == 0, reordered.stdout[-3000:]
     [(active_version,)] = query(project, "select reranker_version from int_brief_rerankers_trained where is_active")
@@ -394,6 +409,21 @@ def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_wit
     asked = re.search(r"brief reranker (\S+) scored (\d+) \(brief, asset\) pairs", reordered.stdout)
     assert asked and asked[1] == active_version, reordered.stdout[-3000:]
     assert int(asked[2]) >= query(project, "select count(*) from fct_brief_asset_matches")[0][0]
+    [(look_version, clear_below)] = query(
+        project, "select reranker_version, clear_below from int_lookalike_rerankers_trained where is_active")
+    zone = query(project, "select count(*) from fct_compliance_lookalikes "
+                          "where score >= review_threshold and score < flag_threshold")[0][0]
+    assert zone > 0 and query(project, "select count(*), count(distinct reranker_version), min(reranker_version) "
+                                       "from fct_compliance_lookalikes where reranker_probability is not null") == [
+        (zone, 1, look_version)]
+    # below the reranker's probability a review is cleared; a flag is never asked
+    groups = {(d, below): n for d, below, n in query(
+        project, "select decision, reranker_probability < $1, count(*) from fct_compliance_lookalikes "
+                 "where reranker_probability is not null group by all", [clear_below])}
+    assert set(groups) <= {("clear", True), ("review", False)} and groups.get(("clear", True), 0) > 0, groups
+    assert query(project, "select count(*) from fct_compliance_lookalikes where decision = 'flag' "
+                          "and reranker_probability is not null") == [(0,)]
+    assert re.search(rf"lookalike reranker {re.escape(look_version)} scored {zone} reviews", reordered.stdout)
     # a row reordered by another brief reranker is refused, naming it
     with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
         con.execute("update fct_brief_asset_matches set reranker_version = 'rr_elsewhere-0123456789ab' "
@@ -401,13 +431,22 @@ def test_the_build_trains_a_brief_reranker_on_the_brief_matches_and_reorders_wit
     refused = dbt_test(project, "fct_brief_asset_matches")
     assert refused.returncode != 0
     assert "semantic_active_brief_reranker" in refused.stdout
+    with duckdb.connect(str(project / "data" / "semantic_assets.duckdb")) as con:
+        con.execute("update fct_compliance_lookalikes set reranker_version = 'rr_elsewhere-0123456789ab' "
+                    "where rowid = (select min(rowid) from fct_compliance_lookalikes "
+                    "where reranker_version is not null)")
+    refused = dbt_test(project, "fct_compliance_lookalikes")
+    assert refused.returncode != 0 and "semantic_active_lookalike_reranker" in refused.stdout
     # switched off: the next build lists the briefs' assets by the cosine again
-    subprocess.run([str(BIN / "semantic"), "activate", "--brief-reranker", "base"], cwd=project,
-                   env=env_for(project), check=True, capture_output=True)
+    for flag in ("--brief-reranker", "--lookalike-reranker"):
+        subprocess.run([str(BIN / "semantic"), "activate", flag, "base"], cwd=project, env=env_for(project),
+                       check=True, capture_output=True)
     plain = dbt_build(project)
     assert plain.returncode == 0, plain.stdout[-3000:]
     assert query(project, "select count(*) from fct_brief_asset_matches where reranker_version is not null") == [(0,)]
     assert query(project, "select count(*) from fct_brief_asset_matches where rank <> relevance_rank") == [(0,)]
+    assert query(project, "select count(*) from fct_compliance_lookalikes where reranker_version is not null") == [(0,)]
+    assert query(project, "select count(*) from fct_compliance_lookalikes where decision = 'review'") == [(zone,)]
 
 
 def test_match_probability_is_the_same_in_the_bi_macro_and_the_python_function(project, first_build):

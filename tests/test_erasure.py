@@ -209,7 +209,8 @@ def test_forget_refuses_no_id_and_an_unknown_id_before_touching_anything(tmp_pat
 def test_forget_without_retrain_turns_training_off_in_the_vars_it_is_given():
     from semantic.warehouse.erasure import _with_training_off
 
-    off = '"semantic_train": false, "semantic_train_reranker": false, "semantic_train_brief_reranker": false'
+    off = ('"semantic_train": false, "semantic_train_reranker": false, "semantic_train_brief_reranker": false, '
+           '"semantic_train_lookalike_reranker": false')
     assert _with_training_off([]) == ["--vars", "{" + off + "}"]
     assert _with_training_off(["--vars", "{n: 3}", "--target", "ci"]) == [
         "--vars", '{"n": 3, ' + off + "}", "--target", "ci"]
@@ -228,11 +229,17 @@ def test_pair_rerankers_trained_on_an_asset_are_named_with_the_encoders(tmp_path
     assert trained_versions(tmp_path / "rerankers", ["A2"]) == {"A2": ["rr1"]}
 
 
-def test_both_reranker_registries_are_searched_for_what_an_asset_trained(tmp_path):
+def test_every_reranker_registry_is_searched_for_what_an_asset_trained(tmp_path):
     from semantic.config import SemanticConfig
-    from semantic.warehouse.erasure import BRIEF_RERANKER_PREFIX, RERANKER_PREFIX, _reranker_registries
+    from semantic.warehouse.erasure import (
+        BRIEF_RERANKER_PREFIX,
+        LOOKALIKE_RERANKER_PREFIX,
+        RERANKER_PREFIX,
+        _reranker_registries,
+    )
 
     config = SemanticConfig(db_path=tmp_path / "data" / "x.duckdb", lance_dir=tmp_path / "data" / "lance",
                             model_dir=None, models_dir=tmp_path / "data" / "models")
     assert _reranker_registries(config) == {RERANKER_PREFIX: tmp_path / "data" / "rerankers",
-                                            BRIEF_RERANKER_PREFIX: tmp_path / "data" / "brief_rerankers"}
+                                            BRIEF_RERANKER_PREFIX: tmp_path / "data" / "brief_rerankers",
+                                            LOOKALIKE_RERANKER_PREFIX: tmp_path / "data" / "lookalike_rerankers"}

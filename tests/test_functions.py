@@ -515,3 +515,41 @@ def test_compliance_check_keeps_the_cosine_in_range(calibrated):
     check = calibrated.execute("select semantic_compliance_check('Clinically proven to cure colds')").fetchone()[0]
     assert check["reference_id"] == "R1" and check["decision"] == "flag" and check["similarity"] <= 1.0
     assert calibrated.execute("select semantic_compliance_check(' ')").fetchone() == (None,)
+
+
+def test_a_review_the_lookalike_reranker_judges_unlike_its_claim_is_cleared_and_says_so(tmp_path, real_encoder,
+                                                                                      store_dir, monkeypatch):
+    from semantic.decisions import calibration, compliance
+    from semantic.decisions.compliance import save_typicality
+
+    lance = tmp_path / "data" / "lance"
+    shutil.copytree(store_dir, lance)
+    claims = ["Clinically proven to cure colds", "The safest car on the road"]
+    VectorStore(lance).sync("compliance_references", pa.table({
+        "reference_id": ["R1", "R2"], "rule_id": ["health", "safety"], "severity": ["high", "medium"],
+        "market": ["ALL", "ALL"], "is_active": [True, True], "text": claims, "rationale": ["unsupported", "unprovable"],
+        "content_hash": claims}), real_encoder, id_column="reference_id")
+    # everything from a score of -2 is at least a review, nothing below 0.99 a flag
+    calibration.save(tmp_path / "data" / "calibration", real_encoder.version, {
+        task: calibration.Calibration("isotonic", (-2.0, 2.0), (0.0, 1.0), 0.99, "precision", 0.95, 100, 40,
+                                      review_threshold=-2.0)
+        for task in ("duplicate", "brief_match", "lookalike")})
+    save_typicality(tmp_path / "data" / "calibration", real_encoder.version, 0.5, {"R1": 0.0, "R2": 0.0})
+
+    class Scorer:  # the active lookalike reranker's stand-in: judges the colds copy a restatement, the rest not
+        clear_below, version = 0.3, "lookalike_rr-0123456789ab"
+
+        def score(self, claims, texts):
+            return [0.9 if "colds" in t else 0.05 for t in texts]
+
+    monkeypatch.setattr(compliance, "active_lookalike_reranker", lambda config: Scorer())
+    conn = duckdb.connect()
+    register(conn, SemanticConfig.from_plugin({"lance_dir": str(lance), "models_dir": str(tmp_path / "data" /
+                                                                                          "models")}),
+             encoder=real_encoder)
+    kept, cleared, flagged = (conn.execute("select semantic_compliance_check(?)", [t]).fetchone()[0] for t in (
+        "Proven by doctors to cure your colds", "Our car has a roomy boot", "Clinically proven to cure colds"))
+    assert kept["decision"] == "review" and kept["reranker_probability"] == 0.9
+    assert cleared["decision"] == "clear" and cleared["reranker_probability"] == 0.05
+    assert cleared["reranker_version"] == kept["reranker_version"] == Scorer.version
+    assert flagged["decision"] == "flag" and flagged["reranker_probability"] is None  # a flag is never asked

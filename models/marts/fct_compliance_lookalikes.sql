@@ -3,7 +3,9 @@
     to (similarity - lookalike_typicality_weight * typicality; int_compliance_candidates),
     calibrated probability, margin of the score over the flag threshold and a decision: `flag` at
     or above the calibrated lookalike threshold, `review` in the abstain zone down to the review
-    threshold, `clear` below. Waived (asset, reference) pairs stay visible with is_waived. -#}
+    threshold, `clear` below. With an active lookalike reranker, a review it judges below its clearing
+    probability (int_compliance_reviews_reranked) is `clear` too, its probability shown: it never
+    touches a flag. Waived (asset, reference) pairs stay visible with is_waived. -#}
 {%- set flag_override = var('lookalike_threshold') -%}
 {%- set review_override = var('lookalike_review_threshold') -%}
 {%- for name, value in [('lookalike_threshold', flag_override), ('lookalike_review_threshold', review_override)] -%}
@@ -49,6 +51,10 @@ sentences as (
     select sentence_id, text from {{ ref('stg_semantic__asset_sentences') }}
 ),
 
+reranked as (
+    select * from {{ ref('int_compliance_reviews_reranked') }}
+),
+
 decided as (
     select
         candidates.*,
@@ -57,11 +63,19 @@ decided as (
         candidates.score - thresholds.flag_threshold as margin,
         case
             when candidates.score >= thresholds.flag_threshold then 'flag'
+            when candidates.score >= thresholds.review_threshold
+                and reranked.reranker_probability < reranked.clear_below then 'clear'
             when candidates.score >= thresholds.review_threshold then 'review'
             else 'clear'
-        end as decision
+        end as decision,
+        reranked.reranker_probability,
+        reranked.reranker_version
     from candidates
     left join thresholds on thresholds.model_version = candidates.model_version
+    left join reranked
+        on reranked.asset_id = candidates.asset_id
+        and reranked.reference_id = candidates.reference_id
+        and reranked.score = candidates.score
 ),
 
 final as (
@@ -84,6 +98,8 @@ final as (
         decided.margin,
         decided.decision,
         decided.decision = 'flag' as is_flagged,
+        decided.reranker_probability,
+        decided.reranker_version,
         waivers.asset_id is not null as is_waived,
         waivers.approved_by as waived_by,
         waivers.approved_at as waived_at,

@@ -7,16 +7,20 @@ market, or any) of the LanceDB ``compliance_references`` table is scored by that
 the weighted typicality of the reference (:func:`typicality`, measured by the dbt model
 ``int_compliance_reference_typicality`` and saved beside the calibration), and the calibrated
 ``lookalike`` thresholds of that encoder version (``dim_similarity_thresholds``, saved under
-``data/calibration``) turn the best score into ``flag``, ``review`` or ``clear``.
+``data/calibration``) turn the best score into ``flag``, ``review`` or ``clear``. An active lookalike
+reranker (a cross-encoder that reads the rejected claim and then the copy, trained on the labelled lookalikes;
+:func:`clear_reviews`) is then asked about the ``review`` verdicts only, and clears those it judges below the
+probability its guard chose: it never raises a verdict nor touches a ``flag``.
 Used by ``semantic_compliance_check(text)`` in SQL and ``semantic check "text"`` on the shell.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,8 @@ from semantic.errors import SemanticConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from semantic.config import SemanticConfig
     from semantic.encoding.encoder import Encoder
+
+logger = logging.getLogger("semantic")
 
 REFERENCES_TABLE = "compliance_references"
 #: The dbt vars ``lookalike_typicality_k`` and ``lookalike_typicality_weight`` default to these.
@@ -129,6 +135,8 @@ class Check:
     probability: float | None
     claim: str | None
     rationale: str | None
+    reranker_probability: float | None = None
+    reranker_version: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,12 +145,115 @@ class Check:
 EMPTY = Check(None, None, None, None, None, None, None, None, None)
 
 
+def clear_reviews(decisions: Sequence[str | None], claims: Sequence[str | None], texts: Sequence[str | None],
+                  reranker: Any) -> tuple[list[str | None], np.ndarray]:
+    """Ask a lookalike reranker about the ``review`` verdicts and clear those it judges unlike the claim.
+
+    Only the abstain zone is asked (the cost is bounded by the reviews, not the candidates): a ``review`` whose
+    reranker probability is below ``reranker.clear_below`` (chosen by its guard on the valid pairs so that the
+    known restatements stay above it; :func:`semantic.encoding.reranker.clear_guard`) becomes ``clear``. A
+    ``flag`` or ``clear`` is never changed, nor a review it gave no probability (a blank text).
+
+    Args:
+        decisions: ``flag``, ``review``, ``clear`` (or None) per (text, claim) row.
+        claims: The rejected claim of each row (read first).
+        texts: The copy of each row (the asset's whole text, as the reranker was trained).
+        reranker: A loaded lookalike reranker (``score``, ``clear_below``), or None: nothing changes.
+
+    Returns:
+        The decisions, and the reranker's probability per row (NaN where it was not asked).
+    """
+    out = list(decisions)
+    probability = np.full(len(out), np.nan)
+    asked = [i for i, d in enumerate(out) if d == "review"]
+    if reranker is None or not asked or not reranker.clear_below > 0:
+        return out, probability
+    probability[asked] = reranker.score([claims[i] for i in asked], [texts[i] for i in asked])
+    for i in asked:
+        if probability[i] < reranker.clear_below:
+            out[i] = "clear"
+    return out, probability
+
+
+#: The columns of ``int_compliance_reviews_reranked`` (:func:`rerank_review_zone`).
+REVIEWS_RERANKED_SCHEMA = (("asset_id", "string"), ("reference_id", "string"), ("score", "float64"),
+                           ("reranker_probability", "float64"), ("clear_below", "float64"),
+                           ("reranker_version", "string"))
+
+
+def _threshold_override(value: Any) -> float | None:
+    """A dbt var rendered into a Python model's config: None, 'None', '' or a number."""
+    if value is None or str(value).strip().lower() in ("", "none", "null"):
+        return None
+    return float(value)
+
+
+def rerank_review_zone(candidates: Any, thresholds: Any, asset_texts: Mapping[str, str | None],
+                       claims: Mapping[str, str | None], reranker: Any, flag_override: Any = None,
+                       review_override: Any = None) -> Any:
+    """The build's :func:`clear_reviews`: the lookalike reranker's probability for every candidate in the abstain
+    zone, as ``fct_compliance_lookalikes`` decides it.
+
+    A candidate is in the zone when its score is below the flag threshold and at or above the review threshold of
+    its model version (the dbt vars ``lookalike_threshold`` and ``lookalike_review_threshold`` where set, the
+    calibrated ones otherwise; the review threshold never above the flag's), the mart's own rule.
+
+    Args:
+        candidates: Arrow table of ``int_compliance_candidates`` (asset_id, reference_id, score, model_version).
+        thresholds: Arrow table of the ``lookalike`` rows of ``dim_similarity_thresholds`` (model_version,
+            threshold, review_threshold).
+        asset_texts: Asset id to its whole text (what the reranker reads after the claim).
+        claims: Reference id to its claim text.
+        reranker: The active lookalike reranker (:func:`active_lookalike_reranker`), or None: no rows.
+        flag_override: The var ``lookalike_threshold`` (None: the calibrated threshold).
+        review_override: The var ``lookalike_review_threshold`` (None: the calibrated review threshold).
+
+    Returns:
+        Arrow table of :data:`REVIEWS_RERANKED_SCHEMA`, one row per candidate asked.
+    """
+    import pyarrow as pa
+
+    schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in REVIEWS_RERANKED_SCHEMA])
+    if reranker is None or not reranker.clear_below > 0 or not candidates.num_rows:
+        return schema.empty_table()
+    flag_var, review_var = _threshold_override(flag_override), _threshold_override(review_override)
+    zones: dict[str, tuple[float, float]] = {}
+    for row in thresholds.to_pylist():
+        if row["threshold"] is None and flag_var is None:
+            continue
+        flag = flag_var if flag_var is not None else float(row["threshold"])
+        review = review_var if review_var is not None else (
+            float(row["review_threshold"]) if row["review_threshold"] is not None else flag)
+        zones[row["model_version"]] = (min(review, flag), flag)
+    rows = [r for r in candidates.to_pylist() if r["model_version"] in zones and r["score"] is not None
+            and zones[r["model_version"]][0] <= r["score"] < zones[r["model_version"]][1]]
+    _, probability = clear_reviews(["review"] * len(rows), [claims.get(r["reference_id"]) for r in rows],
+                                   [asset_texts.get(r["asset_id"]) for r in rows], reranker)
+    if rows:
+        logger.info("compliance: lookalike reranker %s scored %d reviews (clears below %.3g)", reranker.version,
+                    len(rows), reranker.clear_below)
+    return pa.Table.from_pylist([
+        {"asset_id": r["asset_id"], "reference_id": r["reference_id"], "score": float(r["score"]),
+         "reranker_probability": None if p != p else float(p), "clear_below": reranker.clear_below,
+         "reranker_version": reranker.version} for r, p in zip(rows, probability)], schema=schema)
+
+
+def active_lookalike_reranker(config: SemanticConfig) -> Any:
+    """The active lookalike reranker, loaded (None when ``base`` is active or none passed its guard)."""
+    from semantic.encoding.registry import lookalike_reranker_dir
+    from semantic.encoding.reranker import load_reranker
+
+    path = lookalike_reranker_dir(config)
+    return None if path is None else load_reranker(path)
+
+
 def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: Encoder,
                 market: str | None = None, pins: Mapping[str, int] | None = None) -> list[Check]:
     """The compliance verdict for each text (an empty verdict for NULL or blank text).
 
     ``pins``: the LanceDB versions a reader's DuckDB file was published with (the reference bank is
-    read at that version; :mod:`semantic.vectors.pins`), or None for the latest.
+    read at that version; :mod:`semantic.vectors.pins`), or None for the latest. A ``review`` is then put to the
+    active lookalike reranker, as the build does (:func:`clear_reviews`).
 
     Raises:
         SemanticConfigError: No reference bank or no calibration for the active encoder yet.
@@ -182,4 +293,10 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         ref, score = refs[j], float(scores[i, j])
         out[i] = Check(cal.decision([score])[0], ref["reference_id"], ref["rule_id"], ref["severity"],
                        float(similarity[i, j]), score, float(cal.probability(score)), ref["text"], ref["rationale"])
+    if any(c.decision == "review" for c in out):
+        reranker = active_lookalike_reranker(config)
+        if reranker is not None and reranker.clear_below > 0:
+            decided, probability = clear_reviews([c.decision for c in out], [c.claim for c in out], texts, reranker)
+            out = [replace(c, decision=d, reranker_probability=float(p), reranker_version=reranker.version)
+                   if not np.isnan(p) else c for c, d, p in zip(out, decided, probability)]
     return out

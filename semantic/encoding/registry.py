@@ -227,6 +227,12 @@ def brief_reranker_dir(config: SemanticConfig) -> Path | None:
     return _active_path(config.brief_rerankers_dir)
 
 
+def lookalike_reranker_dir(config: SemanticConfig) -> Path | None:
+    """The lookalike reranker that clears compliance reviews now: the active version of the lookalike reranker
+    registry (``data/lookalike_rerankers``, verified as :func:`encoder_dir` verifies), else None."""
+    return _active_path(config.lookalike_rerankers_dir)
+
+
 def _active_path(registry_dir: Path) -> Path | None:
     """The verified folder of the registry's active version, or None when ``base`` is active."""
     registry = Registry(registry_dir)
@@ -271,8 +277,9 @@ def versions_table(registry: Registry) -> Any:
 
 def rerankers_table(registry: Registry) -> Any:
     """One Arrow row per reranker in a reranker registry: its version (what rows it scored record), guard
-    figures (a brief reranker's: the fusion weight and the held-out MRR with and without it) and whether it is
-    active. No rows when none was trained."""
+    figures (a brief reranker's: the fusion weight and the held-out MRR with and without it; a lookalike
+    reranker's: the probability below which it clears a review, and the shares of the valid lookalikes it keeps
+    and of the valid benign pairs it clears) and whether it is active. No rows when none was trained."""
     import pyarrow as pa
 
     from semantic.encoding.encoder import model_version
@@ -289,6 +296,8 @@ def rerankers_table(registry: Registry) -> Any:
             "guard_passed": v.guard_passed, "valid_ap": guard.get("valid_ap"),
             "cosine_valid_ap": guard.get("cosine_valid_ap"), "fusion_weight": guard.get("fusion_weight"),
             "valid_mrr": guard.get("valid_mrr"), "cosine_valid_mrr": guard.get("cosine_valid_mrr"),
+            "clear_below": guard.get("clear_below"), "kept_matches": guard.get("kept_matches"),
+            "cleared_non_matches": guard.get("cleared_non_matches"),
             "is_active": v.name == active,
         })
     schema = pa.schema([
@@ -296,6 +305,7 @@ def rerankers_table(registry: Registry) -> Any:
         ("created_at", pa.timestamp("us")), ("epochs", pa.float64()), ("data_hash", pa.string()),
         ("guard_passed", pa.bool_()), ("valid_ap", pa.float64()), ("cosine_valid_ap", pa.float64()),
         ("fusion_weight", pa.float64()), ("valid_mrr", pa.float64()), ("cosine_valid_mrr", pa.float64()),
+        ("clear_below", pa.float64()), ("kept_matches", pa.float64()), ("cleared_non_matches", pa.float64()),
         ("is_active", pa.bool_()),
     ])
     return pa.Table.from_pylist(rows, schema=schema)
@@ -396,6 +406,12 @@ def train_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Regis
 RERANKER_TASK = "duplicate"
 #: The labelled-pairs task a brief reranker (query first: the brief, then the asset) is trained on.
 BRIEF_RERANKER_TASK = "brief_match"
+#: The labelled-pairs task a lookalike reranker (query first: the rejected claim, then the asset) is trained on.
+LOOKALIKE_RERANKER_TASK = "lookalike"
+#: Each reranker task's name in logs and the dbt var that switches its training off.
+_RERANKER_KINDS = {RERANKER_TASK: ("pair reranker", "semantic_train_reranker"),
+                   BRIEF_RERANKER_TASK: ("brief reranker", "semantic_train_brief_reranker"),
+                   LOOKALIKE_RERANKER_TASK: ("lookalike reranker", "semantic_train_lookalike_reranker")}
 
 
 def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry,
@@ -412,13 +428,17 @@ def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, regist
 
     Args:
         pairs: Arrow table with task, split, text_a, text_b, label, left_id, right_id.
-        enabled: dbt var ``semantic_train_reranker`` (``semantic_train_brief_reranker`` for briefs).
+        enabled: dbt var ``semantic_train_reranker`` (``semantic_train_brief_reranker`` for briefs,
+            ``semantic_train_lookalike_reranker`` for lookalikes).
         config: The :class:`semantic.encoding.reranker.RerankerConfig` built from dbt vars (``symmetric``
-            false for a brief reranker, which reads the brief first).
-        registry: The reranker registry (``data/rerankers``, or ``data/brief_rerankers``).
+            false for a brief or lookalike reranker, which reads the brief or the claim first; ``clears`` for a
+            lookalike reranker).
+        registry: The reranker registry (``data/rerankers``, ``data/brief_rerankers`` or
+            ``data/lookalike_rerankers``).
         min_positives: Labelled matches needed in ``train`` (var ``calibration_min_positives``).
         min_pairs: Labelled pairs needed in ``train`` (var ``semantic_train_reranker_min_pairs``).
-        task: ``duplicate`` (a pair reranker) or ``brief_match`` (a brief reranker).
+        task: ``duplicate`` (a pair reranker), ``brief_match`` (a brief reranker) or ``lookalike`` (a lookalike
+            reranker).
 
     Returns:
         The reranker versions table (:func:`rerankers_table`).
@@ -426,12 +446,10 @@ def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, regist
     from semantic.encoding.reranker import train_reranker
     from semantic.encoding.training import version_name
 
-    kind = "pair reranker" if task == RERANKER_TASK else "brief reranker"
+    kind, switch = _RERANKER_KINDS[task]
     labels = f"labelled {task.replace('_', ' ')} pairs"
     if not enabled:
-        logger.info("%s training is off (var %s: false); active %s: %s", kind,
-                    "semantic_train_reranker" if task == RERANKER_TASK else "semantic_train_brief_reranker", kind,
-                    registry.active_name())
+        logger.info("%s training is off (var %s: false); active %s: %s", kind, switch, kind, registry.active_name())
         return rerankers_table(registry)
     rows, tasks = warehouse_tasks(pairs, registry.root, only=task)
     n_positive = sum(t.train.n_positive for t in tasks)

@@ -78,6 +78,11 @@ class RerankerConfig:
         negatives: For a retrieval folder (queries, corpus, qrels): the hardest non-relevant documents per
             query, by the starting encoder's cosine, paired with it as labelled non-matches
             (:func:`retrieval_pairs`).
+        clears: A lookalike reranker (query first: a rejected claim, then an asset): its guard chooses, on the
+            valid pairs, the probability below which a compliance ``review`` is cleared (:func:`clear_guard`),
+            instead of a fusion weight.
+        keep_matches: For ``clears``: the share of the valid labelled lookalikes the clearing must keep (none of
+            them may fall below the chosen probability but the lowest ``1 - keep_matches``).
     """
 
     epochs: float = 1.0
@@ -88,6 +93,8 @@ class RerankerConfig:
     max_pos_weight: float = 4.0
     symmetric: bool = True
     negatives: int = 3
+    clears: bool = False
+    keep_matches: float = 0.98
 
     def __post_init__(self) -> None:
         if not self.epochs > 0:
@@ -99,6 +106,10 @@ class RerankerConfig:
             raise SemanticConfigError(f"reranker learning_rate must be in (0, 1), got {self.learning_rate}")
         if self.negatives < 1:
             raise SemanticConfigError(f"reranker negatives (mined per query) must be >= 1, got {self.negatives}")
+        if self.clears and self.symmetric:
+            raise SemanticConfigError("a lookalike reranker (clears) reads the claim first: set symmetric to false")
+        if not 0.5 <= self.keep_matches <= 1:
+            raise SemanticConfigError(f"reranker keep_matches must be in [0.5, 1], got {self.keep_matches}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,48 @@ def _both_orders(pairs: PairSet) -> tuple[list[str], list[str], list[float]]:
     a = [*pairs.texts_a, *pairs.texts_b]
     b = [*pairs.texts_b, *pairs.texts_a]
     return a, b, [float(y) for y in [*pairs.labels, *pairs.labels]]
+
+
+def _kind(config: RerankerConfig) -> str:
+    return "lookalike" if config.clears else "pair" if config.symmetric else "brief"
+
+
+#: Of the valid non-matches, the share a lookalike reranker must clear to be worth asking (:func:`clear_guard`).
+MIN_CLEARED = 0.2
+
+
+def clear_guard(probability: Any, labels: Any, keep_matches: float = 0.98,
+                min_cleared: float = MIN_CLEARED) -> dict[str, Any]:
+    """A lookalike reranker's guard: the probability below which it clears a compliance review.
+
+    ``clear_below`` is the lowest probability of the valid labelled lookalikes once the lowest
+    ``1 - keep_matches`` of them are left out (all of them kept on fewer than ``1 / (1 - keep_matches)``), so at
+    least ``keep_matches`` of the known restatements stay above it. The reranker passes when that clears at least
+    ``min_cleared`` of the valid non-matches (benign near-topic copy): what it saves the reviewers.
+
+    Args:
+        probability: The reranker's probability for each valid (claim, asset) pair; NaN pairs are left out.
+        labels: 1 for a labelled lookalike, 0 for benign copy.
+        keep_matches: The share of lookalikes kept.
+        min_cleared: The share of non-matches it must clear.
+    """
+    p = np.asarray(probability, dtype=np.float64)
+    y = np.asarray(labels)
+    known = ~np.isnan(p)
+    matches, others = np.sort(p[known & (y == 1)]), p[known & (y == 0)]
+    if not len(matches) or not len(others):
+        return {"passed": False, "clear_below": 0.0,
+                "reason": "no valid lookalike and benign pairs to choose the clearing probability on"}
+    skip = int(np.floor((1.0 - keep_matches) * len(matches) + 1e-9))
+    clear_below = float(matches[skip])
+    kept = float(np.mean(matches >= clear_below))
+    cleared = float(np.mean(others < clear_below))
+    passed = cleared >= min_cleared
+    return {"passed": passed, "clear_below": clear_below if passed else 0.0, "kept_matches": kept,
+            "cleared_non_matches": cleared, "valid_matches": int(len(matches)), "valid_non_matches": int(len(others)),
+            "reason": (f"below probability {clear_below:.3g} it clears {cleared:.0%} of {len(others)} valid benign "
+                       f"pairs and keeps {kept:.0%} of {len(matches)} valid lookalikes"
+                       + ("" if passed else f" (needs {min_cleared:.0%} cleared)"))}
 
 
 def _ap_and_f1(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -292,8 +345,7 @@ def train_reranker(
             seed=config.seed, data_seed=config.seed, save_strategy="no", logging_steps=50, report_to="none",
             use_cpu=True, disable_tqdm=True,
         )
-        logger.info("training a %s reranker on %d pairs (%d positive), %s, %.3g epoch(s)",
-                    "pair" if config.symmetric else "brief",
+        logger.info("training a %s reranker on %d pairs (%d positive), %s, %.3g epoch(s)", _kind(config),
                     len(train), positives, "both orders" if config.symmetric else "query first", config.epochs)
         CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss).train()
         if out.exists():
@@ -305,6 +357,8 @@ def train_reranker(
     valid: dict[str, float] = {}
     guard: dict[str, Any] = (
         {"passed": True, "reason": "no valid pairs to compare on"} if config.symmetric else
+        {"passed": False, "clear_below": 0.0, "reason": "no valid pairs to choose its clearing probability on"}
+        if config.clears else
         # a query-first reranker is used through the weight its guard chooses: without held-out queries there is none
         {"passed": False, "fusion_weight": 0.0,
          "reason": "no held-out queries with a match and a non-match to choose its weight on"})
@@ -319,7 +373,10 @@ def train_reranker(
             ea, eb = encoder.encode(va), encoder.encode(vb)
             cosines = np.nan_to_num(np.sum(ea * eb, axis=1))
             cosine = _ap_and_f1(cosines, vy)
-            if config.symmetric:
+            if config.clears:
+                guard = clear_guard(probability, vy, config.keep_matches)
+                guard.update({"valid_ap": valid["ap"], "cosine_valid_ap": cosine["ap"]})
+            elif config.symmetric:
                 passed = valid["ap"] > cosine["ap"]
                 guard = {"passed": passed, "valid_ap": valid["ap"], "cosine_valid_ap": cosine["ap"],
                          "reason": (f"valid AP {valid['ap']:.3f} against {cosine['ap']:.3f} for the cosine of "
@@ -335,7 +392,7 @@ def train_reranker(
         "seconds": round(seconds, 1), "manifest": MANIFEST_FILE}, indent=2))
     (out / METRICS_FILE).write_text(json.dumps({"guard": guard, "valid": valid}, indent=2))
     write_manifest(out)  # last, over every file: from now on a load refuses the reranker if one changes
-    logger.info("%s reranker %s: %s", "pair" if config.symmetric else "brief", reranker.version, guard["reason"])
+    logger.info("%s reranker %s: %s", _kind(config), reranker.version, guard["reason"])
     return RerankerResult(out, reranker.version, seconds, valid, guard)
 
 
@@ -389,6 +446,8 @@ class Reranker:
         guard = (json.loads(metrics.read_text()).get("guard") or {}) if metrics.is_file() else {}
         #: A query-first reranker's weight in :func:`fused`, chosen by its guard on held-out queries (0: none).
         self.fusion_weight = float(guard.get("fusion_weight") or 0.0)
+        #: A lookalike reranker's probability below which a compliance review is cleared (0: it clears none).
+        self.clear_below = float(guard.get("clear_below") or 0.0)
         self._model: Any = None
 
     @property

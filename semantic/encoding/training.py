@@ -154,7 +154,8 @@ def load_task(path: Path | str) -> Task:
 
 
 #: Training settings added after versions were named: left out of the name at their default value.
-_ADDED_SETTINGS = {"keep_base": 0.0, "bf16": False, "frozen_layers": 0, "augment": 0, "symmetric": True, "negatives": 3}
+_ADDED_SETTINGS = {"keep_base": 0.0, "bf16": False, "frozen_layers": 0, "augment": 0, "symmetric": True, "negatives": 3,
+                   "clears": False, "keep_matches": 0.98}
 
 
 def version_name(tasks: Sequence[Task], config: Any) -> str:

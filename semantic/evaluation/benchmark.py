@@ -397,6 +397,51 @@ def _unit_reference_similarity(refs: Any, units: Any) -> np.ndarray:
     return normalised(units) @ normalised(refs).T
 
 
+@dataclass(frozen=True)
+class LookalikeBank:
+    """A lookalike folder scored as production scores it (:func:`lookalike_scores`)."""
+
+    references: list[dict[str, str]]
+    probes: list[dict[str, str]]
+    #: (probes x references) compliance scores.
+    adjusted: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Each probe's best compliance score over the bank."""
+        return self.adjusted.max(axis=1)
+
+    @property
+    def best_reference(self) -> np.ndarray:
+        """The reference each probe scored best against."""
+        return self.adjusted.argmax(axis=1)
+
+    def halves(self, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The seeded half of the probes thresholds are fitted on, and the half they are scored on."""
+        order = np.random.default_rng(seed).permutation(len(self.probes))
+        return order[: len(order) // 2], order[len(order) // 2 :]
+
+
+def lookalike_scores(path: Path, embed: Embed, typicality_weight: float | None = None,
+                     typicality_k: int | None = None) -> LookalikeBank:
+    """Each probe of a lookalike folder (references.csv, probes.csv) scored against the bank: its best unit (the
+    whole text or one of its sentences; :func:`semantic.encoding.units.scoring_units`), the similarity less
+    ``typicality_weight`` times the reference's typicality among the probes, as in production."""
+    from semantic.decisions.compliance import TYPICALITY_K, TYPICALITY_WEIGHT, best_of_units, typicality
+    from semantic.encoding.units import scoring_units
+
+    weight = TYPICALITY_WEIGHT if typicality_weight is None else typicality_weight
+    refs = _read(path / "references.csv")
+    probes = _read(path / "probes.csv")
+    units, owner = scoring_units([p["text"] for p in probes])
+    similarity = best_of_units(_unit_reference_similarity(embed([r["text"] for r in refs]), embed(units)),
+                               owner, len(probes))
+    typical = typicality(similarity, TYPICALITY_K if typicality_k is None else typicality_k)
+    adjusted = similarity - weight * typical[None, :]
+    return LookalikeBank(refs, probes, adjusted, np.array([int(p["label"]) for p in probes]))
+
+
 def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, review_recall: float = 0.9,
                    seed: int = 0, review_confidence: float | None = 0.95, typicality_weight: float | None = None,
                    typicality_k: int | None = None) -> dict[str, float]:
@@ -414,21 +459,10 @@ def lookalike_task(path: Path, embed: Embed, target_precision: float = 0.95, rev
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from semantic.decisions import calibration
-    from semantic.decisions.compliance import TYPICALITY_K, TYPICALITY_WEIGHT, best_of_units, typicality
-    from semantic.encoding.units import scoring_units
 
-    weight = TYPICALITY_WEIGHT if typicality_weight is None else typicality_weight
-    refs = _read(path / "references.csv")
-    probes = _read(path / "probes.csv")
-    # a probe scores as its best unit (the whole text or one of its sentences), as in production
-    units, owner = scoring_units([p["text"] for p in probes])
-    similarity = best_of_units(_unit_reference_similarity(embed([r["text"] for r in refs]), embed(units)),
-                               owner, len(probes))
-    typical = typicality(similarity, TYPICALITY_K if typicality_k is None else typicality_k)
-    scores = (similarity - weight * typical[None, :]).max(axis=1)
-    labels = np.array([int(p["label"]) for p in probes])
-    order = np.random.default_rng(seed).permutation(len(probes))
-    fit_idx, held = order[: len(order) // 2], order[len(order) // 2 :]
+    bank = lookalike_scores(path, embed, typicality_weight, typicality_k)
+    scores, labels = bank.scores, bank.labels
+    fit_idx, held = bank.halves(seed)
     cal = calibration.fit(scores[fit_idx], labels[fit_idx], target_precision=target_precision,
                           review_recall=review_recall, review_confidence=review_confidence,
                           fallback_rule="low", n_boot=100)

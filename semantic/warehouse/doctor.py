@@ -138,7 +138,8 @@ def _registry(config: SemanticConfig) -> list[Finding]:
 
     found = []
     for label, root in (("registry", config.models_dir), ("rerankers", config.rerankers_dir),
-                        ("brief rerankers", config.brief_rerankers_dir)):
+                        ("brief rerankers", config.brief_rerankers_dir),
+                        ("lookalike rerankers", config.lookalike_rerankers_dir)):
         registry = Registry(root)
         try:
             registry.history()

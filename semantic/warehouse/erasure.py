@@ -237,13 +237,21 @@ def gone_ids(lance_dir: Path) -> list[str]:
 RERANKER_PREFIX = "reranker:"
 #: How a brief reranker is named among the versions an erased asset trained.
 BRIEF_RERANKER_PREFIX = "brief reranker:"
-#: The dbt vars that keep a build from training (an encoder, a pair reranker or a brief reranker).
-TRAINING_OFF = {"semantic_train": False, "semantic_train_reranker": False, "semantic_train_brief_reranker": False}
+#: How a lookalike reranker is named among the versions an erased asset trained.
+LOOKALIKE_RERANKER_PREFIX = "lookalike reranker:"
+#: The dbt vars that keep a build from training (an encoder or a pair, brief or lookalike reranker).
+TRAINING_OFF = {"semantic_train": False, "semantic_train_reranker": False, "semantic_train_brief_reranker": False,
+                "semantic_train_lookalike_reranker": False}
+#: Each reranker registry's flag on `semantic activate` and its name, by its prefix.
+_RERANKER_FLAGS = {RERANKER_PREFIX: ("--reranker", "pair reranker"),
+                   BRIEF_RERANKER_PREFIX: ("--brief-reranker", "brief reranker"),
+                   LOOKALIKE_RERANKER_PREFIX: ("--lookalike-reranker", "lookalike reranker")}
 
 
 def _reranker_registries(config: SemanticConfig) -> dict[str, Path]:
     """Each reranker registry by the prefix its versions are named with in a :class:`ForgetReport`."""
-    return {RERANKER_PREFIX: config.rerankers_dir, BRIEF_RERANKER_PREFIX: config.brief_rerankers_dir}
+    return {RERANKER_PREFIX: config.rerankers_dir, BRIEF_RERANKER_PREFIX: config.brief_rerankers_dir,
+            LOOKALIKE_RERANKER_PREFIX: config.lookalike_rerankers_dir}
 
 
 def trained_versions(models_dir: Path, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -503,8 +511,7 @@ def forget(
             report.kept_versions[name] = ("no --retrain; `semantic forget --retrain` trains a version without it and "
                                           "deletes this one")
         elif bare == registry.active_name():
-            brief = prefix == BRIEF_RERANKER_PREFIX
-            flag, kind = ("--brief-reranker", "brief reranker") if brief else ("--reranker", "pair reranker")
+            flag, kind = _RERANKER_FLAGS.get(prefix, _RERANKER_FLAGS[RERANKER_PREFIX])
             report.kept_versions[name] = (
                 f"still the active {kind} (too few labels left to train another, or its training var off?); "
                 f"`semantic activate {flag} base` and run semantic forget --retrain again" if prefix else

@@ -370,7 +370,8 @@ def _make_match_probability(encoder: Encoder, config: SemanticConfig) -> Callabl
 
 CHECK_TYPE = (
     "STRUCT(decision VARCHAR, reference_id VARCHAR, rule_id VARCHAR, severity VARCHAR, similarity DOUBLE, "
-    "score DOUBLE, probability DOUBLE, claim VARCHAR, rationale VARCHAR)"
+    "score DOUBLE, probability DOUBLE, claim VARCHAR, rationale VARCHAR, reranker_probability DOUBLE, "
+    "reranker_version VARCHAR)"
 )
 
 
@@ -388,7 +389,8 @@ def _make_compliance_check(encoder: Encoder, config: SemanticConfig, pins: Mappi
         fields = [("decision", pa.string()), ("reference_id", pa.string()), ("rule_id", pa.string()),
                   ("severity", pa.string()), ("similarity", pa.float64()), ("score", pa.float64()),
                   ("probability", pa.float64()),
-                  ("claim", pa.string()), ("rationale", pa.string())]
+                  ("claim", pa.string()), ("rationale", pa.string()), ("reranker_probability", pa.float64()),
+                  ("reranker_version", pa.string())]
         return pa.array(rows, type=pa.struct(fields))
 
     return semantic_compliance_check
@@ -518,7 +520,9 @@ FUNCTIONS: tuple[SqlFunction, ...] = (
         "semantic_compliance_check", ("VARCHAR",), CHECK_TYPE, _make_compliance_check,
         "Check draft copy against the active compliance references: decision (flag/review/clear), "
         "nearest reference and rule, similarity, score (similarity less the reference's weighted typicality), "
-        "calibrated probability, the claim and its rationale; NULL for NULL or blank text.",
+        "calibrated probability, the claim and its rationale, and where the active lookalike reranker was asked "
+        "about a review its probability and version (below its clearing probability the review is cleared); "
+        "NULL for NULL or blank text.",
         args=("text",), takes="the draft text",
         hint="to check against one market's references, run `semantic check --market <market> TEXT`",
         reads_pins=True,
