@@ -11,7 +11,7 @@ flag, review or clear by the thresholds, then each review put to the reranker (:
 clear_reviews`). Prints precision and recall of ``flag`` and of ``flag or review`` with and without the reranker,
 the reviews a person would read, training time and scoring time per 1,000 reviews.
 
-    nice .venv/bin/python benchmarks/lookalike_reranker.py [--out /tmp/lookalike_rr] [--model DIR]
+    nice .venv/bin/python benchmarks/lookalike_reranker.py [--out /tmp/lookalike_rr] [--model DIR] [--keep-matches 1]
 
 An existing reranker in ``--out`` is reused (delete the folder to retrain). Reads ``$SEMANTIC_EVAL_DATA``
 (default ``../shared/data``); exits 0 without output when the set is absent.
@@ -20,6 +20,8 @@ An existing reranker in ``--out`` is reused (delete the folder to retrain). Read
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import os
 import time
 from pathlib import Path
@@ -34,8 +36,8 @@ def main() -> int:
     from semantic.decisions import calibration
     from semantic.decisions.compliance import clear_reviews
     from semantic.encoding.encoder import load_encoder
-    from semantic.encoding.reranker import RerankerConfig, load_reranker, train_reranker
-    from semantic.encoding.training import METRICS_FILE, PairSet, Task
+    from semantic.encoding.reranker import RerankerConfig, clear_guard, load_reranker, train_reranker
+    from semantic.encoding.training import METRICS_FILE, TRAINING_FILE, PairSet, Task
     from semantic.evaluation.benchmark import encoder_embed, lookalike_scores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -46,6 +48,9 @@ def main() -> int:
     parser.add_argument("--negatives-per-probe", type=int, default=3, help="references per training probe")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep-matches", type=float, default=0.98,
+                        help="the guard's share of lookalikes to keep (var lookalike_reranker_keep_matches); another "
+                             "value than the trained one re-chooses the clearing probability on the guard's pairs")
     args = parser.parse_args()
     path = Path(args.data) / "lookalike" / args.set
     if not (path / "probes.csv").is_file():
@@ -77,10 +82,16 @@ def main() -> int:
         train_reranker([Task(args.set, "pairs", pairs(fit[:cut], args.negatives_per_probe), pairs(fit[cut:], 1),
                              path)], out, model_dir,
                        RerankerConfig(epochs=args.epochs, max_length=128, symmetric=False, clears=True,
-                                      seed=args.seed))
+                                      seed=args.seed, keep_matches=args.keep_matches))
         trained_in = time.monotonic() - start
     reranker = load_reranker(out)
     guard = reranker.metrics().get("guard") or {}
+    trained_keep = (json.loads((out / TRAINING_FILE).read_text())["config"]).get("keep_matches", 0.98)
+    if args.keep_matches != trained_keep:  # the same reranker, its probability chosen again on the guard's pairs
+        valid = pairs(fit[cut:], 1)
+        guard = clear_guard(reranker.score(valid.texts_a, valid.texts_b), valid.labels, args.keep_matches)
+        reranker = copy.copy(reranker)
+        reranker.clear_below = guard["clear_below"]
     print(f"lookalike/{args.set}: {len(claims)} references, {len(probes)} probes; thresholds on {len(fit)} "
           f"(flag {cal.threshold:.3f}, review {cal.review_threshold:.3f}); reranker trained on {cut} of them"
           + (f" in {trained_in:.0f} s" if trained_in is not None else f" (reused {out})"))

@@ -19,10 +19,12 @@ def model(dbt, session):
     review_override = dbt.config.get("review_threshold")
     dbt.ref("int_lookalike_rerankers_trained")  # trains, keeps or activates the lookalike reranker just before
     reranker = active_lookalike_reranker(active())
+    if reranker is None:  # nothing to ask: no rows, without reading the candidates
+        return stamped(rerank_review_zone(None, None, {}, {}, None), "")
     inputs = fingerprint(
         relation_fingerprint(candidates), relation_fingerprint(thresholds), relation_fingerprint(assets),
         relation_fingerprint(claims), [str(flag_override), str(review_override)],
-        [reranker.version, reranker.clear_below] if reranker is not None else None,
+        [reranker.version, reranker.clear_below],
     )
     kept = previous_rows(session, dbt.this, inputs)
     if kept is not None:

@@ -151,3 +151,35 @@ def test_the_cli_trains_a_lookalike_reranker_into_its_registry(semantic_home, ca
     assert "not several" in capsys.readouterr().err
     assert main(["train", "--lookalike", "--data", str(folder), "--out", str(semantic_home / "x")]) != 0
     assert "--cross-encoder" in capsys.readouterr().err
+
+
+def test_the_compliance_page_counts_by_rule_the_reviews_the_reranker_cleared():
+    import duckdb
+
+    from semantic.web.published import compliance_overview
+    from semantic.web.report import compliance_figures
+
+    con = duckdb.connect()
+    con.execute("""create table fct_compliance_lookalikes as select * from (values
+        ('a1', 'R1', 'high', 'UK', date '2026-01-05', 'flag', null, false),
+        ('a2', 'R1', 'high', 'UK', date '2026-01-06', 'review', 0.6, false),
+        ('a3', 'R1', 'high', 'UK', date '2026-02-01', 'clear', 0.01, false),
+        ('a4', 'R2', 'low', 'US', date '2026-02-02', 'clear', 0.02, false),
+        ('a5', 'R2', 'low', 'US', date '2026-02-03', 'clear', null, false),
+        ('a6', 'R1', 'high', 'UK', date '2026-02-04', 'clear', 0.01, true)
+    ) as t(asset_id, rule_id, severity, market, created_at, decision, reranker_probability, is_waived)""")
+
+    class Db:
+        def rows(self, sql, params=()):
+            cursor = con.execute(sql, list(params))
+            return [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+
+    overview = compliance_overview(Db())
+    # a review the reranker cleared is counted beside its rule; a plain clear and a waived row are not
+    assert overview["by_rule"] == [
+        {"rule_id": "R1", "severity": "high", "flags": 1, "reviews": 1, "reranker_cleared": 1},
+        {"rule_id": "R2", "severity": "low", "flags": 0, "reviews": 0, "reranker_cleared": 1}]
+    assert [(r["market"], r["flags"], r["reviews"]) for r in overview["by_market"]] == [("UK", 1, 1)]
+    # the chart of open flags and reviews leaves out a rule with cleared reviews only
+    [flags, reviews] = compliance_figures(overview)["by_rule"].data
+    assert list(flags.x) == ["R1"] and list(reviews.y) == [1]

@@ -214,7 +214,7 @@ def rerank_review_zone(candidates: Any, thresholds: Any, asset_texts: Mapping[st
     import pyarrow as pa
 
     schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in REVIEWS_RERANKED_SCHEMA])
-    if reranker is None or not reranker.clear_below > 0 or not candidates.num_rows:
+    if reranker is None or not reranker.clear_below > 0 or candidates is None or not candidates.num_rows:
         return schema.empty_table()
     flag_var, review_var = _threshold_override(flag_override), _threshold_override(review_override)
     zones: dict[str, tuple[float, float]] = {}

@@ -182,7 +182,7 @@ def asset(db: Published, asset_id: str) -> dict[str, Any] | None:
                                 [asset_id, asset_id, asset_id])
     out["lookalikes"] = db.rows("""
         select rank, reference_id, rule_id, regulation, severity, similarity, score, match_probability, decision,
-               is_waived, waived_by, matched_sentence, claim_text, rationale
+               is_waived, waived_by, matched_sentence, claim_text, rationale, reranker_probability, reranker_version
         from fct_compliance_lookalikes where asset_id = ? order by rank""", [asset_id])
     out["briefs"] = db.rows("""
         select m.brief_id, m.rank, m.similarity, m.match_probability, m.is_known_match, b.text
@@ -208,12 +208,16 @@ def next_review_item(db: Published, decided: dict[str, tuple[str | None, str | N
 
 
 def compliance_overview(db: Published) -> dict[str, list[dict[str, Any]]]:
-    """Flags and reviews by rule, by market and severity, and by asset creation month."""
+    """Flags and reviews by rule (with the reviews the lookalike reranker cleared), by market and severity, and by
+    asset creation month."""
     base = "from fct_compliance_lookalikes where decision in ('flag', 'review') and not coalesce(is_waived, false)"
+    asked = ("from fct_compliance_lookalikes where (decision in ('flag', 'review') or reranker_probability is not null)"
+             " and not coalesce(is_waived, false)")
     return {
         "by_rule": db.rows(f"""select rule_id, any_value(severity) as severity,
                                count(*) filter (where decision = 'flag') as flags,
-                               count(*) filter (where decision = 'review') as reviews {base}
+                               count(*) filter (where decision = 'review') as reviews,
+                               count(*) filter (where decision = 'clear') as reranker_cleared {asked}
                                group by rule_id order by flags desc, reviews desc, rule_id"""),
         "by_market": db.rows(f"""select market, severity, count(*) filter (where decision = 'flag') as flags,
                                  count(*) filter (where decision = 'review') as reviews {base}

@@ -227,7 +227,7 @@ def compliance_figures(overview: dict[str, list[dict[str, Any]]]) -> dict[str, A
     figures = {}
     for name, key, title in (("by_rule", "rule_id", "Open flags and reviews by rule"),
                              ("by_month", "month", "Open flags and reviews by asset creation month")):
-        rows = overview.get(name, [])
+        rows = [r for r in overview.get(name, []) if r["flags"] or r["reviews"]]  # not rules with cleared reviews only
         fig = go.Figure([go.Bar(x=[str(r[key]) for r in rows], y=[r["flags"] for r in rows], name="flag",
                                 marker_color=_OTHER),
                          go.Bar(x=[str(r[key]) for r in rows], y=[r["reviews"] for r in rows], name="review",
