@@ -8,23 +8,19 @@ active one about the candidate pairs the pair decision is unsure of."""
 def model(dbt, session):
     dbt.config(materialized="table")
     from semantic.config import active
-    from semantic.encoding.registry import Registry, train_reranker_from_warehouse
-    from semantic.encoding.reranker import RerankerConfig
+    from semantic.encoding.registry import Registry, train_reranker_in_dbt
 
-    config = RerankerConfig(
-        epochs=float(dbt.config.get("reranker_epochs")),
-        learning_rate=float(dbt.config.get("reranker_learning_rate")),
-        max_length=int(dbt.config.get("reranker_max_length")),
-        seed=int(dbt.config.get("training_seed")),
-    )
-    enabled = str(dbt.config.get("train_reranker")).lower() == "true"
-    min_positives = int(dbt.config.get("min_positives"))
-    min_pairs = int(dbt.config.get("min_pairs"))
-    return train_reranker_from_warehouse(
+    settings = {  # each on its own line: dbt passes a Python model only the config keys it finds called
+        "train_reranker": dbt.config.get("train_reranker"),
+        "reranker_epochs": dbt.config.get("reranker_epochs"),
+        "reranker_learning_rate": dbt.config.get("reranker_learning_rate"),
+        "reranker_max_length": dbt.config.get("reranker_max_length"),
+        "training_seed": dbt.config.get("training_seed"),
+        "min_positives": dbt.config.get("min_positives"),
+        "min_pairs": dbt.config.get("min_pairs"),
+    }
+    return train_reranker_in_dbt(
         dbt.ref("int_training_pairs_labelled").filter("task = 'duplicate'").to_arrow_table(),
-        enabled=enabled,
-        config=config,
-        registry=Registry(active().rerankers_dir),
-        min_positives=min_positives,
-        min_pairs=min_pairs,
+        settings,
+        Registry(active().rerankers_dir),
     )

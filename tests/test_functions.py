@@ -3,6 +3,8 @@ import math
 import re
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -268,29 +270,37 @@ def _message(err: pytest.ExceptionInfo) -> str:
     return re.sub(r"^Python exception occurred while executing the UDF: Semantic\w+Error: ", "", head)
 
 
-@pytest.fixture(scope="module")
-def calibrated(tmp_path_factory, real_encoder, store_dir):
-    """A connection whose encoder has calibrations, typicality and a compliance reference bank."""
+def reference_bank(home: Path, encoder: Any, store_dir: Path, uk_market: str = "UK", threshold: float = 0.8,
+                   review_threshold: float | None = None, typical: tuple[float, float] = (0.1, 0.2)
+                   ) -> duckdb.DuckDBPyConnection:
+    """A connection whose encoder has calibrations (every task at ``threshold`` and ``review_threshold``),
+    typicality and a compliance reference bank of two claims (the second of market ``uk_market``)."""
     from semantic.decisions import calibration
     from semantic.decisions.compliance import save_typicality
 
-    home = tmp_path_factory.mktemp("calibrated")
     lance = home / "data" / "lance"
     shutil.copytree(store_dir, lance)
     claims = ["Clinically proven to cure colds", "The safest car on the road"]
     VectorStore(lance).sync("compliance_references", pa.table({
         "reference_id": ["R1", "R2"], "rule_id": ["health", "safety"], "severity": ["high", "medium"],
-        "market": ["ALL", "UK"], "is_active": [True, True], "text": claims, "rationale": ["unsupported", "unprovable"],
-        "content_hash": claims}), real_encoder, id_column="reference_id")
+        "market": ["ALL", uk_market], "is_active": [True, True], "text": claims,
+        "rationale": ["unsupported", "unprovable"], "content_hash": claims}), encoder, id_column="reference_id")
     curve = {"duplicate": (-1.0, 1.0), "brief_match": (-1.0, 1.0), "lookalike": (-2.0, 2.0)}
-    calibration.save(home / "data" / "calibration", real_encoder.version, {
-        task: calibration.Calibration("isotonic", x, (0.0, 1.0), 0.8, "precision", 0.95, 100, 40)
+    calibration.save(home / "data" / "calibration", encoder.version, {
+        task: calibration.Calibration("isotonic", x, (0.0, 1.0), threshold, "precision", 0.95, 100, 40,
+                                      review_threshold=review_threshold)
         for task, x in curve.items()})
-    save_typicality(home / "data" / "calibration", real_encoder.version, 0.5, {"R1": 0.1, "R2": 0.2})
+    save_typicality(home / "data" / "calibration", encoder.version, 0.5, dict(zip(("R1", "R2"), typical)))
     conn = duckdb.connect()
     register(conn, SemanticConfig.from_plugin({"lance_dir": str(lance), "models_dir": str(home / "data" / "models")}),
-             encoder=real_encoder)
+             encoder=encoder)
     return conn
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory, real_encoder, store_dir):
+    """A connection whose encoder has calibrations, typicality and a compliance reference bank."""
+    return reference_bank(tmp_path_factory.mktemp("calibrated"), real_encoder, store_dir)
 
 
 def test_a_wrong_number_of_arguments_gets_a_usage_line_not_a_binder_error(con):
@@ -519,22 +529,7 @@ def test_compliance_check_keeps_the_cosine_in_range(calibrated):
 
 def test_a_review_the_lookalike_reranker_judges_unlike_its_claim_is_cleared_and_says_so(tmp_path, real_encoder,
                                                                                       store_dir, monkeypatch):
-    from semantic.decisions import calibration, compliance
-    from semantic.decisions.compliance import save_typicality
-
-    lance = tmp_path / "data" / "lance"
-    shutil.copytree(store_dir, lance)
-    claims = ["Clinically proven to cure colds", "The safest car on the road"]
-    VectorStore(lance).sync("compliance_references", pa.table({
-        "reference_id": ["R1", "R2"], "rule_id": ["health", "safety"], "severity": ["high", "medium"],
-        "market": ["ALL", "ALL"], "is_active": [True, True], "text": claims, "rationale": ["unsupported", "unprovable"],
-        "content_hash": claims}), real_encoder, id_column="reference_id")
-    # everything from a score of -2 is at least a review, nothing below 0.99 a flag
-    calibration.save(tmp_path / "data" / "calibration", real_encoder.version, {
-        task: calibration.Calibration("isotonic", (-2.0, 2.0), (0.0, 1.0), 0.99, "precision", 0.95, 100, 40,
-                                      review_threshold=-2.0)
-        for task in ("duplicate", "brief_match", "lookalike")})
-    save_typicality(tmp_path / "data" / "calibration", real_encoder.version, 0.5, {"R1": 0.0, "R2": 0.0})
+    from semantic.decisions import compliance
 
     class Scorer:  # the active lookalike reranker's stand-in: judges the colds copy a restatement, the rest not
         clear_below, version = 0.3, "lookalike_rr-0123456789ab"
@@ -543,10 +538,9 @@ def test_a_review_the_lookalike_reranker_judges_unlike_its_claim_is_cleared_and_
             return [0.9 if "colds" in t else 0.05 for t in texts]
 
     monkeypatch.setattr(compliance, "active_lookalike_reranker", lambda config: Scorer())
-    conn = duckdb.connect()
-    register(conn, SemanticConfig.from_plugin({"lance_dir": str(lance), "models_dir": str(tmp_path / "data" /
-                                                                                          "models")}),
-             encoder=real_encoder)
+    # everything from a score of -2 is at least a review, nothing below 0.99 a flag
+    conn = reference_bank(tmp_path, real_encoder, store_dir, uk_market="ALL", threshold=0.99, review_threshold=-2.0,
+                          typical=(0.0, 0.0))
     kept, cleared, flagged = (conn.execute("select semantic_compliance_check(?)", [t]).fetchone()[0] for t in (
         "Proven by doctors to cure your colds", "Our car has a roomy boot", "Clinically proven to cure colds"))
     assert kept["decision"] == "review" and kept["reranker_probability"] == 0.9

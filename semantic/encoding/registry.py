@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -412,6 +413,31 @@ LOOKALIKE_RERANKER_TASK = "lookalike"
 _RERANKER_KINDS = {RERANKER_TASK: ("pair reranker", "semantic_train_reranker"),
                    BRIEF_RERANKER_TASK: ("brief reranker", "semantic_train_brief_reranker"),
                    LOOKALIKE_RERANKER_TASK: ("lookalike reranker", "semantic_train_lookalike_reranker")}
+
+
+def train_reranker_in_dbt(pairs: Any, settings: Mapping[str, Any], registry: Registry, task: str = RERANKER_TASK,
+                          **config: Any) -> Any:
+    """What each reranker model of the dbt project runs (``int_rerankers_trained``, ``int_brief_rerankers_trained``,
+    ``int_lookalike_rerankers_trained``): :func:`train_reranker_from_warehouse` with the settings read from the
+    model's config as dbt renders them (``train_reranker``, ``reranker_epochs``, ``reranker_learning_rate``,
+    ``reranker_max_length``, ``training_seed``, ``min_positives``, ``min_pairs``).
+
+    Args:
+        pairs: The task's labelled pairs (Arrow, as :func:`train_reranker_from_warehouse` takes them).
+        settings: The model's config values by name (strings or numbers).
+        registry: The reranker registry of the task.
+        task: ``duplicate``, ``brief_match`` or ``lookalike``.
+        config: Fixed :class:`semantic.encoding.reranker.RerankerConfig` fields of the kind (``symmetric``,
+            ``clears``, ``keep_matches``).
+    """
+    from semantic.encoding.reranker import RerankerConfig
+
+    reranker_config = RerankerConfig(
+        epochs=float(settings["reranker_epochs"]), learning_rate=float(settings["reranker_learning_rate"]),
+        max_length=int(settings["reranker_max_length"]), seed=int(settings["training_seed"]), **config)
+    return train_reranker_from_warehouse(
+        pairs, enabled=str(settings["train_reranker"]).lower() == "true", config=reranker_config, registry=registry,
+        min_positives=int(settings["min_positives"]), min_pairs=int(settings["min_pairs"]), task=task)
 
 
 def train_reranker_from_warehouse(pairs: Any, enabled: bool, config: Any, registry: Registry,
