@@ -76,27 +76,19 @@ def test_only_reviews_are_asked_and_only_those_below_the_probability_are_cleared
     assert clear_reviews(decisions, ["claim"] * 6, texts, Scorer({"unlike": 0.1}, clear_below=0.0))[0] == decisions
 
 
-def test_the_build_asks_about_the_abstain_zone_of_each_model_version_with_the_vars_overriding_it():
-    candidates = pa.table({
-        "asset_id": ["a1", "a2", "a3", "a4", "a5"], "reference_id": ["r1", "r1", "r2", "r2", "r1"],
-        "score": [0.9, 0.5, 0.35, 0.2, 0.5], "model_version": ["m1", "m1", "m1", "m1", "old"],
-    })
-    thresholds = pa.table({"model_version": ["m1"], "threshold": [0.6], "review_threshold": [0.3]})
-    texts = {"a1": "flagged", "a2": "unlike", "a3": "restates", "a4": "far", "a5": "unlike"}
+def test_the_build_asks_about_every_candidate_of_the_abstain_zone_and_records_what_it_said():
+    zone = pa.table({"asset_id": ["a2", "a3"], "reference_id": ["r1", "r2"], "score": [0.5, 0.35]})
+    texts = {"a2": "unlike", "a3": "restates"}
     claims = {"r1": "claim one", "r2": "claim two"}
-    scorer = Scorer({"unlike": 0.1, "restates": 0.8, "flagged": 0.0, "far": 0.0})
-    rows = rerank_review_zone(candidates, thresholds, texts, claims, scorer, "None", "None").to_pylist()
-    # a1 is a flag, a4 below review, a5 of a model version without thresholds: only a2 and a3 are asked
+    scorer = Scorer({"unlike": 0.1, "restates": 0.8})
+    rows = rerank_review_zone(zone, texts, claims, scorer).to_pylist()
     assert [(r["asset_id"], r["reranker_probability"]) for r in rows] == [("a2", 0.1), ("a3", 0.8)]
     assert scorer.asked == [("claim one", "unlike"), ("claim two", "restates")]
     assert {(r["clear_below"], r["reranker_version"]) for r in rows} == {(0.3, scorer.version)}
-    # lookalike_threshold / lookalike_review_threshold set: their zone; a review var above the flag is the flag
-    assert [r["asset_id"] for r in rerank_review_zone(candidates, thresholds, texts, claims, scorer, 0.95, 0.15)
-            .to_pylist()] == ["a1", "a2", "a3", "a4"]
-    assert rerank_review_zone(candidates, thresholds, texts, claims, scorer, "0.4", 0.8).num_rows == 0
-    # no reranker: no rows, the mart's columns still typed
-    empty = rerank_review_zone(candidates, thresholds, texts, claims, None)
+    # no reranker, or an empty zone: no rows, the mart's columns still typed
+    empty = rerank_review_zone(zone, texts, claims, None)
     assert empty.num_rows == 0 and empty.schema.field("reranker_probability").type == pa.float64()
+    assert rerank_review_zone(None, {}, {}, scorer).num_rows == 0 and len(scorer.asked) == 2
 
 
 def write_lookalikes(folder: Path, n_train: int = 40, n_valid: int = 20) -> Path:

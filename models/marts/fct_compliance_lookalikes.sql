@@ -6,16 +6,6 @@
     threshold, `clear` below. With an active lookalike reranker, a review it judges below its clearing
     probability (int_compliance_reviews_reranked) is `clear` too, its probability shown: it never
     touches a flag. Waived (asset, reference) pairs stay visible with is_waived. -#}
-{%- set flag_override = var('lookalike_threshold') -%}
-{%- set review_override = var('lookalike_review_threshold') -%}
-{%- for name, value in [('lookalike_threshold', flag_override), ('lookalike_review_threshold', review_override)] -%}
-    {%- if value is not none and (value is not number or value < -1 or value > 1) -%}
-        {{ exceptions.raise_compiler_error(name ~ " must be null (use the calibrated threshold) or a lookalike score in [-1, 1] (the `score` column of fct_compliance_lookalikes); got " ~ value) }}
-    {%- endif -%}
-{%- endfor %}
-{%- set flag_sql = flag_override if flag_override is not none else 'threshold' -%}
-{%- set review_sql = review_override if review_override is not none else 'coalesce(review_threshold, threshold)' %}
-
 with candidates as (
     select * from {{ ref('int_compliance_candidates') }}
 ),
@@ -25,12 +15,7 @@ compliance_references as (
 ),
 
 thresholds as (
-    select
-        model_version,
-        {{ flag_sql }} as flag_threshold,
-        least({{ review_sql }}, {{ flag_sql }}) as review_threshold  -- the abstain zone lies below the flag
-    from {{ ref('dim_similarity_thresholds') }}
-    where task = 'lookalike'
+    select * from {{ ref('int_compliance_thresholds') }}
 ),
 
 curve as (

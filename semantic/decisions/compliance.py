@@ -181,32 +181,17 @@ REVIEWS_RERANKED_SCHEMA = (("asset_id", "string"), ("reference_id", "string"), (
                            ("reranker_version", "string"))
 
 
-def _threshold_override(value: Any) -> float | None:
-    """A dbt var rendered into a Python model's config: None, 'None', '' or a number."""
-    if value is None or str(value).strip().lower() in ("", "none", "null"):
-        return None
-    return float(value)
-
-
-def rerank_review_zone(candidates: Any, thresholds: Any, asset_texts: Mapping[str, str | None],
-                       claims: Mapping[str, str | None], reranker: Any, flag_override: Any = None,
-                       review_override: Any = None) -> Any:
+def rerank_review_zone(zone: Any, asset_texts: Mapping[str, str | None], claims: Mapping[str, str | None],
+                       reranker: Any) -> Any:
     """The build's :func:`clear_reviews`: the lookalike reranker's probability for every candidate in the abstain
     zone, as ``fct_compliance_lookalikes`` decides it.
 
-    A candidate is in the zone when its score is below the flag threshold and at or above the review threshold of
-    its model version (the dbt vars ``lookalike_threshold`` and ``lookalike_review_threshold`` where set, the
-    calibrated ones otherwise; the review threshold never above the flag's), the mart's own rule.
-
     Args:
-        candidates: Arrow table of ``int_compliance_candidates`` (asset_id, reference_id, score, model_version).
-        thresholds: Arrow table of the ``lookalike`` rows of ``dim_similarity_thresholds`` (model_version,
-            threshold, review_threshold).
+        zone: Arrow table of the candidates in the zone (asset_id, reference_id, score): at or above the review
+            threshold and below the flag threshold in force (``int_compliance_thresholds``), or None.
         asset_texts: Asset id to its whole text (what the reranker reads after the claim).
         claims: Reference id to its claim text.
         reranker: The active lookalike reranker (:func:`active_lookalike_reranker`), or None: no rows.
-        flag_override: The var ``lookalike_threshold`` (None: the calibrated threshold).
-        review_override: The var ``lookalike_review_threshold`` (None: the calibrated review threshold).
 
     Returns:
         Arrow table of :data:`REVIEWS_RERANKED_SCHEMA`, one row per candidate asked.
@@ -214,24 +199,13 @@ def rerank_review_zone(candidates: Any, thresholds: Any, asset_texts: Mapping[st
     import pyarrow as pa
 
     schema = pa.schema([(name, getattr(pa, kind)()) for name, kind in REVIEWS_RERANKED_SCHEMA])
-    if reranker is None or not reranker.clear_below > 0 or candidates is None or not candidates.num_rows:
+    if reranker is None or not reranker.clear_below > 0 or zone is None or not zone.num_rows:
         return schema.empty_table()
-    flag_var, review_var = _threshold_override(flag_override), _threshold_override(review_override)
-    zones: dict[str, tuple[float, float]] = {}
-    for row in thresholds.to_pylist():
-        if row["threshold"] is None and flag_var is None:
-            continue
-        flag = flag_var if flag_var is not None else float(row["threshold"])
-        review = review_var if review_var is not None else (
-            float(row["review_threshold"]) if row["review_threshold"] is not None else flag)
-        zones[row["model_version"]] = (min(review, flag), flag)
-    rows = [r for r in candidates.to_pylist() if r["model_version"] in zones and r["score"] is not None
-            and zones[r["model_version"]][0] <= r["score"] < zones[r["model_version"]][1]]
+    rows = zone.to_pylist()
     _, probability = clear_reviews(["review"] * len(rows), [claims.get(r["reference_id"]) for r in rows],
                                    [asset_texts.get(r["asset_id"]) for r in rows], reranker)
-    if rows:
-        logger.info("compliance: lookalike reranker %s scored %d reviews (clears below %.3g)", reranker.version,
-                    len(rows), reranker.clear_below)
+    logger.info("compliance: lookalike reranker %s scored %d reviews (clears below %.3g)", reranker.version,
+                len(rows), reranker.clear_below)
     return pa.Table.from_pylist([
         {"asset_id": r["asset_id"], "reference_id": r["reference_id"], "score": float(r["score"]),
          "reranker_probability": None if p != p else float(p), "clear_below": reranker.clear_below,
@@ -293,10 +267,10 @@ def check_texts(texts: Sequence[str | None], config: SemanticConfig, encoder: En
         ref, score = refs[j], float(scores[i, j])
         out[i] = Check(cal.decision([score])[0], ref["reference_id"], ref["rule_id"], ref["severity"],
                        float(similarity[i, j]), score, float(cal.probability(score)), ref["text"], ref["rationale"])
-    if any(c.decision == "review" for c in out):
+    if any(c.decision == "review" for c in out):  # the reranker is loaded only when there is a review to ask about
         reranker = active_lookalike_reranker(config)
-        if reranker is not None and reranker.clear_below > 0:
-            decided, probability = clear_reviews([c.decision for c in out], [c.claim for c in out], texts, reranker)
-            out = [replace(c, decision=d, reranker_probability=float(p), reranker_version=reranker.version)
-                   if not np.isnan(p) else c for c, d, p in zip(out, decided, probability)]
+        decided, probability = clear_reviews([c.decision for c in out], [c.claim for c in out], texts, reranker)
+        out = [c if np.isnan(p) else replace(c, decision=d, reranker_probability=float(p),
+                                             reranker_version=reranker.version)
+               for c, d, p in zip(out, decided, probability)]
     return out
