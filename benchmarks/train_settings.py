@@ -1,5 +1,6 @@
 """Fine-tuning settings against the demo's figures: each setting trains on the same labels, timed, and is scored
-on the demo's test split (duplicate and lookalike AUROC, brief top-1 and recall@5).
+on the demo's test split (duplicate and lookalike AUROC, brief top-1 and recall@5), and on the general-ability check
+``general/sick`` of ``$SEMANTIC_EVAL_DATA`` where it is there (Spearman, and its drop against the packaged base).
 
 Usage (after `make run`, which builds the labels):
     .venv/bin/python benchmarks/train_settings.py \
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from dataclasses import replace
@@ -33,6 +35,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=ROOT / "data" / "semantic_assets.duckdb")
     parser.add_argument("--seeds", type=Path, default=ROOT / "example" / "seeds")
     parser.add_argument("--keep", type=Path, help="keep the tuned models in this folder")
+    parser.add_argument("--sick", type=Path, default=Path(os.environ.get(
+        "SEMANTIC_EVAL_DATA", ROOT.parent / "shared" / "data")) / "general" / "sick",
+                        help="a graded-relatedness folder (test.csv) for the forgetting check; skipped when absent")
     args = parser.parse_args()
 
     import duckdb
@@ -41,6 +46,7 @@ def main() -> None:
     from semantic.encoding.encoder import load_encoder
     from semantic.encoding.registry import warehouse_tasks
     from semantic.encoding.training import TrainingConfig, resolve_bf16, train
+    from semantic.evaluation.benchmark import encoder_embed, general_task
     from semantic.evaluation.evaluate import encoder_scorer, evaluate_demo
 
     with duckdb.connect(str(args.db), read_only=True) as conn:
@@ -49,8 +55,11 @@ def main() -> None:
     base.setdefault("bf16", resolve_bf16("auto"))
     settings = [json.loads(s) for s in args.settings]
     print(f"{len(pairs)} labelled pairs from {args.db}; base setting {json.dumps(base)}")
+    sick = (args.sick / "test.csv").is_file()
+    base_sick = general_task(args.sick, encoder_embed(load_encoder(default_model_dir())))["spearman"] if sick else 0.0
+    print(f"{args.sick}: " + (f"the base's Spearman {base_sick:.4f}" if sick else "absent, no forgetting check"))
     print(f"{'setting':<58} {'train s':>8} {'dup AUROC':>10} {'look AUROC':>11} {'brief top-1':>12} "
-          f"{'brief R@5':>10}")
+          f"{'brief R@5':>10} {'SICK (drop)':>16}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         _, tasks = warehouse_tasks(pairs, folder)  # train() leaves the tasks it is given as they are
@@ -60,11 +69,15 @@ def main() -> None:
             started = time.perf_counter()
             train(tasks, out, default_model_dir(), config)
             seconds = time.perf_counter() - started
-            scorer = encoder_scorer(load_encoder(out, allow_collapsed=True))
-            figures = {r.task: r.metrics for r in evaluate_demo(args.seeds, {"tuned": scorer})}
+            encoder = load_encoder(out, allow_collapsed=True)
+            figures = {r.task: r.metrics for r in evaluate_demo(args.seeds, {"tuned": encoder_scorer(encoder)})}
+            general = ""
+            if sick:
+                spearman = general_task(args.sick, encoder_embed(encoder))["spearman"]
+                general = f"{spearman:.4f} ({base_sick - spearman:.4f})"
             print(f"{json.dumps(setting):<58} {seconds:>8.1f} {figures['duplicate']['auroc']:>10.4f} "
                   f"{figures['lookalike']['auroc']:>11.4f} {figures['brief_match']['top1']:>12.4f} "
-                  f"{figures['brief_match']['recall@5']:>10.4f}", flush=True)
+                  f"{figures['brief_match']['recall@5']:>10.4f} {general:>16}", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ def model(dbt, session):
         "bf16": dbt.config.get("training_bf16"),
         "max_seq_length": dbt.config.get("training_max_seq_length"),
         "augment": dbt.config.get("training_augment"),
+        "layer_decay": dbt.config.get("training_layer_decay"),
     })
     enabled = str(dbt.config.get("train_encoder")).lower() == "true"
     return train_from_warehouse(

@@ -259,7 +259,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         loss=args.loss, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate or 2e-5, max_seq_length=args.max_seq_length or 128,
-        keep_base=args.keep_base, bf16=resolve_bf16(args.bf16), augment=args.augment,
+        keep_base=args.keep_base, bf16=resolve_bf16(args.bf16), augment=args.augment, layer_decay=args.layer_decay,
     )
     _print_tasks(tasks)
     result = train(tasks, args.out, args.base or default_model_dir(), config)
@@ -274,7 +274,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"{name}: {value:.4f}")
     general = result.general
     print(f"general ability: Spearman {general['base_agreement']:.3f} between base and tuned cosines over random "
-          f"pairs of {general['texts']} task texts (keep_base {general['keep_base']:g})")
+          f"pairs of {general['texts']} task texts (keep_base {general['keep_base']:g}, layer_decay "
+          f"{general['layer_decay']:g})")
     print(f"tuned model written to {result.out_dir} in {result.seconds:.0f} s")
     return 0
 
@@ -596,6 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-base", type=float, default=0.0,
                    help="share of the base weights mixed back into the tuned encoder after training (0 to <1, "
                         "WiSE-FT): keeps more general ability at some cost to the tuned task; default 0")
+    p.add_argument("--layer-decay", type=float, default=1.0,
+                   help="layer-wise learning-rate decay (0 to 1): each lower layer learns at this share of the rate "
+                        "of the one above, so tuning moves the general-purpose lower layers less; default 1 (off)")
     p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"],
                    help="compute in bfloat16 (weights stay fp32): auto does on a CPU with bf16 instructions, where a "
                         "step costs about three quarters of fp32's; the encoder only")

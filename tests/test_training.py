@@ -247,7 +247,7 @@ def test_keep_base_mixes_the_base_weights_back_and_the_model_records_how_much_ge
         assert "General ability: Spearman" in (result.out_dir / "README.md").read_text()
     assert b.general["base_agreement"] >= a.general["base_agreement"]
     # a setting added later keeps the names of versions trained before it, at its default
-    added = ("keep_base", "bf16", "frozen_layers", "augment")  # each added after versions were trained
+    added = ("keep_base", "bf16", "frozen_layers", "augment", "layer_decay")  # each added after versions were trained
     old = hashlib.sha256(json.dumps({k: v for k, v in asdict(tuned).items() if k not in added},
                                     sort_keys=True).encode()).hexdigest()[:6]
     assert version_name([task], tuned).endswith("-" + old)
@@ -266,7 +266,7 @@ def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_mode
     rows += [("tents on sale", "buy coffee now", 0), ("loans on sale", "buy serum now", 0)]
     task = load_task(write_pairs(tmp_path / "d", rows))
     config = TrainingConfig(epochs=1, batch_size=4, seed=7, max_seq_length=16, learning_rate=1e-4, bf16=True,
-                            frozen_layers=4, augment=1)
+                            frozen_layers=4, augment=1, layer_decay=0.5)
     with caplog.at_level(logging.INFO, logger="semantic"):
         result = train([task], tmp_path / "m", default_model_dir(), config)
     assert "training the top 2 of 6 layers" in caplog.text and result.guard["passed"]
@@ -276,6 +276,8 @@ def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_mode
     moved = {name for name in tuned if not np.array_equal(tuned[name], base[name])}
     assert moved and all(".layer.4." in n or ".layer.5." in n or "pooler" in n for n in moved), sorted(moved)[:5]
     assert json.loads((tmp_path / "m" / "semantic_training.json").read_text())["config"]["bf16"] is True
+    assert json.loads((tmp_path / "m" / "semantic_metrics.json").read_text())["general"]["layer_decay"] == 0.5
+    assert "layer-wise learning-rate decay 0.5" in (tmp_path / "m" / "README.md").read_text()
     assert version_name([task], config) != version_name([task], TrainingConfig(epochs=1, batch_size=4, seed=7,
                                                                                 max_seq_length=16, learning_rate=1e-4))
     assert resolve_bf16("true") and not resolve_bf16("false") and isinstance(resolve_bf16("auto"), bool)
@@ -283,6 +285,32 @@ def test_frozen_lower_layers_keep_the_base_weights_and_bf16_trains_a_usable_mode
         resolve_bf16("sometimes")
     with pytest.raises(SemanticConfigError, match="frozen_layers"):
         TrainingConfig(frozen_layers=-1)
+
+
+def test_layer_decay_gives_each_lower_layer_a_share_of_the_rate_above():
+    from sentence_transformers import SentenceTransformer
+
+    from semantic.config import default_model_dir
+    from semantic.encoding.training import _freeze_lower_layers, _layer_decay_optimizer
+
+    model = SentenceTransformer(str(default_model_dir()), device="cpu")
+    transformer = model[0].auto_model
+    optimizer = _layer_decay_optimizer(model, TrainingConfig(learning_rate=1e-4, layer_decay=0.5))
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    assert len(rate) == len([p for p in model.parameters() if p.requires_grad])  # every trained weight, once
+    layers = transformer.encoder.layer
+    for i, layer in enumerate(layers):  # the top layer at the rate, each one below at half the one above
+        assert [rate[id(p)] for p in layer.parameters()] == pytest.approx([1e-4 * 0.5 ** (len(layers) - 1 - i)] * 16)
+    embeddings = [rate[id(p)] for p in transformer.embeddings.parameters()]
+    assert embeddings == pytest.approx([1e-4 * 0.5 ** len(layers)] * len(embeddings))
+    assert [rate[id(p)] for p in transformer.pooler.parameters()] == [1e-4, 1e-4]  # above the layers: the full rate
+    _freeze_lower_layers(model, 2)  # frozen weights get no group
+    optimizer = _layer_decay_optimizer(model, TrainingConfig(layer_decay=0.5))
+    trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert not trained & {id(p) for p in (*transformer.embeddings.parameters(), *layers[0].parameters())}
+    for bad in (0.0, 1.5):
+        with pytest.raises(SemanticConfigError, match="layer_decay must be in"):
+            TrainingConfig(layer_decay=bad)
 
 
 def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
@@ -294,6 +322,7 @@ def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
         ("mnrl", 2, 8e-5, 42, 96, False)
     assert config_from_vars({"epochs": 3.0}).epochs == 3  # YAML may give a float of a whole number
     assert config_from_vars({"augment": "2"}).augment == 2
+    assert config_from_vars({"layer_decay": "0.8"}).layer_decay == 0.8
     for values, message in (
         ({"epochs": "three"}, "semantic_train_epochs must be a whole number, got 'three'"),
         ({"max_seq_length": "96.5"}, "semantic_train_max_seq_length must be a whole number"),
@@ -303,6 +332,8 @@ def test_the_training_vars_become_a_config_and_a_bad_one_is_named():
         ({"keep_base": "1"}, "semantic_train_keep_base: keep_base must be in"),
         ({"augment": "-1"}, "semantic_train_augment: augment must be a whole number of copies"),
         ({"augment": "1.5"}, "semantic_train_augment must be a whole number"),
+        ({"layer_decay": "steep"}, "semantic_train_layer_decay must be a number"),
+        ({"layer_decay": "0"}, "semantic_train_layer_decay: layer_decay must be in (0, 1]"),
         ({"loss": "hinge"}, "semantic_train_loss: unknown loss 'hinge'"),
         ({"bf16": "sometimes"}, "semantic_train_bf16 must be auto, true or false"),
     ):
