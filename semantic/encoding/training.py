@@ -343,8 +343,9 @@ class TrainingConfig:
         layer_decay: Layer-wise learning-rate decay: the top transformer layer learns at ``learning_rate``, each
             layer below at this share of the rate of the one above, the token embeddings below the lowest (1: one
             rate for all). The lower layers hold most of the general-purpose ability the tasks without labels
-            rely on; on the demo's labels 0.8 kept the drop on SICK at 0.005 (against 0.011), at less cost to the
-            tuned tasks than mixing the base back (``keep_base``) for the same drop (docs/benchmarks.md).
+            rely on; on the demo's labels (MNRL) 0.8 kept the drop on SICK at 0.005 (against 0.011), at less cost
+            to the tuned tasks than mixing the base back (``keep_base``) for the same drop; on product pairs with
+            the contrastive loss mixing did better (docs/benchmarks.md, "Tuning without forgetting").
     """
 
     loss: str = "mnrl"
