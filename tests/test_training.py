@@ -6,7 +6,15 @@ import re
 import numpy as np
 import pytest
 
-from semantic.encoding.training import PairSet, TrainingConfig, best_units, data_hash, load_task, mine_hard_negatives
+from semantic.encoding.training import (
+    PairSet,
+    TrainingConfig,
+    _embedded_once,
+    best_units,
+    data_hash,
+    load_task,
+    mine_hard_negatives,
+)
 from semantic.errors import SemanticConfigError, SemanticDataError, SemanticModelError
 
 
@@ -60,6 +68,22 @@ def test_data_hash_changes_with_the_labels(tmp_path):
     a = load_task(write_pairs(tmp_path / "a", [("x", "y", 1), ("x", "z", 0)]))
     b = load_task(write_pairs(tmp_path / "b", [("x", "y", 1), ("x", "z", 1)]))
     assert data_hash([a]) != data_hash([b]) and data_hash([a]) == data_hash([a])
+
+
+def test_each_text_is_encoded_once_across_the_calls_before_training():
+    asked = []
+
+    def encode(texts):
+        asked.append(list(texts))
+        return np.array([[len(t), i] for i, t in enumerate(texts)], dtype=np.float32).reshape(len(texts), 2)
+
+    embed = _embedded_once(encode)
+    first = embed(["ab", "c", "ab"])
+    again = embed(["c", "def", "ab"])
+    assert asked == [["ab", "c"], ["def"]]  # a repeat within a call and across calls is not encoded again
+    assert first.tolist() == [[2, 0], [1, 1], [2, 0]]  # in the order asked, repeats included
+    assert again.tolist() == [[1, 1], [3, 0], [2, 0]]
+    assert embed([]).shape == (0, 2) and asked[-1] == []  # nothing asked: the encoder's own empty answer
 
 
 def test_miner_prefers_labelled_negatives_and_its_guard_drops_false_negatives():
