@@ -1,13 +1,15 @@
-"""The pair decision with and without each kind of evidence: identifiers' idf, attributes, colours.
+"""The pair decision with and without each kind of evidence: identifiers' idf, attributes, colours, numbers, text.
 
 On each pairs folder: features of every split under one encoder (default: the packaged base), the
 decision's weights learned on ``train``, its threshold F1-best on ``valid``, F1, precision, recall
 and AP on ``test``; first with the four original features (cosine, character TF-IDF, identifier
 evidence), then adding the identifiers' idf (``identifier_shared_idf``, ``identifier_conflict_idf``),
-then :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` but the colour, then all of them, each with the
-logistic weights; then all of them with the monotone boosted trees (:mod:`semantic.decisions.boosted`), and what
-``pair_decision_model: auto`` chooses. Same encoder, same TF-IDF, same splits: only the columns and the model
-differ. Prints the learned weights of the logistic over all features.
+then :data:`semantic.decisions.attributes.ATTRIBUTE_FEATURES` but the colour and the bare numbers, then the
+colour, then the numbers, then the text evidence (``token_containment``, ``identifier_in_text``,
+``identifier_not_in_text``): all of them, each with the logistic weights; then all of them with the monotone
+boosted trees (:mod:`semantic.decisions.boosted`), and what ``pair_decision_model: auto`` chooses. Same encoder,
+same TF-IDF, same splits: only the columns and the model differ. Prints the learned weights of the logistic over
+all features.
 
     .venv/bin/python benchmarks/pair_attributes.py                      # pairs/abt_buy and pairs/walmart_amazon
     .venv/bin/python benchmarks/pair_attributes.py --model /tmp/models/abt_con2 --sets abt_buy
@@ -30,6 +32,7 @@ def main() -> int:
 
     from semantic.config import default_model_dir
     from semantic.decisions import pair_decision
+    from semantic.decisions.attributes import ATTRIBUTE_FEATURES
     from semantic.encoding.encoder import load_encoder
     from semantic.evaluation.benchmark import _all_texts, _pairs, encoder_embed, f1_at
 
@@ -45,11 +48,15 @@ def main() -> int:
     encoder = load_encoder(args.model or default_model_dir())
     embed = encoder_embed(encoder)
     names = pair_decision.FEATURES
+    later = ("colour_conflict", "number_shared", "number_conflict", *pair_decision.TEXT_FEATURES)
+    with_colour = (*names[:6], *(n for n in ATTRIBUTE_FEATURES if n not in later), "colour_conflict")
     steps = {
         "original": names[:4],
         "+ identifier idf": names[:6],
-        "+ attributes but colour": tuple(n for n in names if n != "colour_conflict"),
-        "+ colour (all)": names,
+        "+ attributes but colour": with_colour[:-1],
+        "+ colour": with_colour,
+        "+ numbers": (*with_colour, "number_shared", "number_conflict"),
+        "+ containment, identifiers in text (all)": names,
     }
     print("| set | encoder | features | F1 | precision | recall | AP |\n|---|---|---|---|---|---|---|")
     for name in args.sets.split(","):

@@ -83,7 +83,7 @@ def test_decide_duplicates_learns_from_labels_and_scores_candidates():
          "text_a": "cordless phone kx1001t black", "text_b": "cordless phone kx1001t silver"},
         {"asset_id_a": "a", "asset_id_b": "c", "similarity": 0.99,
          "text_a": "cordless phone kx1001t black", "text_b": "cordless phone kx1003t black"},
-        {"asset_id_a": "d", "asset_id_b": "e", "similarity": -0.5, "text_a": "kettle", "text_b": "garden hose"},
+        {"asset_id_a": "d", "asset_id_b": "e", "similarity": -0.9, "text_a": "kettle", "text_b": "garden hose"},
     ])
     scored, decision, reason = pair_decision.decide_duplicates(labelled, candidates, calibration_splits=["valid"])
     assert decision is not None and reason == ""
@@ -93,8 +93,9 @@ def test_decide_duplicates_learns_from_labels_and_scores_candidates():
     assert accepted == [True, False, False]  # the shared code wins over the higher cosine of a conflicting one
     assert scored.column("shares_identifier").to_pylist()[:2] == [True, False]
     assert scored.column("identifier_conflict").to_pylist()[:2] == [False, True]
-    # a cosine of -0.5 cannot reach the threshold whatever the text says: not featurised
-    assert -0.5 < pair_decision.min_cosine_to_match(decision)
+    # a cosine of -0.9 cannot reach the threshold whatever the text says: not featurised (the cosine weighs little
+    # here, where the identifiers decide, so the lowest cosine that could still match is far down)
+    assert -0.9 < pair_decision.min_cosine_to_match(decision)
     assert scored.column("lexical_similarity").to_pylist()[2] is None
     assert scored.column("decision_score").to_pylist()[2] == 0.0
 
@@ -194,18 +195,59 @@ def test_the_decision_learns_attribute_weights_from_labels():
     assert weights["measure_conflict"] < -1 and (decision.decide(x[300:]) == y[300:].astype(bool)).mean() > 0.95
 
 
-def test_the_cosine_bound_counts_what_attribute_evidence_can_add():
+def test_the_cosine_bound_counts_what_attribute_and_text_evidence_can_add():
     from semantic.decisions.attributes import ATTRIBUTE_MAX
 
     cal = calibration.fit(np.linspace(0, 1, 200), (np.linspace(0, 1, 200) > 0.5).astype(int), n_boot=10)
-    attribute_w = [-2.0, 1.0, -0.5, -0.4, -0.3, -0.2, 0.7, -1.0, -0.6]  # a positive weight on price_gap (max 2) too
+    # a positive weight on price_gap (max 2) too, and on both of each exclusive pair (number_shared and
+    # number_conflict, identifier_in_text and identifier_not_in_text): a pair has one of the two, the larger counts
+    attribute_w = [-2.0, 1.0, -0.5, -0.4, -0.3, -0.2, 0.7, -1.0, -0.6, 0.9, 0.4]
+    text_w = [1.5, 0.6, 0.2]
     # a positive weight on the conflicting identifiers' idf too: the bound must count it
-    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, 0.8, 0.3, *attribute_w), -9.0, cal)
+    decision = pair_decision.PairDecision((10.0, 2.0, 1.5, 0.5, 0.8, 0.3, *attribute_w, *text_w), -9.0, cal)
     bound = pair_decision.min_cosine_to_match(decision)
     best_attributes = [top if w > 0 else 0.0 for w, top in zip(attribute_w, ATTRIBUTE_MAX)]
-    best = np.array([[bound, 1.0, 1.0, 0.0, 1.0, 1.0, *best_attributes]])
+    best_attributes[-1] = 0.0  # numbers shared, so none conflicts
+    best = np.array([[bound, 1.0, 1.0, 0.0, 1.0, 1.0, *best_attributes, 1.0, 1.0, 0.0]])
     assert abs(decision.score(best)[0] - cal.threshold) < 1e-9
-    assert decision.score(np.array([[bound - 1e-3, 1.0, 1.0, 0.0, 1.0, 1.0, *best_attributes]]))[0] < cal.threshold
+    best[0, 0] -= 1e-3
+    assert decision.score(best)[0] < cal.threshold
+
+
+def test_bare_numbers_are_evidence_but_prices_measures_and_part_numbers_are_not_counted_twice():
+    from semantic.decisions.attributes import ATTRIBUTE_FEATURES, attribute_features
+
+    a = ["avery 8691 cd spine labels", "pc treasures mouse 07227", "drive 500gb 1,000 rpm 2608.99", "plain words",
+         "acme 010-10823-00 kit 123"]
+    b = ["avery labels 8691 spine", "pc treasures mouse 07226", "drive 250gb 2,000 rpm 2499.99", "label 8691",
+         "acme 010-10823-00 kit"]
+    x = dict(zip(ATTRIBUTE_FEATURES, attribute_features(a, b).T))
+    assert list(x["number_shared"]) == [1, 0, 0, 0, 0]
+    assert list(x["number_conflict"]) == [0, 1, 0, 0, 0]  # a price, a measure, a thousand or a part number: none
+
+
+def test_identifiers_are_found_inside_the_other_text_however_the_shops_split_them():
+    a = ["tomtom via 1505t gps 1en501902 179.95", "edge 16gb sdhc card pe222604", "hp c8560a drum",
+         "roocase leather case", "new-quartet sb93513q display"]
+    b = ["tomtom via 1505t gps navigator 1en5 .019.02", "16gb sdhc card edgdm-222604-pe", "hp c8563a drum",
+         "roocase magenta case", "showit display qrtsb93513q"]
+    lexical = pair_decision.lexical_embed(a + b)
+    x = dict(zip(pair_decision.FEATURES, pair_decision.feature_rows(np.full(5, 0.8), a, b, lexical).T))
+    assert list(x["identifier_in_text"]) == [1, 1, 0, 0, 1]
+    assert list(x["identifier_not_in_text"]) == [0, 0, 1, 0, 0]  # neither has one: no evidence either way
+    assert list(x["identifier"][:2]) == [0, 0]  # the token comparison missed both
+
+
+def test_token_containment_weighs_the_shorter_texts_words_by_their_idf():
+    a = ["hinged screen joining clamp", "the red kettle", "the blue kettle", "the garden hose"]
+    b = ["da-lite deluxe hinged screen joining clamp for fast fold screens", "the kettle", "the toaster",
+         "a garden hose reel"]
+    lexical = pair_decision.lexical_embed(a + b)
+    assert lexical.word_weight("the") < lexical.word_weight("kettle") < lexical.word_weight("never-seen") == 1.0
+    x = dict(zip(pair_decision.FEATURES, pair_decision.feature_rows(np.full(4, 0.5), a, b, lexical).T))
+    contained = x["token_containment"]
+    assert contained[0] == pytest.approx(1.0) and contained[1] == pytest.approx(1.0)  # all of the shorter text
+    assert contained[2] < 0.3 < contained[3] < 1.0  # only "the" shared, against "garden hose" of "the garden hose"
 
 
 def test_a_saved_decision_scores_as_the_fitted_one_and_says_what_it_was_learned_on(tmp_path):
@@ -231,6 +273,14 @@ def test_a_saved_decision_scores_as_the_fitted_one_and_says_what_it_was_learned_
     # a state saved with other features (an earlier release's weights) is no decision either
     state = json.loads((folder / "state.json").read_text())
     state["decision"]["coef"] = state["decision"]["coef"][:4]
+    (folder / "state.json").write_text(json.dumps(state))
+    assert pair_decision.load_fitted(folder, None) is None
+    # nor one without the words' document frequencies (saved before token_containment)
+    state = json.loads((folder / "state.json").read_text())
+    state["decision"]["coef"] = [0.0] * len(pair_decision.FEATURES)
+    (folder / "state.json").write_text(json.dumps(state))
+    assert pair_decision.load_fitted(folder, None) is not None
+    del state["word_df"]
     (folder / "state.json").write_text(json.dumps(state))
     assert pair_decision.load_fitted(folder, None) is None
     # a state that cannot be read is no decision: the build fits one again

@@ -16,6 +16,10 @@ each text once (:func:`attributes`) and compared per pair (:func:`attribute_feat
   followed by a unit), capped at 2; ``no_price``: either text has none.
 * ``colour_conflict``: both name a colour (black, cyan, navy...; grey and gray are one) and none is shared: the
   black and the cyan ink cartridge of one model, the red and the white edition of one drive or one creative.
+* ``number_shared`` and ``number_conflict``: both give a bare number of three to six digits (not a decimal, not
+  followed by a unit, not part of a hyphenated code: a model or catalogue number such as ``8691`` or ``07227``,
+  which the identifiers, letters and digits mixed or seven digits and more, leave out) and some is shared, or none
+  is.
 
 Nothing here is weighted by hand: the pair decision learns a weight for every feature from the
 labelled pairs (:mod:`semantic.decisions.pair_decision`), so a feature that does not separate the
@@ -32,9 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ATTRIBUTE_FEATURES = ("measure_conflict", "measure_shared", "count_conflict", "year_conflict", "edition_conflict",
-                      "platform_conflict", "price_gap", "no_price", "colour_conflict")
+                      "platform_conflict", "price_gap", "no_price", "colour_conflict", "number_shared",
+                      "number_conflict")
 #: The largest value each feature takes (the pair decision's bound on what evidence can add).
-ATTRIBUTE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0)
+ATTRIBUTE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0)
 
 # unit spelling -> (family, factor to the family's base unit)
 _UNITS: dict[str, tuple[str, float]] = {
@@ -75,6 +80,8 @@ _YEAR = re.compile(r"(?<![\w.])(199\d|20[0-4]\d)(?![\w.])")
 _PRICE_MARKED = re.compile(r"[$€£]\s?(\d{1,6}(?:[.,]\d{2})?)")
 _DECIMAL = re.compile(r"(?<![\w.])(\d{1,6}\.\d{1,2})(?![\w.]|\s?[a-z%\"'])")
 _WORD = re.compile(r"[a-z0-9]+")
+# 8691, 07227; not 2608.99, 1,000, 500gb, 0101082300 or a part of 010-10823-00 (an identifier already)
+_NUMBER = re.compile(r"(?<![\w.,\-/])\d{3,6}(?![\w.,\-/])")
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class Attributes:
     platforms: frozenset[str] = frozenset()
     price: float | None = None
     colours: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
 
 
 def attributes(text: str | None) -> Attributes:
@@ -112,6 +120,7 @@ def attributes(text: str | None) -> Attributes:
         platforms=frozenset(_PLATFORMS[w] for w in words if w in _PLATFORMS),
         price=price if price and price > 0 else None,
         colours=frozenset(_COLOURS[w] for w in words if w in _COLOURS),
+        numbers=frozenset(_NUMBER.findall(t)),
     )
 
 
@@ -135,7 +144,8 @@ def pair_features(a: Attributes, b: Attributes) -> tuple[float, ...]:
         gap, no_price = min(2.0, abs(math.log(a.price / b.price))), 0.0
     return (float(len(agreeing) < len(families)), float(bool(agreeing)), float(count_conflict),
             _disjoint(a.years, b.years), _disjoint(a.editions, b.editions), _disjoint(a.platforms, b.platforms),
-            gap, no_price, _disjoint(a.colours, b.colours))
+            gap, no_price, _disjoint(a.colours, b.colours), float(bool(a.numbers & b.numbers)),
+            _disjoint(a.numbers, b.numbers))
 
 
 def attribute_features(a: Sequence[str], b: Sequence[str]) -> np.ndarray:

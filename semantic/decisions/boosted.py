@@ -33,7 +33,8 @@ MONOTONE: Mapping[str, int] = {
     "cosine": 1, "lexical": 1, "identifier": 1, "no_identifier": 0, "identifier_shared_idf": 1,
     "identifier_conflict_idf": -1, "measure_conflict": -1, "measure_shared": 1, "count_conflict": -1,
     "year_conflict": -1, "edition_conflict": -1, "platform_conflict": -1, "price_gap": -1, "no_price": 0,
-    "colour_conflict": -1,
+    "colour_conflict": -1, "number_shared": 1, "number_conflict": -1, "token_containment": 1,
+    "identifier_in_text": 1, "identifier_not_in_text": -1,
 }
 #: scikit-learn's ``HistGradientBoostingClassifier`` settings (no early stopping: the fit is deterministic).
 SETTINGS: Mapping[str, Any] = {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31,

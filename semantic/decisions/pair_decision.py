@@ -23,7 +23,15 @@ codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines these s
    largest weight of a shared identifier, the second the smaller of the two sides' largest weights of an
    identifier the other side lacks.
 5. attribute evidence (:mod:`semantic.decisions.attributes`): capacities, counts, years, editions, platforms,
-   colours and prices that conflict.
+   colours, prices and bare catalogue numbers that conflict.
+6. ``token_containment``: how much of the shorter text the other one covers, word by word, each word weighted by
+   its idf like the identifiers (``log(n / df) / log(n)``): a short listing (``hinged screen joining clamp
+   da-lite 30.99``) inside a long one is a match the cosine of two very different lengths undersells.
+7. ``identifier_in_text`` and ``identifier_not_in_text``: whether an identifier of one text (or a bare number of
+   five digits or more) appears inside the other text once both are written without spaces and punctuation, as
+   ``1en501902`` inside ``tomtom 1en5 .019.02`` or ``sb93513q`` inside ``qrtsb93513q``; the second is 1 when
+   some text has such identifiers and none appears in the other. Tokens split or glued differently by two
+   shops are the same identifier to this test, not to the token comparison of 3.
 
 A logistic regression over these is learned on ``train``, and monotone gradient-boosted trees beside it
 (:mod:`semantic.decisions.boosted`), which score instead where they rank the ``valid`` pairs better
@@ -69,11 +77,20 @@ from semantic.decisions import boosted, calibration, reranked
 from semantic.decisions.attributes import ATTRIBUTE_FEATURES, ATTRIBUTE_MAX, attribute_features
 from semantic.errors import SemanticDataError
 
+#: The text evidence after the attributes (6 and 7 above).
+TEXT_FEATURES = ("token_containment", "identifier_in_text", "identifier_not_in_text")
+TEXT_MAX = (1.0, 1.0, 1.0)
+#: Features of which a pair has at most one (what :func:`min_cosine_to_match` bounds by the larger weight).
+_EXCLUSIVE = (("number_shared", "number_conflict"), ("identifier_in_text", "identifier_not_in_text"))
 FEATURES = ("cosine", "lexical", "identifier", "no_identifier", "identifier_shared_idf", "identifier_conflict_idf",
-            *ATTRIBUTE_FEATURES)
+            *ATTRIBUTE_FEATURES, *TEXT_FEATURES)
 #: The largest value each feature takes (the smallest is 0, the cosine's -1).
-FEATURE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, *ATTRIBUTE_MAX)
+FEATURE_MAX = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, *ATTRIBUTE_MAX, *TEXT_MAX)
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/.]*")
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-/][a-z0-9]+)*")  # a word of the containment: 2.0, f3u138-06 and usb whole
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_LONG_NUMBER = re.compile(r"(?<![\w.,])\d{5,}(?![\w.,])")
+_IN_TEXT_CHARS = 5  # the shortest identifier looked for inside the other text
 _SEPARATORS = re.compile(r"[\-/.]")
 _MEASUREMENT = re.compile(r"\d+(?:\.\d+)?[a-z]{1,3}")  # 1080p, 120hz, 500gb, 14.2mp
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
@@ -141,24 +158,34 @@ def _row_dots(x: Any, y: Any) -> np.ndarray:
 
 class Lexical:
     """The lexical signal: TF-IDF on character 3-5-grams (within word boundaries); called on a batch of texts, their
-    rows (sparse, unit length). It also holds the document frequency of each identifier in the texts it was
-    fitted on (:meth:`identifier_weight`)."""
+    rows (sparse, unit length). It also holds the document frequency of each identifier and each word in the texts
+    it was fitted on (:meth:`identifier_weight`, :meth:`word_weight`)."""
 
     def __init__(self, vectorizer: Any, fitted: tuple[dict[str, int], Any] | None = None,
-                 identifier_df: Mapping[str, int] | None = None, n_texts: int = 0) -> None:
+                 identifier_df: Mapping[str, int] | None = None, n_texts: int = 0,
+                 word_df: Mapping[str, int] | None = None) -> None:
         self.vectorizer = vectorizer
         self._fitted = fitted  # the rows of the texts it was fitted on, until forget_fitted()
         self.identifier_df = dict(identifier_df or {})
+        self.word_df = dict(word_df or {})
         self.n_texts = int(n_texts)
+
+    def _weight(self, df_of: Mapping[str, int], token: str) -> float:
+        n = self.n_texts
+        if n < 2:
+            return 1.0
+        df = min(max(df_of.get(token, 1), 1), n)
+        return math.log(n / df) / math.log(n)
 
     def identifier_weight(self, token: str) -> float:
         """How distinctive an identifier is: ``log(n / df) / log(n)`` over the ``n`` texts the signal was fitted
         on, 1 for an identifier in one of them or in none, 0 for one in all of them."""
-        n = self.n_texts
-        if n < 2:
-            return 1.0
-        df = min(max(self.identifier_df.get(token, 1), 1), n)
-        return math.log(n / df) / math.log(n)
+        return self._weight(self.identifier_df, token)
+
+    def word_weight(self, word: str) -> float:
+        """How distinctive a word is (the same measure as :meth:`identifier_weight`): ``the`` near 0, ``da-lite``
+        high, a word never seen 1."""
+        return self._weight(self.word_df, word)
 
     def __call__(self, batch: Sequence[str]) -> Any:
         batch = list(batch)
@@ -191,10 +218,10 @@ class Lexical:
 
     @classmethod
     def from_state(cls, grams: Sequence[str], idf: np.ndarray, identifier_df: Mapping[str, int],
-                   n_texts: int) -> Lexical:
+                   n_texts: int, word_df: Mapping[str, int] | None = None) -> Lexical:
         vectorizer = cls.vectorizer_for({gram: i for i, gram in enumerate(grams)})
         vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-        return cls(vectorizer, identifier_df=identifier_df, n_texts=n_texts)
+        return cls(vectorizer, identifier_df=identifier_df, n_texts=n_texts, word_df=word_df)
 
 
 def lexical_embed(texts: Sequence[str]) -> Lexical:
@@ -206,7 +233,9 @@ def lexical_embed(texts: Sequence[str]) -> Lexical:
     matrix = vectorizer.fit_transform(texts)
     distinct = set(texts)
     df = Counter(token for text in distinct for token in identifiers(text))
-    return Lexical(vectorizer, ({t: i for i, t in enumerate(texts)}, matrix), identifier_df=df, n_texts=len(distinct))
+    word_df = Counter(word for text in distinct for word in set(_WORD.findall(text.lower())))
+    return Lexical(vectorizer, ({t: i for i, t in enumerate(texts)}, matrix), identifier_df=df, n_texts=len(distinct),
+                   word_df=word_df)
 
 
 def feature_rows(
@@ -217,8 +246,8 @@ def feature_rows(
     Each distinct text is vectorised and searched for identifiers once, however many pairs it is
     in (a candidate table holds every asset about 2k times), and the pairs' TF-IDF cosines are
     taken in chunks, so memory stays bounded by the chunk, not the candidate count. The identifiers'
-    weights come from ``lexical`` (:meth:`Lexical.identifier_weight`); a lexical signal without document
-    frequencies weighs every identifier 1.
+    weights and the words' (``token_containment``) come from ``lexical`` (:meth:`Lexical.identifier_weight`,
+    :meth:`Lexical.word_weight`); a lexical signal without document frequencies weighs every identifier and word 1.
     """
     position = {t: i for i, t in enumerate(dict.fromkeys([*a, *b]))}
     ia = np.fromiter((position[t] for t in a), dtype=np.int64, count=len(a))
@@ -231,9 +260,54 @@ def feature_rows(
     ident = np.empty((len(a), 4))  # filled row by row: a list of 700,000 tuples first held 100 MB more
     for row, (i, j) in enumerate(zip(ia, ib)):
         ident[row] = _identifier_evidence(found[i], found[j], weights.__getitem__)
+    codes = [_in_text_codes(text, found_in) for text, found_in in zip(texts, found)]
     del found
     lex = _lexical_dots(texts, ia, ib, lexical)
-    return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b)])
+    contained = _containment(texts, ia, ib, getattr(lexical, "word_weight", lambda word: 1.0))
+    in_text = _in_text(texts, ia, ib, codes)
+    return np.column_stack([np.asarray(cosine, dtype=float), lex, ident, attribute_features(a, b), contained, in_text])
+
+
+def _in_text_codes(text: str, found: set[str]) -> tuple[str, ...]:
+    """What :func:`_in_text_evidence` looks for of ``text``: its identifiers (``found``) and bare numbers of five
+    digits or more, of at least :data:`_IN_TEXT_CHARS` characters."""
+    return tuple(c for c in sorted(found | set(_LONG_NUMBER.findall(text.lower()))) if len(c) >= _IN_TEXT_CHARS)
+
+
+def _in_text(texts: list[str], ia: np.ndarray, ib: np.ndarray, codes: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """(``identifier_in_text``, ``identifier_not_in_text``) of each pair (``texts[ia[k]]``, ``texts[ib[k]]``), the
+    texts' identifiers in ``codes`` (:func:`_in_text_codes`): each text is written without spaces and punctuation
+    once, and only where the other text of one of its pairs has something to look for."""
+    out = np.zeros((len(ia), 2))
+    has = np.fromiter((bool(c) for c in codes), dtype=bool, count=len(codes))
+    need = np.zeros(len(texts), dtype=bool)
+    need[ib[has[ia]]] = True
+    need[ia[has[ib]]] = True
+    squashed = [_NOT_ALNUM.sub("", text.lower()) if needed else "" for text, needed in zip(texts, need)]
+    for row in np.flatnonzero(has[ia] | has[ib]):
+        i, j = ia[row], ib[row]
+        found = any(c in squashed[j] for c in codes[i]) or any(c in squashed[i] for c in codes[j])
+        out[row] = (1.0, 0.0) if found else (0.0, 1.0)
+    return out
+
+
+def _pair_dots(parts: Sequence[Any], ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """The dot product of rows ``ia[k]`` and ``ib[k]`` for each k, the rows held in ``parts`` of
+    :data:`_TEXT_CHUNK` rows each (row ``i`` is row ``i % _TEXT_CHUNK`` of part ``i // _TEXT_CHUNK``)."""
+    out = np.zeros(len(ia))
+    if not len(ia):
+        return out
+    part_a, row_a = np.divmod(ia, _TEXT_CHUNK)
+    part_b, row_b = np.divmod(ib, _TEXT_CHUNK)
+    group = part_a * len(parts) + part_b
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for members in np.split(order, bounds):
+        pa_, pb_ = int(part_a[members[0]]), int(part_b[members[0]])
+        for start in range(0, len(members), _PAIR_CHUNK):
+            rows = members[start : start + _PAIR_CHUNK]
+            out[rows] = _row_dots(parts[pa_][row_a[rows]], parts[pb_][row_b[rows]])
+    return out
 
 
 def _lexical_dots(texts: list[str], ia: np.ndarray, ib: np.ndarray, lexical: Callable[[Sequence[str]], Any]
@@ -245,21 +319,44 @@ def _lexical_dots(texts: list[str], ia: np.ndarray, ib: np.ndarray, lexical: Cal
     every text at once are ever held. At 100,000 texts the one-matrix way peaked about 600 MB above its 330 MB
     result. The dot products are the same, row for row.
     """
-    lex = np.zeros(len(ia))
     if not len(ia):
-        return lex
-    parts = [lexical(texts[i : i + _TEXT_CHUNK]) for i in range(0, len(texts), _TEXT_CHUNK)]
-    part_a, row_a = np.divmod(ia, _TEXT_CHUNK)
-    part_b, row_b = np.divmod(ib, _TEXT_CHUNK)
-    group = part_a * len(parts) + part_b
-    order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order])) + 1
-    for members in np.split(order, bounds):
-        pa_, pb_ = int(part_a[members[0]]), int(part_b[members[0]])
-        for start in range(0, len(members), _PAIR_CHUNK):
-            rows = members[start : start + _PAIR_CHUNK]
-            lex[rows] = _row_dots(parts[pa_][row_a[rows]], parts[pb_][row_b[rows]])
-    return lex
+        return np.zeros(0)
+    return _pair_dots([lexical(texts[i : i + _TEXT_CHUNK]) for i in range(0, len(texts), _TEXT_CHUNK)], ia, ib)
+
+
+def _containment(texts: list[str], ia: np.ndarray, ib: np.ndarray, weight: Callable[[str], float]) -> np.ndarray:
+    """``token_containment`` of each pair (``texts[ia[k]]``, ``texts[ib[k]]``): the idf weight of the words the two
+    share over the smaller of the two texts' total weights.
+
+    Each text is a sparse row holding the square root of each distinct word's weight, so the dot product of two
+    rows is the weight they share and a row's squared norm its total; the rows are built and multiplied in parts
+    like the TF-IDF's (:func:`_pair_dots`), with one column per distinct word of ``texts``.
+    """
+    from scipy.sparse import csr_matrix
+
+    if not len(ia):
+        return np.zeros(0)
+    columns: dict[str, int] = {}
+    roots: dict[str, float] = {}
+    raw = []
+    for start in range(0, len(texts), _TEXT_CHUNK):
+        indptr, indices, data = [0], [], []
+        for text in texts[start : start + _TEXT_CHUNK]:
+            for word in set(_WORD.findall(text.lower())):
+                if word not in columns:
+                    columns[word] = len(columns)
+                    roots[word] = math.sqrt(max(weight(word), 0.0))
+                indices.append(columns[word])
+                data.append(roots[word])
+            indptr.append(len(indices))
+        raw.append((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
+                    np.asarray(indptr, dtype=np.int64)))
+    parts = [csr_matrix(arrays, shape=(len(arrays[2]) - 1, max(1, len(columns)))) for arrays in raw]
+    del raw, columns, roots
+    total = np.concatenate([np.asarray(part.multiply(part).sum(axis=1)).ravel() for part in parts])
+    shared = _pair_dots(parts, ia, ib)
+    smaller = np.minimum(total[ia], total[ib])
+    return np.divide(shared, smaller, out=np.zeros(len(ia)), where=smaller > 0)
 
 
 def features(
@@ -381,7 +478,7 @@ def min_cosine_to_match(decision: PairDecision, threshold: float | None = None) 
         n = decision.trees.n_features
         return boosted.lowest_value(decision.trees, 0, math.log(t / (1.0 - t)), [-1.0, *[0.0] * (n - 1)],
                                     list(FEATURE_MAX[:n]), boosted.constraints(FEATURES[:n]))
-    cos_w, lex_w, shared_w, none_w, shared_idf_w, conflict_idf_w, *attribute_w = decision.coef
+    cos_w, lex_w, shared_w, none_w, shared_idf_w, conflict_idf_w, *evidence_w = decision.coef
     if t <= 0.0 or cos_w <= 0.0:
         return -math.inf
     if t >= 1.0:
@@ -390,7 +487,10 @@ def min_cosine_to_match(decision: PairDecision, threshold: float | None = None) 
     # are 0; (0, 0) is the veto
     with_shared = shared_w + max(shared_idf_w, 0.0) + max(conflict_idf_w, 0.0)
     best_rest = decision.intercept + max(lex_w, 0.0) + max(with_shared, none_w)
-    best_rest += sum(max(w * top, 0.0) for w, top in zip(attribute_w, ATTRIBUTE_MAX))
+    gains = dict(zip(FEATURES[6:], (max(w * top, 0.0) for w, top in zip(evidence_w, FEATURE_MAX[6:]))))
+    for either in _EXCLUSIVE:  # one of the two is 0 in every pair
+        gains[either[0]] = max(gains.pop(either[0], 0.0), gains.pop(either[1], 0.0))
+    best_rest += sum(gains.values())
     return (math.log(t / (1.0 - t)) - best_rest) / cos_w
 
 
@@ -625,7 +725,7 @@ def save_fitted(folder: Path | str, fitted: FittedDuplicates, decision_id: str, 
             "decision_id": decision_id, "settings": settings, "pair_keys": sorted(keys),
             "decision": _decision_state(fitted.decision), "reranked": stage, "reason": fitted.reason,
             "reranker_reason": fitted.reranker_reason, "grams": grams, "identifier_df": identifier_df,
-            "identifier_texts": n_texts,
+            "identifier_texts": n_texts, "word_df": fitted.lexical.word_df,
         }), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
@@ -646,7 +746,8 @@ def load_fitted(folder: Path | str, reranker: PairReranker | None) -> SavedDecis
             return None
         lexical = Lexical.from_state(state["grams"], np.load(folder / "idf.npy", allow_pickle=False),
                                      {str(k): int(v) for k, v in state["identifier_df"].items()},
-                                     int(state["identifier_texts"]))
+                                     int(state["identifier_texts"]),
+                                     {str(k): int(v) for k, v in state["word_df"].items()})
         stage = state.get("reranked")
         second = None
         if stage is not None:
