@@ -2,6 +2,7 @@
 bounded for the candidate prefilter."""
 
 import math
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -143,3 +144,29 @@ def test_a_boosted_decision_is_saved_and_scores_the_candidates_as_fitted(tmp_pat
     accepted = np.asarray(scored.column("decision_score")) >= fitted.decision.calibration.threshold
     assert np.array_equal(accepted, fitted.decision.score(x) >= fitted.decision.calibration.threshold)
     assert accepted.any() and not accepted.all()
+
+
+def test_held_out_f1_scores_a_threshold_on_the_pairs_it_was_not_chosen_on():
+    rng = np.random.default_rng(5)
+    y = (rng.random(600) < 0.2).astype(int)
+    assert pair_decision.held_out_f1(y.astype(float), y) == 1.0  # one score per class: any half finds the cut
+    spread = y + rng.random(600) * 0.5  # every match above every non-match, but a half's lowest match is not the set's
+    assert 0.97 < pair_decision.held_out_f1(spread, y) < 1.0
+    noisy = y + rng.normal(0, 0.6, 600)
+    figure = pair_decision.held_out_f1(noisy, y)
+    assert 0.2 < figure < 1.0 and figure == pair_decision.held_out_f1(noisy, y)  # seeded: the same figure again
+    # the F1-best threshold of the whole set scores it at least as well as thresholds chosen on halves do
+    order = np.argsort(-noisy)
+    best = max(2 * np.cumsum(y[order])[k] / (k + 1 + y.sum()) for k in range(600))
+    assert figure <= best + 1e-12
+    assert pair_decision.held_out_f1(rng.random(600), y) < figure  # scores that say nothing decide worst
+
+
+def test_auto_says_how_each_model_decides_at_a_threshold_chosen_on_other_pairs():
+    rng = np.random.default_rng(4)
+    (xt, yt), (xv, yv) = _rows(rng, 2000), _rows(rng, 1000)
+    chosen = pair_decision.fit(xt, yt, xv, yv)
+    trees_f1, weights_f1 = (float(v) for v in re.findall(r"on the other half ([\d.]+) against ([\d.]+)",
+                                                          chosen.choice)[0])
+    assert trees_f1 >= weights_f1 - pair_decision.DECIDE_TOLERANCE  # taken: it decides as well or better
+    assert trees_f1 == round(pair_decision.held_out_f1(chosen.trees.probability(xv), yv), 3)

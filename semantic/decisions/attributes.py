@@ -16,7 +16,7 @@ each text once (:func:`attributes`) and compared per pair (:func:`attribute_feat
   followed by a unit), capped at 2; ``no_price``: either text has none.
 * ``colour_conflict``: both name a colour (black, cyan, navy...; grey and gray are one) and none is shared: the
   black and the cyan ink cartridge of one model, the red and the white edition of one drive or one creative.
-* ``number_shared`` and ``number_conflict``: both give a bare number of three to six digits (not a decimal, not
+* ``number_shared`` and ``number_conflict``: both give a bare number of four to six digits (not a decimal, not
   followed by a unit, not part of a hyphenated code: a model or catalogue number such as ``8691`` or ``07227``,
   which the identifiers, letters and digits mixed or seven digits and more, leave out) and some is shared, or none
   is.
@@ -80,8 +80,9 @@ _YEAR = re.compile(r"(?<![\w.])(199\d|20[0-4]\d)(?![\w.])")
 _PRICE_MARKED = re.compile(r"[$€£]\s?(\d{1,6}(?:[.,]\d{2})?)")
 _DECIMAL = re.compile(r"(?<![\w.])(\d{1,6}\.\d{1,2})(?![\w.]|\s?[a-z%\"'])")
 _WORD = re.compile(r"[a-z0-9]+")
-# 8691, 07227; not 2608.99, 1,000, 500gb, 0101082300 or a part of 010-10823-00 (an identifier already)
-_NUMBER = re.compile(r"(?<![\w.,\-/])\d{3,6}(?![\w.,\-/])")
+# 8691, 07227; not 150 (in copy, 150 currencies is a fact a campaign repeats), 2608.99, 1,000, 500gb, 0101082300 or a
+# part of 010-10823-00 (an identifier already)
+_NUMBER = re.compile(r"(?<![\w.,\-/])\d{4,6}(?![\w.,\-/])")
 
 
 @dataclass(frozen=True)

@@ -378,6 +378,39 @@ MODELS: tuple[Model, ...] = ("auto", "logistic", "boosted")
 #: How much higher the boosted trees' average precision on the calibration pairs must be for ``auto`` to take
 #: them over the logistic weights (which are simpler to read and steadier on few labels).
 BOOSTED_MARGIN = 0.005
+#: How much lower the trees' held-out-half F1 (:func:`held_out_f1`) may be than the weights' for ``auto`` to still take
+#: them: trees that rank the calibration pairs better but decide them worse at a threshold chosen on other pairs
+#: are not taken.
+DECIDE_TOLERANCE = 0.005
+_HALVES = 50  # random halvings of the calibration pairs in held_out_f1
+
+
+def held_out_f1(score: np.ndarray, y: np.ndarray, rounds: int = _HALVES) -> float:
+    """How well ``score`` decides pairs at a threshold chosen on other pairs: the calibration pairs are split in two
+    halves at random, the F1-best threshold of each half is applied to the other, and the two F1s are averaged, over
+    ``rounds`` splits (seeded: the same pairs give the same figure)."""
+    score, y = np.asarray(score, dtype=float), np.asarray(y, dtype=float)
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for _ in range(rounds):
+        half = rng.random(len(y)) < 0.5
+        for chosen, applied in ((half, ~half), (~half, half)):
+            total += _f1(score[applied], y[applied], _best_f1_threshold(score[chosen], y[chosen]))
+    return total / (2 * rounds)
+
+
+def _best_f1_threshold(score: np.ndarray, y: np.ndarray) -> float:
+    if not y.sum():
+        return math.inf
+    order = np.argsort(-score, kind="stable")
+    hits = np.cumsum(y[order])
+    f1 = 2 * hits / (np.arange(1, len(score) + 1) + y.sum())
+    return float(score[order][int(np.argmax(f1))])
+
+
+def _f1(score: np.ndarray, y: np.ndarray, threshold: float) -> float:
+    accepted = score >= threshold
+    return float(2 * (accepted & (y == 1)).sum() / max(1.0, accepted.sum() + y.sum()))
 
 
 @dataclass(frozen=True)
@@ -434,7 +467,8 @@ def fit(
 
     ``model``: ``logistic`` (weights over the features, with the identifier veto), ``boosted`` (monotone
     gradient-boosted trees, :mod:`semantic.decisions.boosted`) or ``auto``: the trees where their average
-    precision on valid beats the logistic's by :data:`BOOSTED_MARGIN`, else the logistic. ``names`` are the
+    precision on valid beats the logistic's by :data:`BOOSTED_MARGIN` and their :func:`held_out_f1` on valid is
+    at most :data:`DECIDE_TOLERANCE` below the logistic's, else the logistic. ``names`` are the
     columns of the feature rows (the trees' directions follow them).
     """
     from sklearn.linear_model import LogisticRegression
@@ -455,9 +489,11 @@ def fit(
         else:
             ap_logistic = average_precision_score(y_valid, score)
             ap_trees = average_precision_score(y_valid, tree_score)
-            better = ap_trees >= ap_logistic + BOOSTED_MARGIN
+            f1_logistic, f1_trees = held_out_f1(score, y_valid), held_out_f1(tree_score, y_valid)
+            better = ap_trees >= ap_logistic + BOOSTED_MARGIN and f1_trees >= f1_logistic - DECIDE_TOLERANCE
             choice = (f"{'boosted' if better else 'logistic'}: average precision on the calibration pairs "
-                      f"{ap_trees:.3f} with the trees against {ap_logistic:.3f} with the weights")
+                      f"{ap_trees:.3f} with the trees against {ap_logistic:.3f} with the weights, F1 at a threshold "
+                      f"chosen on the other half {f1_trees:.3f} against {f1_logistic:.3f}")
             if better:
                 trees, score = fitted, tree_score
     cal = calibration.fit(score, y_valid, objective=objective, target_precision=target_precision, method=method,
