@@ -34,8 +34,9 @@ codes ("lds4821ww" against "ldf6920bb"). The decision therefore combines these s
    shops are the same identifier to this test, not to the token comparison of 3.
 
 A logistic regression over these is learned on ``train``, and monotone gradient-boosted trees beside it
-(:mod:`semantic.decisions.boosted`), which score instead where they rank the ``valid`` pairs better
-(``pair_decision_model``: ``auto``, the default, ``logistic`` or ``boosted``); the score is calibrated (isotonic) and
+(:mod:`semantic.decisions.boosted`), which score instead where they rank the ``valid`` pairs better and decide them
+as well at a threshold chosen on other pairs (:func:`held_out_f1`; ``pair_decision_model``: ``auto``, the default,
+``logistic`` or ``boosted``); the score is calibrated (isotonic) and
 thresholded on ``valid`` (see :mod:`semantic.decisions.calibration`), and the result is scored on ``test`` by
 :mod:`semantic.evaluation.benchmark`. Nothing is tuned on ``test``.
 
