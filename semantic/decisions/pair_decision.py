@@ -270,7 +270,7 @@ def feature_rows(
 
 
 def _in_text_codes(text: str, found: set[str]) -> tuple[str, ...]:
-    """What :func:`_in_text_evidence` looks for of ``text``: its identifiers (``found``) and bare numbers of five
+    """What :func:`_in_text` looks for of ``text``: its identifiers (``found``) and bare numbers of five
     digits or more, of at least :data:`_IN_TEXT_CHARS` characters."""
     return tuple(c for c in sorted(found | set(_LONG_NUMBER.findall(text.lower()))) if len(c) >= _IN_TEXT_CHARS)
 
