@@ -217,16 +217,36 @@ def choose_threshold(
     The threshold is the chosen score minus :data:`TIE_TOLERANCE`, so that float noise in a score
     recomputed later (float32 vectors) does not flip a pair tied with the chosen one.
     """
-    table = truth_space(*_validate(scores, labels), thresholds=np.unique(np.asarray(scores, dtype=float)))
-    table = [r for r in table if r["tp"] > 0]
-    if not table:
+    s, y = _validate(scores, labels)
+    if not len(s):
         return None
+    thresholds, precision, f1, tp = _at_each_score(s, y)
+    kept = tp > 0
+    if not kept.any():
+        return None
+    thresholds, precision, f1 = thresholds[kept], precision[kept], f1[kept]
     if objective == "f1":
-        return float(max(table, key=lambda r: (r["f1"], r["threshold"]))["threshold"]) - TIE_TOLERANCE
+        return float(thresholds[f1 == f1.max()].max()) - TIE_TOLERANCE
     if objective != "precision":
         raise SemanticDataError(f"calibration objective {objective!r} is not one of 'precision', 'f1'")
-    reaching = [r for r in table if r["precision"] >= target_precision]
-    return float(min(r["threshold"] for r in reaching)) - TIE_TOLERANCE if reaching else None
+    reaching = precision >= target_precision
+    return float(thresholds[reaching].min()) - TIE_TOLERANCE if reaching.any() else None
+
+
+def _at_each_score(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds, precision, F1, true positives) of ``score >= t`` at each distinct score ``t``, in one pass
+    over the sorted scores: the rows :func:`truth_space` gives for those thresholds, with the same arithmetic."""
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    last = np.r_[np.flatnonzero(s_sorted[1:] != s_sorted[:-1]), len(s) - 1]  # the last of each run of tied scores
+    n_pred = (last + 1).astype(float)
+    tp = np.cumsum(y_sorted)[last].astype(float)
+    pos = float(y.sum())
+    precision = tp / n_pred
+    recall = tp / pos if pos else np.zeros_like(tp)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(tp), where=total > 0)
+    return s_sorted[last], precision, f1, tp
 
 
 def choose_review_threshold(scores: Any, labels: Any, target_recall: float,

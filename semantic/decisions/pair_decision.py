@@ -388,30 +388,18 @@ _HALVES = 50  # random halvings of the calibration pairs in held_out_f1
 
 def held_out_f1(score: np.ndarray, y: np.ndarray, rounds: int = _HALVES) -> float:
     """How well ``score`` decides pairs at a threshold chosen on other pairs: the calibration pairs are split in two
-    halves at random, the F1-best threshold of each half is applied to the other, and the two F1s are averaged, over
-    ``rounds`` splits (seeded: the same pairs give the same figure)."""
-    score, y = np.asarray(score, dtype=float), np.asarray(y, dtype=float)
+    halves at random, the F1-best threshold of each half (:func:`calibration.choose_threshold`) is applied to the
+    other, and the two F1s are averaged, over ``rounds`` splits (seeded: the same pairs give the same figure)."""
+    score, y = np.asarray(score, dtype=float), np.asarray(y, dtype=int)
     rng = np.random.default_rng(0)
     total = 0.0
     for _ in range(rounds):
         half = rng.random(len(y)) < 0.5
         for chosen, applied in ((half, ~half), (~half, half)):
-            total += _f1(score[applied], y[applied], _best_f1_threshold(score[chosen], y[chosen]))
+            threshold = calibration.choose_threshold(score[chosen], y[chosen], objective="f1")
+            if threshold is not None:  # a half without a match chooses nothing: F1 0 on the other
+                total += calibration.metrics_at(score[applied], y[applied], threshold)["f1"]
     return total / (2 * rounds)
-
-
-def _best_f1_threshold(score: np.ndarray, y: np.ndarray) -> float:
-    if not y.sum():
-        return math.inf
-    order = np.argsort(-score, kind="stable")
-    hits = np.cumsum(y[order])
-    f1 = 2 * hits / (np.arange(1, len(score) + 1) + y.sum())
-    return float(score[order][int(np.argmax(f1))])
-
-
-def _f1(score: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    accepted = score >= threshold
-    return float(2 * (accepted & (y == 1)).sum() / max(1.0, accepted.sum() + y.sum()))
 
 
 @dataclass(frozen=True)
